@@ -1,0 +1,40 @@
+# derivlearn: `make book` builds the book, `make test` runs the tests.
+# Both create .venv from requirements.txt on first use (and again when it changes).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PROFILE ?= book
+PIP_QUIET := grep -v -e "is ignored: it is neither" || true
+
+.PHONY: book test lint bench venv clean help
+help:
+	@echo "make book [PROFILE=smoke|book|full]  execute the chapters and build the HTML book"
+	@echo "make test                            run the test suite"
+	@echo "make lint                            ruff"
+	@echo "make bench                           run the benchmark scripts"
+
+book: $(STAMP)
+	$(PY) -m derivlearn.book --profile $(PROFILE)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check lib tests benchmarks
+
+bench: $(STAMP)
+	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f; done
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "[make] installing requirements.txt into $(VENV) (first run: a few minutes)"
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { $(PIP_QUIET); }
+	@touch $(STAMP)
+
+clean:
+	rm -rf _build book/generated .cache

@@ -1,0 +1,2 @@
+"""derivlearn."""
+__version__ = "0.1.0"

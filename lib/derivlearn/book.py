@@ -1,0 +1,157 @@
+"""Build the book: papermill executes each chapter, then jupyter-book renders it (execution off).
+
+Command line (what ``make book`` runs)::
+
+    python -m derivlearn.book [--profile smoke|book|full] [--only theory] [--workdir DIR]
+
+Every notebook ``notebooks/<name>.ipynb`` whose executed copy ``book/generated/<name>`` is
+listed in ``_toc.yml`` is run through papermill with ``-p profile <profile>`` and kernel
+``python3``. A failing cell stops the build (papermill raises); the executed copies are then
+checked for error outputs, and ``jupyter-book build`` runs with warnings as errors.
+
+``--workdir`` stages the book (config, chapters, executed notebooks, HTML) in another folder,
+leaving the checkout's ``book/generated`` and ``_build`` untouched (the tests use this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from derivlearn.params import PROFILES, check_choice
+from derivlearn.store import repo_root
+
+GENERATED = "book/generated"
+
+
+def _root(root: Path | None) -> Path:
+    root = root or repo_root()
+    if root is None:
+        raise RuntimeError("the book is built from a derivlearn checkout (editable install)")
+    return root
+
+
+def toc_chapters(root: Path | None = None) -> list[str]:
+    """Names of the notebooks the book executes, in ``_toc.yml`` order."""
+    import yaml
+
+    root = _root(root)
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    names: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            f = node.get("file")
+            if isinstance(f, str) and f.startswith(GENERATED + "/"):
+                names.append(f[len(GENERATED) + 1:].removesuffix(".ipynb"))
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(toc)
+    for name in names:
+        if not (root / "notebooks" / f"{name}.ipynb").is_file():
+            raise FileNotFoundError(f"_toc.yml lists {GENERATED}/{name}, but "
+                                    f"notebooks/{name}.ipynb does not exist")
+    return names
+
+
+def error_outputs(path: Path) -> list[str]:
+    """Error outputs (``ename: evalue``) found in an executed notebook."""
+    nb = json.loads(path.read_text())
+    errs = []
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errs.append(f"{out.get('ename')}: {out.get('evalue')}")
+    return errs
+
+
+def execute(name: str, profile: str, out_dir: Path, root: Path | None = None,
+            parameters: dict | None = None) -> Path:
+    """Run ``notebooks/<name>.ipynb`` through papermill into ``out_dir/<name>.ipynb``."""
+    import papermill as pm
+
+    root = _root(root)
+    check_choice("profile", profile, PROFILES)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{name}.ipynb"
+    params = {"profile": profile} | dict(parameters or {})
+    pm.execute_notebook(
+        str(root / "notebooks" / f"{name}.ipynb"), str(out), parameters=params,
+        kernel_name="python3", cwd=str(root / "notebooks"), progress_bar=False,
+    )
+    errs = error_outputs(out)
+    if errs:
+        raise RuntimeError(f"{out}: error outputs: {errs}")
+    return out
+
+
+def _stage(root: Path, workdir: Path) -> None:
+    """Copy the book's sources (config, toc, book/ without generated/) into ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for f in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / f, workdir / f)
+    dst = workdir / "book"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(root / "book", dst, ignore=shutil.ignore_patterns("generated", "_build"))
+
+
+def build(profile: str = "book", root: Path | None = None, workdir: Path | None = None,
+          only: list[str] | None = None) -> Path:
+    """Execute the chapters and build the HTML book. Returns the path of ``index.html``."""
+    root = _root(root)
+    check_choice("profile", profile, PROFILES)
+    names = toc_chapters(root)
+    if only:
+        for n in only:
+            check_choice("only", n, names)
+    src = root if workdir is None else workdir.resolve()
+    if workdir is not None:
+        _stage(root, src)
+    os.environ.setdefault("DERIVLEARN_PROGRESS", "0")  # kernels inherit it: no bars in the book
+    for name in names:
+        target = src / GENERATED / f"{name}.ipynb"
+        if only and name not in only and target.exists():
+            print(f"[book] {name}: kept existing executed copy")
+            continue
+        t0 = time.perf_counter()
+        print(f"[book] executing notebooks/{name}.ipynb (profile={profile}) ...", flush=True)
+        execute(name, profile, src / GENERATED, root)
+        print(f"[book] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "-W", "--keep-going",
+           "--quiet"]
+    print("[book] " + " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True, cwd=src)
+    index = src / "_build" / "html" / "index.html"
+    if not index.is_file():
+        raise RuntimeError(f"jupyter-book finished but {index} is missing")
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m derivlearn.book", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default=os.environ.get("PROFILE") or "book",
+                    help="smoke | book | full (default: book)")
+    ap.add_argument("--only", nargs="*", help="execute only these chapters (others are kept)")
+    ap.add_argument("--workdir", type=Path, help="stage and build the book in this folder")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    index = build(args.profile, workdir=args.workdir, only=args.only)
+    print(f"[book] built in {time.perf_counter() - t0:.0f} s: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

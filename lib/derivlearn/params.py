@@ -1,0 +1,287 @@
+"""Profiles and validated study parameters.
+
+Every study chapter has one config dataclass (a subclass of :class:`StudyConfig`) whose
+fields carry a *check* in their metadata, and one table of per-profile defaults. A notebook's
+``parameters`` cell sets ``profile`` and leaves every other knob at ``None``; a re-runner
+overrides any knob through papermill. :func:`resolve` merges the three layers::
+
+    explicit override (not None)  >  profile table  >  dataclass default
+
+and validates the result *before* any computation, raising a :class:`ValueError` that names
+the parameter and what it allows.
+
+Example:
+    >>> cfg = TheoryConfig.from_profile("smoke", d_max=12)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+PROFILES: tuple[str, ...] = ("smoke", "book", "full")
+"""The three profiles: seconds (tests), committed book results (CPU-hours), paper scale."""
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+# ----------------------------------------------------------------------------- checks
+class Check:
+    """A validation rule for one parameter. Subclasses implement :meth:`__call__`."""
+
+    def __call__(self, name: str, value: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def _fail(name: str, value: Any, allowed: str) -> ValueError:
+    return ValueError(f"parameter {name!r}: got {value!r}; allowed: {allowed}")
+
+
+@dataclass(frozen=True)
+class Choice(Check):
+    """Value must be one of ``values``."""
+
+    values: tuple[Any, ...]
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value not in self.values:
+            raise _fail(name, value, self.describe())
+        return value
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+
+@dataclass(frozen=True)
+class Range(Check):
+    """A number in ``[lo, hi]`` (either bound may be ``None``); ``integer`` forbids fractions."""
+
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _fail(name, value, self.describe())
+        if self.integer:
+            if isinstance(value, float) and not value.is_integer():
+                raise _fail(name, value, self.describe())
+            value = int(value)
+        elif not math.isfinite(value):
+            raise _fail(name, value, self.describe())
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            raise _fail(name, value, self.describe())
+        return value
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a number"
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        return f"{kind} in [{lo}, {hi}]"
+
+
+@dataclass(frozen=True)
+class ListOf(Check):
+    """A non-empty list whose items each pass ``item``; returned as a tuple (hashable)."""
+
+    item: Check
+    min_len: int = 1
+    unique: bool = True
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise _fail(name, value, self.describe())
+        items = tuple(self.item(f"{name}[{i}]", v) for i, v in enumerate(value))
+        if len(items) < self.min_len:
+            raise _fail(name, value, self.describe())
+        if self.unique and len(set(items)) != len(items):
+            raise _fail(name, value, self.describe() + " without repeats")
+        return items
+
+    def describe(self) -> str:
+        return f"a list of at least {self.min_len} item(s), each {self.item.describe()}"
+
+
+@dataclass(frozen=True)
+class Flag(Check):
+    """A boolean."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise _fail(name, value, self.describe())
+        return value
+
+    def describe(self) -> str:
+        return "True or False"
+
+
+@dataclass(frozen=True)
+class Scheduler(Check):
+    """Where sweeps run: ``None`` (env ``DERIVLEARN_SCHEDULER`` or automatic),
+    ``"auto"``, ``"inprocess"``, ``"local"`` or a Dask address ``"tcp://host:port"``."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or value in ("auto", "inprocess", "local"):
+            return value
+        if isinstance(value, str) and value.startswith(("tcp://", "tls://", "inproc://")):
+            return value
+        raise _fail(name, value, self.describe())
+
+    def describe(self) -> str:
+        return "None, 'auto', 'inprocess', 'local' or a Dask address such as 'tcp://host:8786'"
+
+
+@dataclass(frozen=True)
+class Optional(Check):
+    """``None`` or a value passing ``inner``."""
+
+    inner: Check
+
+    def __call__(self, name: str, value: Any) -> Any:
+        return None if value is None else self.inner(name, value)
+
+    def describe(self) -> str:
+        return "None or " + self.inner.describe()
+
+
+def knob(check: Check, doc: str, default: Any = None) -> Any:
+    """A config field with a validation rule and a one-line description."""
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+# ----------------------------------------------------------------------------- configs
+C = TypeVar("C", bound="StudyConfig")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Knobs every study shares. Subclasses add their own and set ``study`` and ``PROFILE_TABLE``.
+
+    ``PROFILE_TABLE`` maps each profile name to the defaults that profile gives the study's
+    knobs; it is the single place where a profile's sizes live.
+    """
+
+    study: ClassVar[str] = "base"
+    PROFILE_TABLE: ClassVar[Mapping[str, Mapping[str, Any]]] = {p: {} for p in PROFILES}
+
+    profile: str = knob(Choice(PROFILES), "smoke: seconds; book: committed results; full: paper")
+    device: str = knob(Choice(DEVICES), "torch device; 'auto' picks CUDA when present", "auto")
+    scheduler: str | None = knob(Scheduler(), "where the sweep runs (see derivlearn.sweep)")
+    n_workers: int | None = knob(Optional(Range(1, 1024, integer=True)), "local Dask workers")
+    recompute: bool = knob(Flag(), "rerun runs already in the results store", False)
+    progress: bool | None = knob(Optional(Flag()), "progress bar; None: on unless DERIVLEARN_PROGRESS=0")
+
+    @classmethod
+    def knobs(cls) -> dict[str, dataclasses.Field]:
+        """Every validated field, by name."""
+        return {f.name: f for f in dataclasses.fields(cls) if "check" in f.metadata}
+
+    @classmethod
+    def from_profile(cls: type[C], profile: str = "book", **overrides: Any) -> C:
+        """Build a validated config: overrides (not ``None``) > profile table > defaults.
+
+        Raises:
+            ValueError: unknown profile, unknown parameter, or a value out of range.
+        """
+        Choice(PROFILES)("profile", profile)
+        known = cls.knobs()
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for study {cls.study!r}; "
+                f"allowed: {sorted(k for k in known if k != 'profile')}"
+            )
+        values: dict[str, Any] = {}
+        table = cls.PROFILE_TABLE[profile]
+        for name, f in known.items():
+            if name == "profile":
+                values[name] = profile
+            elif overrides.get(name) is not None:
+                values[name] = overrides[name]
+            elif name in table:
+                values[name] = table[name]
+            else:
+                values[name] = f.default
+            if values[name] is None and not isinstance(f.metadata["check"], (Optional, Scheduler)):
+                raise ValueError(
+                    f"parameter {name!r} has no value in profile {profile!r}; "
+                    f"allowed: {f.metadata['check'].describe()}"
+                )
+            if values[name] is not None or isinstance(f.metadata["check"], (Optional, Scheduler)):
+                values[name] = f.metadata["check"](name, values[name])
+        cfg = cls(**values)
+        cfg.check()
+        return cfg
+
+    def check(self) -> None:
+        """Cross-field validation; subclasses raise ``ValueError`` naming the parameters."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-JSON view of the config (tuples become lists)."""
+        return _jsonable(dataclasses.asdict(self))
+
+    def describe(self) -> str:
+        """One line per knob: name, value, meaning (for the notebook's first output)."""
+        rows = [f"{self.study} study, profile {self.profile!r}"]
+        for name, f in self.knobs().items():
+            rows.append(f"  {name:<14} = {getattr(self, name)!r:<28} # {f.metadata['doc']}")
+        return "\n".join(rows)
+
+    # Shared derived settings -----------------------------------------------------------
+    @property
+    def progress_enabled(self) -> bool:
+        if self.progress is not None:
+            return self.progress
+        return os.environ.get("DERIVLEARN_PROGRESS", "1") not in ("0", "false", "no")
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
+    """Validate a single value against a list of names (used by registries)."""
+    return Choice(tuple(allowed))(name, value)
+
+
+def resolve_device(device: str) -> str:
+    """Map ``'auto'`` to ``'cuda'`` when a GPU is visible, else ``'cpu'``; validate others."""
+    Choice(DEVICES)("device", device)
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("parameter 'device': got 'cuda' but no CUDA device is visible; "
+                             "allowed here: 'auto', 'cpu'")
+    return device
+
+
+__all__ = [
+    "PROFILES",
+    "Check",
+    "Choice",
+    "Range",
+    "ListOf",
+    "Flag",
+    "Optional",
+    "Scheduler",
+    "StudyConfig",
+    "knob",
+    "check_choice",
+    "resolve_device",
+]

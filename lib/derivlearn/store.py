@@ -1,0 +1,368 @@
+"""The results store: one JSON line per run, keyed by a stable hash of the run's config.
+
+Layout: ``<root>/<study>/records.jsonl``. A record is a plain JSON object::
+
+    {"key": "3f2a…", "study": "theory", "config": {...}, "status": "ok" | "failed",
+     "reason": null | "…", "metrics": {...}, "wall_time_s": 0.12,
+     "version": {"derivlearn": "0.1.0", "git": "abc1234", "torch": "2.13.0"},
+     "env": {"device": "cpu", "host": "…"}, "created": "2026-11-22T10:00:00+00:00"}
+
+Guarantees:
+
+* **Atomic appends.** Each record is written by a single ``write`` of one complete line under
+  an exclusive ``flock``. If a process is killed in the middle of a write anyway, the torn
+  tail (bytes after the last newline) is cut off the next time the store is opened for
+  writing, and skipped with a warning when read; it can never corrupt later lines.
+* **Last record wins.** A key written twice (``recompute=True``) resolves to its latest record;
+  :meth:`ResultStore.compact` rewrites the file with one line per key (atomic rename).
+* **No code execution on load.** Records are JSON; nothing is unpickled.
+
+Where stores live: :func:`default_root` (committed ``results/`` for ``book`` and ``full``,
+a git-ignored cache for ``smoke``; ``DERIVLEARN_RESULTS`` overrides both).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import functools
+import hashlib
+import json
+import math
+import os
+import socket
+import subprocess
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RECORD_FILE = "records.jsonl"
+STATUSES = ("ok", "failed")
+
+
+# ----------------------------------------------------------------------------- locations
+@functools.cache
+def repo_root() -> Path | None:
+    """The checkout this package was installed from (editable install), else ``None``."""
+    here = Path(__file__).resolve().parents[2]
+    if (here / "pyproject.toml").is_file() and (here / "lib" / "derivlearn").is_dir():
+        return here
+    return None
+
+
+def cache_dir() -> Path:
+    """Git-ignored scratch space: ``$DERIVLEARN_CACHE``, else ``<repo>/.cache``, else ``~/.cache``."""
+    env = os.environ.get("DERIVLEARN_CACHE")
+    if env:
+        return Path(env)
+    root = repo_root()
+    return (root / ".cache") if root else Path.home() / ".cache" / "derivlearn"
+
+
+def default_root(profile: str) -> Path:
+    """Store root for a profile.
+
+    ``$DERIVLEARN_RESULTS`` wins. Otherwise ``book`` and ``full`` records go to the committed
+    ``<repo>/results`` (their configs differ, so their keys never collide), and ``smoke``
+    records to ``<cache>/results-smoke``, which is never committed.
+    """
+    env = os.environ.get("DERIVLEARN_RESULTS")
+    if env:
+        return Path(env)
+    if profile == "smoke":
+        return cache_dir() / "results-smoke"
+    root = repo_root()
+    return (root / "results") if root else Path.cwd() / "results"
+
+
+# ----------------------------------------------------------------------------- hashing
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/torch scalars and arrays, tuples and paths to plain JSON values.
+
+    Non-finite floats become ``None`` (JSON has no NaN); the failure that produced them is
+    expected to be recorded in the record's status.
+    """
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch.Tensor, without importing torch
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store value of type {type(obj).__name__} in a JSON record: {obj!r}")
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON text: sorted keys, no whitespace, floats as Python's shortest repr."""
+    return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def config_key(config: Mapping[str, Any]) -> str:
+    """Stable 16-hex-digit key of a run config (SHA-256 of its canonical JSON)."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- provenance
+@functools.cache
+def version_info() -> dict[str, str | None]:
+    """Library, git and torch versions, recorded with every run."""
+    from derivlearn import __version__
+
+    git = None
+    root = repo_root()
+    if root is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],
+                capture_output=True, text=True, timeout=10, check=False,
+            )
+            if out.returncode == 0:
+                git = out.stdout.strip()
+                dirty = subprocess.run(
+                    ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no",
+                     "--", "lib"],
+                    capture_output=True, text=True, timeout=10, check=False,
+                )
+                if dirty.returncode == 0 and dirty.stdout.strip():
+                    git += "+dirty"
+    try:
+        import torch
+
+        torch_version: str | None = torch.__version__
+    except ImportError:  # pragma: no cover
+        torch_version = None
+    return {"derivlearn": __version__, "git": git, "torch": torch_version}
+
+
+def make_record(
+    config: Mapping[str, Any],
+    *,
+    status: str,
+    metrics: Mapping[str, Any] | None = None,
+    reason: str | None = None,
+    wall_time_s: float | None = None,
+    env: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble a record (validated; JSON-ready)."""
+    if status not in STATUSES:
+        raise ValueError(f"parameter 'status': got {status!r}; allowed: one of {STATUSES}")
+    if status == "failed" and not reason:
+        raise ValueError("a failed record needs a reason")
+    config = to_jsonable(config)
+    return {
+        "key": config_key(config),
+        "study": config.get("study"),
+        "config": config,
+        "status": status,
+        "reason": reason,
+        "metrics": to_jsonable(dict(metrics or {})),
+        "wall_time_s": wall_time_s,
+        "version": version_info(),
+        "env": to_jsonable(dict(env or {})) | {"host": socket.gethostname()},
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+# ----------------------------------------------------------------------------- the store
+class ResultStore:
+    """Append-only JSON Lines store of one study's runs.
+
+    Args:
+        root: store root directory (see :func:`default_root`).
+        study: study name; records live in ``root/study/records.jsonl``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], study: str) -> None:
+        if not study or "/" in study or study.startswith("."):
+            raise ValueError(f"parameter 'study': got {study!r}; allowed: a plain directory name")
+        self.root = Path(root)
+        self.study = study
+        self.dir = self.root / study
+        self.path = self.dir / RECORD_FILE
+        self._index: dict[str, dict[str, Any]] | None = None
+        self._mtime: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"ResultStore({str(self.root)!r}, {self.study!r})"
+
+    # -- reading ------------------------------------------------------------------------
+    def _read_lines(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        tail = lines.pop()  # bytes after the last newline: empty unless a write was torn
+        if tail.strip():
+            warnings.warn(
+                f"{self.path}: skipping an incomplete last line ({len(tail)} bytes) left by an "
+                "interrupted write", RuntimeWarning, stacklevel=3,
+            )
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{self.path}:{i}: corrupt record ({exc})") from exc
+            if not isinstance(rec, dict) or "key" not in rec:
+                raise ValueError(f"{self.path}:{i}: not a record")
+            yield rec
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        stamp = None
+        if self.path.exists():
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        if self._index is None or stamp != self._mtime:
+            index: dict[str, dict[str, Any]] = {}
+            for rec in self._read_lines():
+                index[rec["key"]] = rec
+            self._index, self._mtime = index, stamp
+        return self._index
+
+    def records(self) -> list[dict[str, Any]]:
+        """All current records (latest per key), in file order."""
+        return list(self._load().values())
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._load().get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._load()
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def lookup(self, configs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
+        """Records for exactly these configs (``None`` where a run is missing)."""
+        index = self._load()
+        return [index.get(config_key(c)) for c in configs]
+
+    def frame(self, configs: Iterable[Mapping[str, Any]] | None = None):
+        """A pandas DataFrame with one row per record: config and metrics flattened.
+
+        Args:
+            configs: restrict to these run configs (the notebook's own plan); default all.
+        """
+        import pandas as pd
+
+        recs = self.records() if configs is None else [r for r in self.lookup(configs) if r]
+        rows = []
+        for r in recs:
+            row = {"key": r["key"], "status": r["status"], "reason": r.get("reason"),
+                   "wall_time_s": r.get("wall_time_s")}
+            row.update({k: v for k, v in r["config"].items()})
+            row.update({k: v for k, v in r.get("metrics", {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # -- writing ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _repair_tail(self) -> None:
+        """Cut bytes after the last newline (a torn write); call under the lock."""
+        if not self.path.exists():
+            return
+        with open(self.path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            # find the last newline
+            pos, chunk = size, 4096
+            while pos > 0:
+                start = max(0, pos - chunk)
+                fh.seek(start)
+                buf = fh.read(pos - start)
+                nl = buf.rfind(b"\n")
+                if nl >= 0:
+                    cut = start + nl + 1
+                    break
+                pos = start
+            else:
+                cut = 0
+            warnings.warn(f"{self.path}: removed {size - cut} bytes of a torn write",
+                          RuntimeWarning, stacklevel=4)
+            fh.truncate(cut)
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        """Append one record atomically (single ``write`` of one line, fsync'd, under a lock)."""
+        if "key" not in record or record.get("status") not in STATUSES:
+            raise ValueError("parameter 'record': not a record (use make_record)")
+        line = (json.dumps(to_jsonable(record), sort_keys=True, allow_nan=False) + "\n").encode()
+        with self._locked():
+            self._repair_tail()
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                view = memoryview(line)
+                while view:  # a short write on a regular file is rare; finish it
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def compact(self) -> int:
+        """Rewrite the file with one line per key (latest wins), atomically. Returns lines dropped."""
+        with self._locked():
+            self._repair_tail()
+            if not self.path.exists():
+                return 0
+            raw = [ln for ln in self.path.read_bytes().split(b"\n") if ln.strip()]
+            latest: dict[str, bytes] = {}
+            for ln in raw:
+                key = json.loads(ln)["key"]
+                latest.pop(key, None)  # keep the latest line, at its latest position
+                latest[key] = ln
+            tmp = self.path.with_suffix(".jsonl.tmp")
+            with open(tmp, "wb") as fh:
+                fh.write(b"".join(ln + b"\n" for ln in latest.values()))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+            self._index = None
+            return len(raw) - len(latest)
+
+    # -- summaries ----------------------------------------------------------------------
+    def summary_path(self, profile: str) -> Path:
+        """``summary.json`` for the book profile, ``summary.<profile>.json`` otherwise."""
+        return self.dir / ("summary.json" if profile == "book" else f"summary.{profile}.json")
+
+    def write_summary(self, summary: Mapping[str, Any], profile: str) -> Path:
+        """Write the study's headline numbers (pretty JSON, atomic replace)."""
+        path = self.summary_path(profile)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        body = {"study": self.study, "profile": profile, "version": version_info()}
+        body.update(to_jsonable(dict(summary)))
+        tmp.write_text(json.dumps(body, indent=2, sort_keys=False, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+        return path
+
+
+def open_store(study: str, profile: str, root: str | os.PathLike[str] | None = None) -> ResultStore:
+    """The store a study writes to under ``profile`` (see :func:`default_root`)."""
+    return ResultStore(Path(root) if root is not None else default_root(profile), study)

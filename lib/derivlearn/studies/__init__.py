@@ -1,0 +1,1 @@
+"""One module per book chapter: its config, its run function, its summary and claims."""

@@ -1,0 +1,267 @@
+"""The sweep executor: run many independent fits, on Dask, resumably, recording every outcome.
+
+A *run function* has the signature ``fn(config: dict, device: str) -> dict`` of metrics. It
+must be importable (module level) so that Dask workers can load it. :func:`run_sweep`
+
+1. keys each run config (:func:`derivlearn.store.config_key`) and skips those already in
+   the store (``recompute=True`` forces them, ``retry_failed=True`` reruns failures only);
+2. runs the rest in process, on a ``LocalCluster`` sized to the machine, or on an existing
+   Dask scheduler (``scheduler="tcp://host:8786"`` or env ``DERIVLEARN_SCHEDULER``);
+3. appends each record to the store *as it completes*, so a killed sweep resumes where it
+   stopped; a run that raises, or returns non-finite metrics, is recorded as ``failed`` with
+   its reason and never stops the sweep.
+
+Example:
+    >>> report = run_sweep(my_run, configs, store)          # doctest: +SKIP
+    >>> report.frame()                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from derivlearn.params import Scheduler, resolve_device
+from derivlearn.store import ResultStore, config_key, make_record
+
+RunFn = Callable[[dict[str, Any], str], Mapping[str, Any]]
+
+AUTO_INPROCESS_BELOW = 8
+"""``scheduler='auto'`` runs sweeps with fewer pending runs than this in process."""
+
+
+class RunFailed(RuntimeError):
+    """Raise from a run function to record a failure with a clean, expected reason."""
+
+
+# ----------------------------------------------------------------------------- one run
+def _nonfinite(metrics: Mapping[str, Any], prefix: str = "") -> list[str]:
+    bad = []
+    for k, v in metrics.items():
+        if isinstance(v, Mapping):
+            bad += _nonfinite(v, f"{prefix}{k}.")
+        elif isinstance(v, float) and not math.isfinite(v):
+            bad.append(prefix + k)
+    return bad
+
+
+def _in_dask_worker() -> bool:
+    if "distributed" not in sys.modules:
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def execute(fn: RunFn, config: dict[str, Any], device: str) -> dict[str, Any]:
+    """Run one config and return its record (never raises for a failing run).
+
+    Inside a Dask worker, torch is limited to one thread so that workers do not
+    oversubscribe the cores.
+    """
+    if _in_dask_worker():
+        import torch
+
+        torch.set_num_threads(1)
+    env = {"device": device}
+    t0 = time.perf_counter()
+    try:
+        metrics = dict(fn(dict(config), device))
+    except RunFailed as exc:
+        return make_record(config, status="failed", reason=str(exc),
+                           wall_time_s=time.perf_counter() - t0, env=env)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops a sweep
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = f"{type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:{where.lineno})"
+        return make_record(config, status="failed", reason=reason,
+                           wall_time_s=time.perf_counter() - t0, env=env)
+    wall = time.perf_counter() - t0
+    bad = _nonfinite(metrics)
+    if bad:
+        return make_record(config, status="failed", metrics=metrics, wall_time_s=wall, env=env,
+                           reason=f"non-finite metric(s): {', '.join(bad)}")
+    return make_record(config, status="ok", metrics=metrics, wall_time_s=wall, env=env)
+
+
+# ----------------------------------------------------------------------------- a sweep
+@dataclass
+class SweepReport:
+    """What a sweep did. ``records`` follow the order of the configs given."""
+
+    store: ResultStore
+    records: list[dict[str, Any]]
+    n_cached: int
+    n_run: int
+    n_failed: int
+    where: str
+    wall_time_s: float
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"sweep {self.store.study}: {len(self.records)} runs, {self.n_cached} from the "
+                f"store, {self.n_run} computed ({self.where}), {self.n_failed} failed in total, "
+                f"{self.wall_time_s:.1f} s")
+
+    def frame(self):
+        """DataFrame of this sweep's records (config and metrics flattened)."""
+        return self.store.frame([r["config"] for r in self.records])
+
+
+def resolve_scheduler(scheduler: str | None, n_pending: int, device: str) -> str:
+    """Pick where a sweep runs: explicit value > ``$DERIVLEARN_SCHEDULER`` > ``'auto'``.
+
+    ``'auto'`` runs in process when there are fewer than :data:`AUTO_INPROCESS_BELOW` pending
+    runs, on one core, or on a GPU (one process drives it best); otherwise ``'local'``.
+    """
+    if scheduler is None:
+        scheduler = os.environ.get("DERIVLEARN_SCHEDULER") or "auto"
+    Scheduler()("scheduler", scheduler)
+    if scheduler != "auto":
+        return scheduler
+    if n_pending < AUTO_INPROCESS_BELOW or (os.cpu_count() or 1) < 2 or device == "cuda":
+        return "inprocess"
+    return "local"
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.std import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr,
+                mininterval=1.0, dynamic_ncols=True, leave=True)
+
+
+def run_sweep(
+    fn: RunFn,
+    configs: Sequence[Mapping[str, Any]],
+    store: ResultStore,
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    device: str = "auto",
+    recompute: bool = False,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> SweepReport:
+    """Run every config not yet in ``store`` and record each outcome as it completes.
+
+    Args:
+        fn: run function ``fn(config, device) -> metrics``; importable for Dask workers.
+        configs: run configs (JSON-able dicts; each must contain ``"study"``).
+        store: where records go and where finished runs are found.
+        scheduler: ``None`` / ``'auto'`` / ``'inprocess'`` / ``'local'`` / ``'tcp://host:port'``.
+        n_workers: processes of the ``LocalCluster`` (default: one per core, at most the
+            number of pending runs).
+        device: ``'auto'`` (CUDA when present), ``'cpu'`` or ``'cuda'``.
+        recompute: rerun and overwrite runs already in the store.
+        retry_failed: rerun only the runs whose stored record failed.
+        progress: show a tqdm bar (stderr; renders in terminals and notebooks).
+
+    Returns:
+        A :class:`SweepReport`; ``report.records`` is in the order of ``configs``.
+    """
+    t0 = time.perf_counter()
+    device = resolve_device(device)
+    configs = [dict(c) for c in configs]
+    keys = [config_key(c) for c in configs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("parameter 'configs': contains duplicate run configs")
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        rec = store.get(key)
+        if recompute or rec is None or (retry_failed and rec["status"] == "failed"):
+            todo.append(i)
+    where = resolve_scheduler(scheduler, len(todo), device) if todo else "nothing to run"
+    bar = _progress(len(todo), f"{store.study}", progress and bool(todo))
+    failures: list[tuple[str, str]] = []
+
+    def done(rec: dict[str, Any]) -> None:
+        store.append(rec)
+        if rec["status"] == "failed":
+            failures.append((rec["key"], rec["reason"]))
+        bar.update(1)
+
+    try:
+        if not todo:
+            pass
+        elif where == "inprocess":
+            for i in todo:
+                done(execute(fn, configs[i], device))
+        else:
+            _run_dask(fn, [configs[i] for i in todo], device, where, n_workers, done)
+    finally:
+        bar.close()
+    if recompute and todo:
+        store.compact()
+    records = [store.get(k) for k in keys]
+    missing = [k for k, r in zip(keys, records, strict=True) if r is None]
+    if missing:  # pragma: no cover - would be a bug in the executor
+        raise RuntimeError(f"sweep finished with {len(missing)} runs unrecorded: {missing[:5]}")
+    return SweepReport(
+        store=store, records=records,  # type: ignore[arg-type]
+        n_cached=len(configs) - len(todo), n_run=len(todo),
+        n_failed=sum(r["status"] == "failed" for r in records),  # type: ignore[index]
+        where=where, wall_time_s=time.perf_counter() - t0, failures=failures,
+    )
+
+
+def _run_dask(
+    fn: RunFn,
+    configs: list[dict[str, Any]],
+    device: str,
+    where: str,
+    n_workers: int | None,
+    done: Callable[[dict[str, Any]], None],
+) -> None:
+    """Submit every config to Dask and hand each record to ``done`` as it completes."""
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if where == "local":
+        n = n_workers or max(1, min(os.cpu_count() or 1, len(configs)))
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(where, timeout=30)
+    try:
+        futures = {
+            client.submit(execute, fn, cfg, device, key=f"run-{config_key(cfg)}", pure=False): cfg
+            for cfg in configs
+        }
+        for fut in as_completed(futures):
+            cfg = futures[fut]
+            if fut.status == "finished":
+                done(fut.result())
+            else:  # the run itself never raises; this is an infrastructure failure
+                exc = fut.exception()
+                done(make_record(cfg, status="failed", env={"device": device},
+                                 reason=f"dask: {type(exc).__name__}: {exc}"))
+            fut.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_study(cfg: Any, fn: RunFn, configs: Sequence[Mapping[str, Any]],
+              store: ResultStore | None = None) -> SweepReport:
+    """:func:`run_sweep` with the sweep knobs of a study config (a ``StudyConfig``).
+
+    The store defaults to the profile's (see :func:`derivlearn.store.default_root`).
+    """
+    from derivlearn.store import open_store
+
+    store = store if store is not None else open_store(cfg.study, cfg.profile)
+    return run_sweep(fn, configs, store, scheduler=cfg.scheduler, n_workers=cfg.n_workers,
+                     device=cfg.device, recompute=cfg.recompute, progress=cfg.progress_enabled)

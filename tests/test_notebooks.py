@@ -1,0 +1,62 @@
+"""Papermill smoke runs of every chapter, the parameter contract, and the whole book build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import papermill as pm
+import pytest
+
+from derivlearn import book
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = book.toc_chapters(ROOT)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_runs_in_smoke_profile(name, tmp_path, _isolated_store):
+    out = book.execute(name, "smoke", tmp_path, ROOT)
+    assert book.error_outputs(out) == []
+    nb = json.loads(out.read_text())
+    images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "the chapter draws no figure"
+    summary = _isolated_store / name / "summary.smoke.json"
+    assert json.loads(summary.read_text())["profile"] == "smoke"
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"profile": "huge"}, "profile"),
+    ({"profile": "smoke", "seeds": -1}, "seeds"),
+])
+def test_invalid_parameter_fails_with_its_name(params, name, tmp_path):
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(ROOT / "notebooks" / "theory.ipynb"), str(tmp_path / "o.ipynb"),
+                            parameters=params, kernel_name="python3", progress_bar=False)
+    assert err.value.ename == "ValueError" and f"'{name}'" in err.value.evalue
+
+
+def test_source_notebooks_are_clean():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert "parameters" in code[0]["metadata"].get("tags", []), path.name
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+            f"{path.name} has outputs in git")
+        src = "".join("".join(c["source"]) for c in code)
+        assert "sys.path" not in src, f"{path.name} patches sys.path"
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.slow
+def test_book_builds_in_smoke_profile(tmp_path):
+    index = book.build("smoke", ROOT, workdir=tmp_path)
+    assert index.is_file()
+    html = (tmp_path / "_build" / "html")
+    theory = html / "book" / "generated" / "theory.html"
+    page = theory.read_text()
+    assert "<img" in page and "Reproduction record" in page
+    for nb in (tmp_path / book.GENERATED).glob("*.ipynb"):
+        assert book.error_outputs(nb) == []
+    assert "book/intro.html" in (html / "index.html").read_text()  # opens with the intro
+    assert "generated/theory.html" in (html / "book" / "intro.html").read_text()
