@@ -56,7 +56,9 @@ def test_book_builds_in_smoke_profile(tmp_path):
     theory = html / "book" / "generated" / "theory.html"
     page = theory.read_text()
     assert "<img" in page and "Reproduction record" in page
-    for nb in (tmp_path / book.GENERATED).glob("*.ipynb"):
+    record = page[page.index("Reproduction record"):]
+    assert "<table" in record and "confirmed" in record  # the claim table renders as a table
+    for nb in (tmp_path / "_build" / "src" / book.GENERATED).glob("*.ipynb"):
         assert book.error_outputs(nb) == []
     assert "book/intro.html" in (html / "index.html").read_text()  # opens with the intro
     assert "generated/theory.html" in (html / "book" / "intro.html").read_text()

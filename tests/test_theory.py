@@ -39,18 +39,17 @@ def test_hermite_rows_are_derivatives_float64_central_differences():
             np.testing.assert_allclose(rows[j], fd, rtol=1e-5, atol=1e-5)
 
 
-def _alexander_hirschowitz_exception(d: int, p: int, n_points: int) -> bool:
-    """Double points (values + gradients) at N generic points in d dimensions fail to impose
-    independent conditions on degree-p polynomials exactly in these cases (AH 1995)."""
-    return (p == 2 and 2 <= n_points <= d) or (d, p, n_points) in {
-        (2, 4, 5), (3, 4, 9), (4, 4, 14), (4, 3, 7)}
+def test_alexander_hirschowitz_cases():
+    ah = theory.alexander_hirschowitz_exception
+    assert ah(2, 2, 2) and ah(5, 2, 4) and ah(2, 4, 5) and ah(4, 3, 7)
+    assert not ah(1, 2, 2) and not ah(2, 3, 4) and not ah(3, 3, 5) and not ah(2, 4, 6)
 
 
 @pytest.mark.parametrize("d", [1, 2, 3, 4])
 @pytest.mark.parametrize("p", [2, 3, 4])
 def test_gradient_data_rank_matches_alexander_hirschowitz(d, p):
     m = theory.polynomial_recovery({"d": d, "degree": p, "order": 1, "seed": 1})
-    expected_deficit = _alexander_hirschowitz_exception(d, p, m["n_theory"])
+    expected_deficit = theory.alexander_hirschowitz_exception(d, p, m["n_theory"])
     assert (m["rank_deficit_at_theory"] > 0) == expected_deficit
     assert m["coef_rel_error"] < 1e-9
 
@@ -73,3 +72,4 @@ def test_summary_and_claims():
     # (d=2, p=2, r=1) is an Alexander-Hirschowitz exception, so the premise is only partly true
     assert claims[3].verdict == "partly confirmed"
     assert summary["R"]["1"]["8"] == pytest.approx(2 / 9)
+    assert summary["polynomial_recovery"]["gradient_deficits_match_alexander_hirschowitz"]

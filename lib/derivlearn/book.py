@@ -9,8 +9,9 @@ listed in ``_toc.yml`` is run through papermill with ``-p profile <profile>`` an
 ``python3``. A failing cell stops the build (papermill raises); the executed copies are then
 checked for error outputs, and ``jupyter-book build`` runs with warnings as errors.
 
-``--workdir`` stages the book (config, chapters, executed notebooks, HTML) in another folder,
-leaving the checkout's ``book/generated`` and ``_build`` untouched (the tests use this).
+The book is staged in ``_build/src`` (config, toc, ``book/`` and the executed notebooks in
+``_build/src/book/generated``) and rendered to ``_build/html``; both are git-ignored.
+``--workdir DIR`` puts that ``_build`` folder in ``DIR`` instead (the tests use this).
 """
 
 from __future__ import annotations
@@ -95,45 +96,64 @@ def execute(name: str, profile: str, out_dir: Path, root: Path | None = None,
     return out
 
 
-def _stage(root: Path, workdir: Path) -> None:
-    """Copy the book's sources (config, toc, book/ without generated/) into ``workdir``."""
-    workdir.mkdir(parents=True, exist_ok=True)
+def _stage(root: Path, src: Path) -> None:
+    """Copy the book's sources (config, toc, ``book/``) into ``src``, keeping executed copies.
+
+    The book is built from this staged folder, never from the checkout itself, so that no
+    stray Markdown file (a cache's README, a scratch note) can enter or break the build.
+    """
+    src.mkdir(parents=True, exist_ok=True)
     for f in ("_config.yml", "_toc.yml"):
-        shutil.copy2(root / f, workdir / f)
-    dst = workdir / "book"
-    if dst.exists():
-        shutil.rmtree(dst)
-    shutil.copytree(root / "book", dst, ignore=shutil.ignore_patterns("generated", "_build"))
+        shutil.copy2(root / f, src / f)
+    dst = src / "book"
+    dst.mkdir(exist_ok=True)
+    for old in dst.iterdir():
+        if old.name != "generated":
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    for item in (root / "book").iterdir():
+        if item.name in ("generated", "_build"):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, dst / item.name)
+        else:
+            shutil.copy2(item, dst / item.name)
 
 
 def build(profile: str = "book", root: Path | None = None, workdir: Path | None = None,
           only: list[str] | None = None) -> Path:
-    """Execute the chapters and build the HTML book. Returns the path of ``index.html``."""
+    """Execute the chapters and build the HTML book. Returns the path of ``index.html``.
+
+    Args:
+        profile: ``smoke``, ``book`` or ``full``.
+        root: the checkout (default: the one this package is installed from).
+        workdir: where to stage and build (default: the checkout's ``_build/``). The sources
+            are staged in ``workdir/_build/src`` and the HTML lands in ``workdir/_build/html``.
+        only: execute only these chapters; the others keep their executed copies.
+    """
     root = _root(root)
     check_choice("profile", profile, PROFILES)
     names = toc_chapters(root)
-    if only:
-        for n in only:
-            check_choice("only", n, names)
-    src = root if workdir is None else workdir.resolve()
-    if workdir is not None:
-        _stage(root, src)
+    for n in only or []:
+        check_choice("only", n, names)
+    out = (workdir or root).resolve()
+    src = out / "_build" / "src"
+    _stage(root, src)
     os.environ.setdefault("DERIVLEARN_PROGRESS", "0")  # kernels inherit it: no bars in the book
     for name in names:
         target = src / GENERATED / f"{name}.ipynb"
         if only and name not in only and target.exists():
-            print(f"[book] {name}: kept existing executed copy")
+            print(f"[book] {name}: kept the existing executed copy")
             continue
         t0 = time.perf_counter()
         print(f"[book] executing notebooks/{name}.ipynb (profile={profile}) ...", flush=True)
         execute(name, profile, src / GENERATED, root)
         print(f"[book] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "-W", "--keep-going",
-           "--quiet"]
+    cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output",
+           str(out), "-W", "--keep-going", "--quiet"]
     print("[book] " + " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=src)
-    index = src / "_build" / "html" / "index.html"
+    index = out / "_build" / "html" / "index.html"
     if not index.is_file():
         raise RuntimeError(f"jupyter-book finished but {index} is missing")
     return index
