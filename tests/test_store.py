@@ -103,6 +103,13 @@ def test_summary_paths(tmp_path):
     p = store.write_summary({"a": 1.0}, "book")
     assert p.name == "summary.json" and json.loads(p.read_text())["a"] == 1.0
     assert store.write_summary({"a": 1}, "smoke").name == "summary.smoke.json"
+    # same numbers: the file (and its version stamp) is kept; new numbers: rewritten
+    body = json.loads(p.read_text()) | {"version": {"git": "older"}}
+    p.write_text(json.dumps(body))
+    store.write_summary({"a": 1.0}, "book")
+    assert json.loads(p.read_text())["version"] == {"git": "older"}
+    store.write_summary({"a": 2.0}, "book")
+    assert json.loads(p.read_text())["a"] == 2.0 and json.loads(p.read_text())["version"]["torch"]
 
 
 def test_default_roots(monkeypatch, tmp_path):

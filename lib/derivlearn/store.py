@@ -352,12 +352,22 @@ class ResultStore:
         return self.dir / ("summary.json" if profile == "book" else f"summary.{profile}.json")
 
     def write_summary(self, summary: Mapping[str, Any], profile: str) -> Path:
-        """Write the study's headline numbers (pretty JSON, atomic replace)."""
+        """Write the study's headline numbers (pretty JSON, atomic replace).
+
+        If the file already holds the same numbers, it is left untouched, so its ``version``
+        names the code that last changed them and re-building the book leaves git clean.
+        """
         path = self.summary_path(profile)
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         body = {"study": self.study, "profile": profile, "version": version_info()}
         body.update(to_jsonable(dict(summary)))
+        if path.exists():
+            with contextlib.suppress(ValueError):
+                old = json.loads(path.read_text())
+                if {k: v for k, v in old.items() if k != "version"} == \
+                        {k: v for k, v in body.items() if k != "version"}:
+                    return path
+        tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=2, sort_keys=False, allow_nan=False) + "\n")
         os.replace(tmp, path)
         return path
