@@ -31,6 +31,7 @@ bench: $(STAMP)
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "derivlearn needs Python >= 3.11 (the pinned numpy/scipy/pandas do); set PYTHON=python3.11 or newer")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "[make] installing requirements.txt into $(VENV) (first run: a few minutes)"
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { $(PIP_QUIET); }

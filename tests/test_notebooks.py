@@ -36,6 +36,11 @@ def test_invalid_parameter_fails_with_its_name(params, name, tmp_path):
     assert err.value.ename == "ValueError" and f"'{name}'" in err.value.evalue
 
 
+def test_unknown_parameter_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown parameter.*'sedes'.*allowed:.*'seeds'"):
+        book.execute("theory", "smoke", tmp_path, ROOT, parameters={"sedes": 3})
+
+
 def test_source_notebooks_are_clean():
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         nb = json.loads(path.read_text())

@@ -48,6 +48,8 @@ def test_checks():
         Range(0, 1)("x", float("nan"))
     with pytest.raises(ValueError):
         Range(0, 1)("x", True)
+    with pytest.raises(ValueError, match="'x'"):
+        Range(0, 1)("x", 10**400)
     assert ListOf(Choice(("a", "b")))("m", ["b", "a"]) == ("b", "a")
     with pytest.raises(ValueError, match="'m\\[0\\]'"):
         ListOf(Choice(("a", "b")))("m", ["c"])

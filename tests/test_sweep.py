@@ -63,3 +63,32 @@ def test_bad_input(tmp_path):
         run_sweep(h.square, h.configs(2) * 2, store, device="cpu")
     with pytest.raises(ValueError, match="'device'"):
         run_sweep(h.square, h.configs(2), store, device="tpu")
+
+
+def nonfinite_kinds(config, device):
+    import numpy as np
+    import torch
+
+    from derivlearn.sweep import RunFailed
+
+    kind = config["kind"]
+    if kind == "empty_runfailed":
+        raise RunFailed()
+    if kind == "unstorable":
+        from fractions import Fraction
+        return {"y": Fraction(1, 3)}
+    return {"np32": {"y": np.float32("nan")}, "torch": {"y": torch.tensor(float("nan"))},
+            "list": {"curve": [1.0, float("inf")]}, "intkey": {1: float("nan")}}[kind]
+
+
+def test_every_bad_outcome_is_a_failed_record_in_process(tmp_path):
+    store = ResultStore(tmp_path, "sweeptest")
+    kinds = ["np32", "torch", "list", "intkey", "empty_runfailed", "unstorable"]
+    cfgs = [{"study": "sweeptest", "kind": k} for k in kinds]
+    rep = run_sweep(nonfinite_kinds, cfgs, store, scheduler="inprocess", device="cpu")
+    reasons = {r["config"]["kind"]: r["reason"] for r in rep.records}
+    assert all(r["status"] == "failed" for r in rep.records)
+    assert reasons["list"] == "non-finite metric(s): curve[1]"
+    assert reasons["intkey"] == "non-finite metric(s): 1"
+    assert reasons["empty_runfailed"] == "RunFailed"
+    assert reasons["unstorable"].startswith("TypeError: cannot store")

@@ -73,3 +73,33 @@ def test_summary_and_claims():
     assert claims[3].verdict == "partly confirmed"
     assert summary["R"]["1"]["8"] == pytest.approx(2 / 9)
     assert summary["polynomial_recovery"]["gradient_deficits_match_alexander_hirschowitz"]
+
+
+def test_config_needs_the_value_baseline_and_bounded_partials():
+    with pytest.raises(ValueError, match="'orders'"):
+        theory.TheoryConfig.from_profile("smoke", orders=[1, 2])
+    with pytest.raises(ValueError, match="'dims' and 'orders'"):
+        theory.TheoryConfig.from_profile("smoke", dims=[12], degrees=[2], orders=[0, 6])
+
+
+def test_multi_indices_are_fast_in_high_dimension():
+    import time
+
+    t0 = time.perf_counter()
+    idx = theory.multi_indices(12, 6)
+    assert len(idx) == math.comb(18, 6) and time.perf_counter() - t0 < 5
+
+
+def test_summary_survives_failed_runs():
+    import pandas as pd
+
+    cfg = theory.TheoryConfig.from_profile("smoke")
+    rows = [dict(c, status="ok", **theory.polynomial_recovery(c)) for c in theory.run_configs(cfg)]
+    for r in rows:
+        if r["order"] == 0 and r["d"] == 2:
+            r["status"] = "failed"  # the baseline of d = 2 is missing
+    summary, claims = theory.summarize(cfg, pd.DataFrame(rows))
+    assert summary["polynomial_recovery"]["failed"] == 2
+    failed_all = pd.DataFrame([dict(c, status="failed") for c in theory.run_configs(cfg)])
+    summary, claims = theory.summarize(cfg, failed_all)
+    assert summary["polynomial_recovery"]["fraction_n_min_equals_theory"] is None

@@ -86,8 +86,14 @@ def execute(name: str, profile: str, out_dir: Path, root: Path | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{name}.ipynb"
     params = {"profile": profile} | dict(parameters or {})
+    source = root / "notebooks" / f"{name}.ipynb"
+    known = set(pm.inspect_notebook(str(source)))
+    unknown = sorted(set(params) - known)
+    if unknown:  # papermill itself only warns, and the run would silently ignore them
+        raise ValueError(f"unknown parameter(s) {unknown} for notebooks/{name}.ipynb; "
+                         f"allowed: {sorted(known)}")
     pm.execute_notebook(
-        str(root / "notebooks" / f"{name}.ipynb"), str(out), parameters=params,
+        str(source), str(out), parameters=params,
         kernel_name="python3", cwd=str(root / "notebooks"), progress_bar=False,
     )
     errs = error_outputs(out)

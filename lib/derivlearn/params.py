@@ -74,8 +74,13 @@ class Range(Check):
             if isinstance(value, float) and not value.is_integer():
                 raise _fail(name, value, self.describe())
             value = int(value)
-        elif not math.isfinite(value):
-            raise _fail(name, value, self.describe())
+        else:
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise _fail(name, value, self.describe())
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             raise _fail(name, value, self.describe())
         return value
@@ -176,6 +181,7 @@ class StudyConfig:
     scheduler: str | None = knob(Scheduler(), "where the sweep runs (see derivlearn.sweep)")
     n_workers: int | None = knob(Optional(Range(1, 1024, integer=True)), "local Dask workers")
     recompute: bool = knob(Flag(), "rerun runs already in the results store", False)
+    retry_failed: bool = knob(Flag(), "rerun only the runs recorded as failed", False)
     progress: bool | None = knob(Optional(Flag()), "progress bar; None: on unless DERIVLEARN_PROGRESS=0")
 
     @classmethod
@@ -217,6 +223,7 @@ class StudyConfig:
             if values[name] is not None or isinstance(f.metadata["check"], (Optional, Scheduler)):
                 values[name] = f.metadata["check"](name, values[name])
         cfg = cls(**values)
+        resolve_device(cfg.device)  # 'cuda' without a GPU fails here, before any computation
         cfg.check()
         return cfg
 

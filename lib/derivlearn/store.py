@@ -172,7 +172,7 @@ def make_record(
         "wall_time_s": wall_time_s,
         "version": version_info(),
         "env": to_jsonable(dict(env or {})) | {"host": socket.gethostname()},
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
 

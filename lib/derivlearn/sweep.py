@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from derivlearn.params import Scheduler, resolve_device
 from derivlearn.store import ResultStore, config_key, make_record
 
@@ -42,14 +44,21 @@ class RunFailed(RuntimeError):
 
 
 # ----------------------------------------------------------------------------- one run
-def _nonfinite(metrics: Mapping[str, Any], prefix: str = "") -> list[str]:
-    bad = []
-    for k, v in metrics.items():
-        if isinstance(v, Mapping):
-            bad += _nonfinite(v, f"{prefix}{k}.")
-        elif isinstance(v, float) and not math.isfinite(v):
-            bad.append(prefix + k)
-    return bad
+def _nonfinite(obj: Any, path: str = "") -> list[str]:
+    """Paths of non-finite numbers in a metrics structure (floats, numpy, torch, lists)."""
+    if isinstance(obj, Mapping):
+        return [p for k, v in obj.items() for p in _nonfinite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(obj, (list, tuple)):
+        return [p for i, v in enumerate(obj) for p in _nonfinite(v, f"{path}[{i}]")]
+    if hasattr(obj, "detach") and hasattr(obj, "cpu"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, (np.ndarray, np.generic)):
+        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
+            return [path]
+        return []
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return [path]
+    return []
 
 
 def _in_dask_worker() -> bool:
@@ -76,22 +85,28 @@ def execute(fn: RunFn, config: dict[str, Any], device: str) -> dict[str, Any]:
         torch.set_num_threads(1)
     env = {"device": device}
     t0 = time.perf_counter()
+
+    def failed(reason: str, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            return make_record(config, status="failed", reason=reason, metrics=metrics,
+                               wall_time_s=time.perf_counter() - t0, env=env)
+        except (TypeError, ValueError):  # metrics that cannot be stored: keep the reason
+            return make_record(config, status="failed", reason=reason,
+                               wall_time_s=time.perf_counter() - t0, env=env)
+
     try:
         metrics = dict(fn(dict(config), device))
+        bad = _nonfinite(metrics)
+        if bad:
+            return failed(f"non-finite metric(s): {', '.join(bad)}", metrics)
+        return make_record(config, status="ok", metrics=metrics,
+                           wall_time_s=time.perf_counter() - t0, env=env)
     except RunFailed as exc:
-        return make_record(config, status="failed", reason=str(exc),
-                           wall_time_s=time.perf_counter() - t0, env=env)
+        return failed(str(exc) or "RunFailed")
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops a sweep
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        reason = f"{type(exc).__name__}: {exc} (at {os.path.basename(where.filename)}:{where.lineno})"
-        return make_record(config, status="failed", reason=reason,
-                           wall_time_s=time.perf_counter() - t0, env=env)
-    wall = time.perf_counter() - t0
-    bad = _nonfinite(metrics)
-    if bad:
-        return make_record(config, status="failed", metrics=metrics, wall_time_s=wall, env=env,
-                           reason=f"non-finite metric(s): {', '.join(bad)}")
-    return make_record(config, status="ok", metrics=metrics, wall_time_s=wall, env=env)
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno})" if tb else ""
+        return failed(f"{type(exc).__name__}: {exc}{where}")
 
 
 # ----------------------------------------------------------------------------- a sweep
@@ -239,15 +254,19 @@ def _run_dask(
             client.submit(execute, fn, cfg, device, key=f"run-{config_key(cfg)}", pure=False): cfg
             for cfg in configs
         }
+        lost: list[str] = []
         for fut in as_completed(futures):
-            cfg = futures[fut]
             if fut.status == "finished":
                 done(fut.result())
-            else:  # the run itself never raises; this is an infrastructure failure
-                exc = fut.exception()
-                done(make_record(cfg, status="failed", env={"device": device},
-                                 reason=f"dask: {type(exc).__name__}: {exc}"))
+            else:  # runs never raise: this is the cluster failing (scheduler lost, KilledWorker)
+                exc = None if fut.status == "cancelled" else fut.exception()
+                lost.append(f"{fut.status}: {type(exc).__name__ if exc else 'cancelled'} {exc or ''}")
             fut.release()
+        if lost:
+            # Not recorded: an infrastructure failure says nothing about the run, and a plain
+            # re-run of the sweep computes exactly these.
+            raise RuntimeError(f"{len(lost)} run(s) were lost to a Dask failure and are not "
+                               f"recorded (first: {lost[0]}); run the sweep again to finish it")
     finally:
         client.close()
         if cluster is not None:
@@ -264,4 +283,5 @@ def run_study(cfg: Any, fn: RunFn, configs: Sequence[Mapping[str, Any]],
 
     store = store if store is not None else open_store(cfg.study, cfg.profile)
     return run_sweep(fn, configs, store, scheduler=cfg.scheduler, n_workers=cfg.n_workers,
-                     device=cfg.device, recompute=cfg.recompute, progress=cfg.progress_enabled)
+                     device=cfg.device, recompute=cfg.recompute, retry_failed=cfg.retry_failed,
+                     progress=cfg.progress_enabled)
