@@ -1,0 +1,1 @@
+"""Neural-network surrogates: MLP ensembles, Taylor-mode derivatives, Sobolev loss, training."""
