@@ -21,7 +21,9 @@ Hartmann et al. eq. 6) and
 * ``"fixed"``: ``rho_k = 1 / Var(order-k targets)`` over the training set, with the same
   entry weights (Czarnecki et al.; the "fixed rho" of Hartmann et al. Table III);
 * ``"adaptive"``: per batch, ``rho_k = e_0 / e_k`` if ``e_k > 10 e_0``, else 1 (Hartmann et
-  al. Algorithm 1); the factor is a constant for backpropagation.
+  al. Algorithm 1); the factor is a constant for backpropagation. Taken literally, a batch
+  with zero value error gets rho_k = 0 for every order with a non-zero error; we keep the
+  rule as published (it does not occur with float data in practice).
 
 Order K = 0 is plain value training. Every function here is batched over an ensemble axis E.
 """
