@@ -288,6 +288,9 @@ def test_train_spec_combinations_and_data_shapes():
         TrainSpec(batch_size=4, n_batches=2)
     with pytest.raises(ValueError, match="engine"):
         TrainSpec(order=2, engine="taylor", activation="relu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device"):
+            TrainSpec(device="cuda")
     assert TrainSpec(order=3).resolved_engine() == "taylor"
     assert TrainSpec(order=2).resolved_engine() == "autograd"
     assert TrainSpec(order=3, activation="relu").resolved_engine() == "autograd"

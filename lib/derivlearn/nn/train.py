@@ -111,6 +111,9 @@ class TrainSpec:
             fail("target_r2", "a number <= 1 or None")
         if not (self.device == "cpu" or str(self.device).startswith("cuda")):
             fail("device", "'cpu' or 'cuda[:n]'")
+        if self.device != "cpu" and not torch.cuda.is_available():
+            raise ValueError(f"parameter 'device': got {self.device!r} but no CUDA device is visible; "
+                             "allowed here: 'cpu'")
 
     def mlp_spec(self, d: int) -> MLPSpec:
         return MLPSpec(d, self.width, self.depth, self.activation)
