@@ -313,3 +313,23 @@ def test_metrics():
     assert math.isnan(metrics.r2_score(t, torch.ones_like(t)))
     with pytest.raises(ValueError, match="pred"):
         metrics.rmse(t, t[:2])
+
+
+def test_members_with_different_training_sizes_equal_reference():
+    """Full-batch members of unequal size (padded, masked) train like separate plain loops."""
+    x, tg, xv, yv = _problem(2, members=3, n=30)
+    sizes = [1, 12, 30]
+    spec = TrainSpec(width=8, order=2, weighting="fixed", lr=1e-2, max_epochs=25, patience=5,
+                     dtype="float64")
+    pad = [t.clone() for t in tg]
+    pad[0][0, 1:] = float("nan")  # padding may hold anything, even NaN
+    res = train_ensemble(spec, x, pad, xv, yv, seeds=[0, 1, 2], n_train=sizes)
+    for m, k in enumerate(sizes):
+        ref = train_reference(spec, x[m, :k], [t[m, :k] for t in tg], xv, yv, seed=m)
+        assert (res.best_epoch[m], res.epochs[m]) == (ref.best_epoch, ref.epochs)
+        for a, b in zip(ref.model.parameters(), res.params.tensors(), strict=True):
+            assert torch.allclose(a, b[m], rtol=1e-9, atol=1e-11)
+    with pytest.raises(ValueError, match="n_train"):
+        train_ensemble(TrainSpec(n_batches=2), x, tg, xv, yv, seeds=[0, 1, 2], n_train=sizes)
+    with pytest.raises(ValueError, match="n_train"):
+        train_ensemble(spec, x, tg, xv, yv, seeds=[0, 1, 2], n_train=[0, 1, 2])

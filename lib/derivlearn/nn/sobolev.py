@@ -54,23 +54,30 @@ def entry_weights(d: int, k: int, partials: str) -> Tensor:
     return multiplicity(d, k).to(torch.float64) / float(d) ** k
 
 
-def order_errors(pred: Sequence[Tensor], target: Sequence[Tensor], partials: str = "unique") -> Tensor:
+def order_errors(pred: Sequence[Tensor], target: Sequence[Tensor], partials: str = "unique",
+                 sample_weights: Tensor | None = None) -> Tensor:
     """Per-order mean squared errors e_k.
 
     Args:
         pred, target: ``[values (E, B), (E, B, n_1), ..., (E, B, n_K)]``, unique form.
         partials: ``"unique"`` or ``"all"`` (see the module docstring).
+        sample_weights: *Shape:* (E, B), each row summing to 1; replaces the mean over the
+            batch (used to mask padded samples when members have different training sizes).
 
     Returns:
         *Shape:* (E, K + 1).
     """
     if len(pred) != len(target) or not pred:
         raise ValueError(f"parameter 'target': need {len(pred)} orders like 'pred', got {len(target)}")
-    errs = [((pred[0] - target[0]) ** 2).mean(dim=-1)]
+
+    def batch_mean(t: Tensor) -> Tensor:
+        return t.mean(dim=-1) if sample_weights is None else (t * sample_weights).sum(dim=-1)
+
+    errs = [batch_mean((pred[0] - target[0]) ** 2)]
     for k in range(1, len(pred)):
         d = _dim_of(pred[k].shape[-1], k)
         w = entry_weights(d, k, partials).to(pred[k])
-        errs.append((((pred[k] - target[k]) ** 2) * w).sum(dim=-1).mean(dim=-1))
+        errs.append(batch_mean((((pred[k] - target[k]) ** 2) * w).sum(dim=-1)))
     return torch.stack(errs, dim=-1)
 
 
@@ -84,18 +91,23 @@ def _dim_of(n: int, k: int) -> int:
     return d
 
 
-def fixed_rho(target: Sequence[Tensor], partials: str = "unique") -> Tensor:
+def fixed_rho(target: Sequence[Tensor], partials: str = "unique",
+              sample_weights: Tensor | None = None) -> Tensor:
     """Inverse variance of the targets of each order over the training set (rho_0 = 1).
 
-    *Shapes:* target ``[(E, N), (E, N, n_1), ...]`` -> (E, K + 1). A zero variance gives
-    rho = 1 (the order carries no scale to normalize).
+    *Shapes:* target ``[(E, N), (E, N, n_1), ...]``, sample_weights (E, N) summing to 1 per
+    row (default uniform) -> (E, K + 1). A zero variance gives rho = 1 (the order carries no
+    scale to normalize).
     """
-    rho = [torch.ones(target[0].shape[:-1], dtype=target[0].dtype, device=target[0].device)]
+    e, n = target[0].shape[-2], target[0].shape[-1]
+    sw = (torch.full((e, n), 1.0 / n, dtype=target[0].dtype, device=target[0].device)
+          if sample_weights is None else sample_weights)
+    rho = [torch.ones(e, dtype=target[0].dtype, device=target[0].device)]
     for k in range(1, len(target)):
         t = target[k]
         w = entry_weights(_dim_of(t.shape[-1], k), k, partials).to(t)
-        mean = (t * w).sum(-1).mean(-1, keepdim=True)                     # (E, 1)
-        var = (((t - mean[..., None]) ** 2) * w).sum(-1).mean(-1)          # (E,)
+        mean = ((t * w).sum(-1) * sw).sum(-1)                              # (E,)
+        var = ((((t - mean[:, None, None]) ** 2) * w).sum(-1) * sw).sum(-1)  # (E,)
         rho.append(torch.where(var > 0, 1.0 / torch.where(var > 0, var, 1.0), 1.0))
     return torch.stack(rho, dim=-1)
 

@@ -208,7 +208,8 @@ class EnsembleResult:
 
 
 def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val: Tensor,
-                   y_val: Tensor, seeds: Sequence[int]) -> EnsembleResult:
+                   y_val: Tensor, seeds: Sequence[int],
+                   n_train: Sequence[int] | None = None) -> EnsembleResult:
     """Train ``len(seeds)`` members at once.
 
     Args:
@@ -219,6 +220,9 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
         x_val, y_val: validation inputs and values. *Shapes:* (E, M, d) / (E, M) or shared.
         seeds: one per member; seed s gives the initialisation ``init_params(seeds=[s])`` and
             the minibatch order ``shuffle_generator(s)``.
+        n_train: members with different training sizes (full-batch training only): member e
+            uses the first ``n_train[e]`` rows of its data, the rest is padding that gets zero
+            weight in the loss. Default: all N rows for every member.
     """
     if not isinstance(spec, TrainSpec):
         raise ValueError(f"parameter 'spec': expected a TrainSpec, got {type(spec).__name__}")
@@ -240,6 +244,17 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
         tg.append(t)
     if tg[0].shape[1] != n:
         raise ValueError(f"parameter 'targets[0]': expected {n} values per member, got {tg[0].shape[1]}")
+    sw = None
+    if n_train is not None:
+        if len(n_train) != e or any(not isinstance(k, int) or not 1 <= k <= n for k in n_train):
+            raise ValueError(f"parameter 'n_train': need {e} integers in [1, {n}], got {list(n_train)}")
+        if spec.batch_size is not None or (spec.n_batches or 1) > 1:
+            raise ValueError("parameter 'n_train': unequal training sizes need full-batch training "
+                             "(batch_size=None, n_batches=None or 1)")
+        valid = torch.arange(n, device=dev)[None, :] < torch.tensor(list(n_train), device=dev)[:, None]
+        sw = valid.to(dt) / valid.sum(dim=1, keepdim=True).to(dt)                 # (E, N)
+        x = torch.where(valid[..., None], x, 0.0)
+        tg = [torch.where(valid.reshape(e, n, *([1] * (t.ndim - 2))), t, 0.0) for t in tg]
     xv = _as_members(x_val.to(dtype=dt, device=dev), e, "x_val", 2)
     yv = _as_members(y_val.to(dtype=dt, device=dev), e, "y_val", 1)
     if xv.shape[2] != d or yv.shape[1] != xv.shape[1]:
@@ -251,7 +266,7 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
     mspec = spec.mlp_spec(d)
     best = init_params(mspec, list(seeds), dtype=dt, device=dev)
     gens = [shuffle_generator(s) for s in seeds]
-    rho_fixed = sobolev.fixed_rho(tg, spec.partials) if spec.weighting == "fixed" else None
+    rho_fixed = sobolev.fixed_rho(tg, spec.partials, sw) if spec.weighting == "fixed" else None
     yv_var = ((yv - yv.mean(dim=1, keepdim=True)) ** 2).mean(dim=1)
     slices = batch_slices(n, spec)
 
@@ -273,16 +288,19 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
         act = torch.tensor(active, device=dev)
         xa = x[act]
         ta = [t[act] for t in tg]
-        perms = torch.stack([torch.randperm(n, generator=gens[m]) for m in active]).to(dev)
+        if sw is None:
+            perms = torch.stack([torch.randperm(n, generator=gens[m]) for m in active]).to(dev)
         rows = torch.arange(len(active), device=dev)[:, None]
         loss_sum = torch.zeros(len(active), dtype=torch.float64, device=dev)
         for sl in slices:
-            idx = perms[:, sl]
-            xb = xa[rows, idx]
-            tb = [t[rows, idx] for t in ta]
+            if sw is None:
+                idx = perms[:, sl]
+                xb, tb, swb = xa[rows, idx], [t[rows, idx] for t in ta], None
+            else:  # full batch; the order of the samples does not matter
+                xb, tb, swb = xa, ta, sw[act]
             opt.zero_grad(set_to_none=True)
             pred = network_derivatives(params, xb, spec.order, engine)
-            errs = sobolev.order_errors(pred, tb, spec.partials)
+            errs = sobolev.order_errors(pred, tb, spec.partials, swb)
             losses = sobolev.sobolev_loss(errs, spec.weighting,
                                           None if rho_fixed is None else rho_fixed[act])
             losses.sum().backward()
