@@ -12,9 +12,12 @@ from derivlearn import book
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = book.toc_chapters(ROOT)
+NOTEBOOKS = sorted({p.stem for p in (ROOT / "notebooks").glob("*.ipynb")} | set(CHAPTERS))
+"""Every notebook, also one whose chapter is not yet in the table of contents (its book records
+are still being computed), gets the smoke run."""
 
 
-@pytest.mark.parametrize("name", CHAPTERS)
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_chapter_runs_in_smoke_profile(name, tmp_path, _isolated_store):
     out = book.execute(name, "smoke", tmp_path, ROOT)
     assert book.error_outputs(out) == []

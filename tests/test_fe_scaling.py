@@ -1,0 +1,118 @@
+"""FE-scaling study: configuration, data cache, splits, effort read-off and claims."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from derivlearn import cost
+from derivlearn.derivatives import derivative_tensors
+from derivlearn.store import cache_dir
+from derivlearn.studies import fe_scaling as fs
+
+
+@pytest.mark.parametrize("override,name", [
+    ({"problems": ("beam",)}, "problems"),
+    ({"methods": ("svm",)}, "methods"),
+    ({"dims": (9,)}, "dims"),
+    ({"sizes": (421,)}, "sizes"),
+    ({"n_test": 500, "n_val": 100}, "n_test"),
+    ({"frame_element_size": 0.0}, "frame_element_size"),
+])
+def test_bad_config_names_the_parameter(override, name):
+    with pytest.raises(ValueError, match=name):
+        fs.FEScalingConfig.from_profile("book", **override)
+
+
+def test_rosenbrock_d1_is_the_line_x2_0_and_higher_d_the_standard_sum():
+    x = torch.linspace(-1, 1, 7, dtype=torch.float64)[:, None]
+    two = torch.cat([x, torch.zeros_like(x)], dim=1)
+    from derivlearn import functions
+
+    ref = functions.get("rosenbrock_nd", dim=2)
+    assert torch.allclose(fs.evaluate("rosenbrock", 1, x)[0], ref(two))
+    x3 = torch.rand(5, 3, dtype=torch.float64) * 2 - 1
+    assert torch.allclose(fs.evaluate("rosenbrock", 3, x3)[0], functions.get("rosenbrock_nd", dim=3)(x3))
+    v, g, h = fs.evaluate("rosenbrock", 3, x3)
+    ref3 = derivative_tensors(functions.get("rosenbrock_nd", dim=3), x3, 2)
+    assert torch.allclose(g, ref3[1]) and torch.allclose(h, ref3[2])
+
+
+def test_dataset_is_cached_and_keyed_by_its_arguments():
+    a = fs.dataset("rosenbrock", 2, 30, 0)
+    files = list((cache_dir() / fs.STUDY).glob("*.pt"))
+    assert len(files) == 1
+    b = fs.dataset("rosenbrock", 2, 30, 0)
+    assert torch.equal(a["x"], b["x"]) and len(list((cache_dir() / fs.STUDY).glob("*.pt"))) == 1
+    c = fs.dataset("rosenbrock", 2, 30, 1)
+    assert not torch.equal(a["x"], c["x"]) and len(list((cache_dir() / fs.STUDY).glob("*.pt"))) == 2
+    assert a["x"].shape == (30, 2) and a["hess"].shape == (30, 2, 2)
+    assert float(a["x"].min()) >= -1 and float(a["x"].max()) <= 1
+
+
+def test_split_is_disjoint_and_complete():
+    test, val, pool = fs.split(100, 20, 10, 3)
+    allidx = torch.cat([test, val, pool])
+    assert len(set(allidx.tolist())) == 100 and (len(test), len(val), len(pool)) == (20, 10, 70)
+
+
+def test_scaling_maps_inputs_to_unit_box_and_keeps_derivatives_consistent():
+    data = fs.dataset("rosenbrock", 2, 40, 0)
+    bounds = fs.problem_bounds("rosenbrock", 2)
+    s, (y, g, h), x = fs.scaled(data, bounds)
+    assert float(x.min()) >= 0 and float(x.max()) <= 1
+    assert float(y.min()) == pytest.approx(0) and float(y.max()) == pytest.approx(1)
+    # dy~/dx~ = c * dy/dx / a: the slope over the unit box times the box width over the y range
+    assert torch.allclose(g, data["grad"] * 2 / (data["y"].max() - data["y"].min()))
+
+
+def _long(rows):
+    return pd.DataFrame(rows, columns=["problem", "d", "method", "seed", "N", "effort", "r2", "failed"])
+
+
+def test_effort_to_target_takes_the_first_size_reaching_it_and_median_over_seeds():
+    rows = []
+    for seed, curve in enumerate([[0.5, 0.95, 0.999], [0.5, 0.8, 0.995], [0.1, 0.2, 0.3]]):
+        for n, r2 in zip([1, 2, 4], curve, strict=True):
+            rows.append(["rosenbrock", 3, "nn1", seed, n, cost.effort(n, 3, 1), r2, None])
+    eff = fs.effort_to_target(_long(rows), 0.9)
+    row = eff.iloc[0]
+    # per seed: 4, 8, inf -> median 8 (two of three reached)
+    assert row["median"] == 8 and row["reached"] == 2 and row["seeds"] == 3
+    eff99 = fs.effort_to_target(_long(rows), 0.998)
+    assert math.isnan(eff99.iloc[0]["median"])  # only one of three seeds reaches 0.998
+
+
+def test_run_records_metrics_per_size_and_effort():
+    cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(2,),
+                                          methods=("gp", "nn1"))
+    configs = fs.run_configs(cfg)
+    assert len(configs) == 2 and configs[0]["seed"] == cfg.base_seed
+    for c in configs:
+        m = fs.run(c, "cpu")
+        assert len(m["r2"]) == len(cfg.sizes) and all(r is not None for r in m["r2"])
+        order = fs.ORDER[c["method"]]
+        assert m["effort"] == [cost.effort(n, 2, order) for n in cfg.sizes]
+
+
+def test_gp_fits_above_the_observation_cap_are_skipped_with_a_reason():
+    cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(2,),
+                                          methods=("gegp",), gp_max_observations=10)
+    m = fs.run(fs.run_configs(cfg)[0], "cpu")
+    # sizes (2, 6): 2 x 3 = 6 observations fit, 6 x 3 = 18 are skipped
+    assert m["r2"][0] is not None and m["r2"][1] is None
+    assert m["failed"][1].startswith("skipped")
+
+
+def test_gp_sizes_after_convergence_are_skipped_with_a_reason():
+    cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(1,),
+                                          methods=("gegp",), sizes=(3, 5, 8, 12), gp_stop_r2=0.5,
+                                          gp_iterations=50)
+    m = fs.run(fs.run_configs(cfg)[0], "cpu")
+    done = [r for r in m["r2"] if r is not None]
+    first_skip = len(done)
+    assert first_skip >= 2 and min(done[-2:]) >= 0.5 and first_skip < 4
+    assert all(f.startswith("skipped: converged") for f in m["failed"][first_skip:])
