@@ -470,3 +470,7 @@ def ratio_frame(cfg: FEScalingConfig, summary: dict[str, Any]):
     rows.append({"R² target": "", "problem": "theory", "ratio": "2/(d+1)",
                  **{f"d={d}": round(2 / (d + 1), 3) for d in cfg.dims}})
     return pd.DataFrame(rows)
+
+
+CONFIG = FEScalingConfig
+RUN = run

@@ -284,3 +284,7 @@ def summarize(cfg: TheoryConfig, df) -> tuple[dict[str, Any], list[Claim]]:
               if frac != 1.0 or len(wasted) else ""),
     ]
     return summary, claims
+
+
+CONFIG = TheoryConfig
+RUN = polynomial_recovery
