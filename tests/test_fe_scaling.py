@@ -116,3 +116,27 @@ def test_gp_sizes_after_convergence_are_skipped_with_a_reason():
     first_skip = len(done)
     assert first_skip >= 2 and min(done[-2:]) >= 0.5 and first_skip < 4
     assert all(f.startswith("skipped: converged") for f in m["failed"][first_skip:])
+
+
+def test_parallel_workers_generate_a_dataset_once(monkeypatch):
+    import threading
+    import time
+
+    calls = []
+    real = fs._generate
+
+    def slow(*args):
+        calls.append(args)
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(fs, "_generate", slow)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(fs.dataset("rosenbrock", 2, 20, 5)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(out) == 3
+    assert all(torch.equal(o["x"], out[0]["x"]) for o in out)

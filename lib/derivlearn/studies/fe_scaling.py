@@ -26,7 +26,9 @@ Choices the paper leaves open (stated in the chapter):
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -157,19 +159,27 @@ def dataset(problem: str, d: int, n_samples: int, data_seed: int,
     path = cache_dir() / STUDY / f"{problem}-d{d}-{config_key(spec)}.pt"
     if path.exists():
         return torch.load(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:  # one writer; parallel workers wait, then load
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            return torch.load(path)
+        data = _generate(problem, d, n_samples, data_seed, frame_element_size)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        torch.save(data, tmp)
+        tmp.replace(path)
+    return data
+
+
+def _generate(problem: str, d: int, n_samples: int, data_seed: int,
+              frame_element_size: float) -> dict[str, Tensor]:
     bounds = problem_bounds(problem, d)
     g = torch.Generator().manual_seed(data_seed * 1009 + d)
     u = torch.rand(n_samples, d, generator=g, dtype=torch.float64)
     x = bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
     t0 = time.perf_counter()
     y, grad, hess = evaluate(problem, d, x, frame_element_size)
-    data = {"x": x, "y": y, "grad": grad, "hess": hess,
-            "seconds": torch.tensor(time.perf_counter() - t0)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save(data, tmp)
-    tmp.replace(path)
-    return data
+    return {"x": x, "y": y, "grad": grad, "hess": hess, "seconds": torch.tensor(time.perf_counter() - t0)}
 
 
 def split(n_samples: int, n_test: int, n_val: int, data_seed: int) -> tuple[Tensor, Tensor, Tensor]:
