@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="book")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a parameter (YAML value); repeatable")
+    ap.add_argument("--prune", action="store_true",
+                    help="instead of running, drop stored records of configs this sweep no longer has")
     args = ap.parse_args(argv)
     names = studies()
     if args.study not in names:
@@ -66,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"parameter '--set': unknown parameter(s) {unknown}; allowed: "
                          f"{sorted(mod.CONFIG.knobs())}")
     cfg = mod.CONFIG.from_profile(args.profile, **overrides)
+    if args.prune:
+        from derivlearn.store import open_store
+
+        store = open_store(cfg.study, cfg.profile)
+        dropped = store.compact(keep=mod.run_configs(cfg))
+        print(f"{store}: dropped {dropped} line(s); {len(store)} records kept", flush=True)
+        return 0
     print(cfg.describe(), flush=True)
     report = run_study(cfg, mod.RUN, mod.run_configs(cfg))
     print(report, flush=True)

@@ -325,8 +325,14 @@ class ResultStore:
             finally:
                 os.close(fd)
 
-    def compact(self) -> int:
-        """Rewrite the file with one line per key (latest wins), atomically. Returns lines dropped."""
+    def compact(self, keep: Iterable[Mapping[str, Any]] | None = None) -> int:
+        """Rewrite the file with one line per key (latest wins), atomically. Returns lines dropped.
+
+        Args:
+            keep: if given, also drop the records of every config not in this list (records left
+                behind when a study changed its settings).
+        """
+        wanted = None if keep is None else {config_key(c) for c in keep}
         with self._locked():
             self._repair_tail()
             if not self.path.exists():
@@ -336,7 +342,8 @@ class ResultStore:
             for ln in raw:
                 key = json.loads(ln)["key"]
                 latest.pop(key, None)  # keep the latest line, at its latest position
-                latest[key] = ln
+                if wanted is None or key in wanted:
+                    latest[key] = ln
             tmp = self.path.with_suffix(".jsonl.tmp")
             with open(tmp, "wb") as fh:
                 fh.write(b"".join(ln + b"\n" for ln in latest.values()))
