@@ -110,6 +110,7 @@ def test_gp_fits_above_the_observation_cap_are_skipped_with_a_reason():
 def test_gp_sizes_after_convergence_are_skipped_with_a_reason():
     cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(1,),
                                           methods=("gegp",), sizes=(3, 5, 8, 12), gp_stop_r2=0.5,
+                                          targets=(0.2, 0.4),
                                           gp_iterations=50)
     m = fs.run(fs.run_configs(cfg)[0], "cpu")
     done = [r for r in m["r2"] if r is not None]
@@ -140,3 +141,13 @@ def test_parallel_workers_generate_a_dataset_once(monkeypatch):
         t.join()
     assert len(calls) == 1 and len(out) == 3
     assert all(torch.equal(o["x"], out[0]["x"]) for o in out)
+
+
+@pytest.mark.parametrize("override,name", [
+    ({"sizes": (5, 3)}, "sizes"),
+    ({"sizes": (3, 3)}, "sizes"),
+    ({"gp_stop_r2": 0.95}, "gp_stop_r2"),
+])
+def test_sizes_ascending_and_gp_stop_above_targets(override, name):
+    with pytest.raises(ValueError, match=name):
+        fs.FEScalingConfig.from_profile("book", **override)

@@ -89,6 +89,9 @@ from derivlearn.solvers.sparse import SparseLinearMap, SparsePattern
 NAMES = ("w", "h", "d1", "d2", "d3", "d4", "Fx", "Fy")
 """Parameter names, in the column order of ``theta``."""
 
+MODEL_VERSION = 1
+"""Bump when the geometry, mesh or physics change: cached frame data are keyed by it."""
+
 BOUNDS = ((5.0, 7.0), (5.0, 7.0), (0.5, 1.5), (0.5, 1.5), (0.5, 1.5), (-0.5, 0.5), (0.1, 1.0), (0.1, 1.0))
 """Paper Table 1: (low, high) per parameter."""
 

@@ -69,8 +69,8 @@ class FEScalingConfig(StudyConfig):
                   "max_epochs": 30, "patience": 10, "gp_iterations": 10, "frame_element_size": 1.0,
                   "scheduler": "inprocess"},
         "book": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
-                 "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 2_000,
-                 "gp_max_observations": 1600, "gp_stop_r2": 0.9999},
+                 "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 10_000,
+                 "gp_max_observations": 1200, "gp_stop_r2": 0.9999},
         "full": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": FULL_SIZES, "seeds": 10, "max_epochs": 100_000, "patience": 10_000,
                  "gp_max_observations": 100_000},
@@ -106,6 +106,11 @@ class FEScalingConfig(StudyConfig):
             raise ValueError(f"parameters 'n_test', 'n_val': {self.n_test} + {self.n_val} leave no "
                              f"training pool of the {self.n_samples} samples; allowed: n_test + n_val "
                              "< n_samples")
+        if list(self.sizes) != sorted(set(self.sizes)):
+            raise ValueError(f"parameter 'sizes': got {list(self.sizes)}; allowed: strictly increasing sizes")
+        if self.gp_stop_r2 < 1.0 and self.gp_stop_r2 <= max(self.targets):
+            raise ValueError(f"parameter 'gp_stop_r2': {self.gp_stop_r2} must exceed every target "
+                             f"{list(self.targets)} (or be 1 to never skip)")
         pool = self.n_samples - self.n_test - self.n_val
         if max(self.sizes) > pool:
             raise ValueError(f"parameter 'sizes': {max(self.sizes)} exceeds the training pool of "
@@ -155,7 +160,8 @@ def dataset(problem: str, d: int, n_samples: int, data_seed: int,
     float64; ``seconds`` is the generation time (derivatives included).
     """
     spec = {"study": STUDY, "problem": problem, "d": d, "n_samples": n_samples, "seed": data_seed,
-            "frame_element_size": frame_element_size if problem == "frame" else None, "version": 1}
+            "frame_element_size": frame_element_size if problem == "frame" else None, "version": 1,
+            "model_version": _model_version(problem)}
     path = cache_dir() / STUDY / f"{problem}-d{d}-{config_key(spec)}.pt"
     if path.exists():
         return torch.load(path)
@@ -180,6 +186,15 @@ def _generate(problem: str, d: int, n_samples: int, data_seed: int,
     t0 = time.perf_counter()
     y, grad, hess = evaluate(problem, d, x, frame_element_size)
     return {"x": x, "y": y, "grad": grad, "hess": hess, "seconds": torch.tensor(time.perf_counter() - t0)}
+
+
+def _model_version(problem: str) -> int | None:
+    """Version of the simulator code, part of the data cache key."""
+    if problem != "frame":
+        return None
+    from derivlearn.solvers.frame import MODEL_VERSION
+
+    return MODEL_VERSION
 
 
 def split(n_samples: int, n_test: int, n_val: int, data_seed: int) -> tuple[Tensor, Tensor, Tensor]:
