@@ -151,3 +151,53 @@ def test_parallel_workers_generate_a_dataset_once(monkeypatch):
 def test_sizes_ascending_and_gp_stop_above_targets(override, name):
     with pytest.raises(ValueError, match=name):
         fs.FEScalingConfig.from_profile("book", **override)
+
+
+def _summary(cells):
+    """effort_to_target from {(problem, method, target, d): effort or None}."""
+    out: dict = {}
+    for (p, m, t, d), v in cells.items():
+        out.setdefault(p, {}).setdefault(m, {}).setdefault(str(t), {})[str(d)] = v
+    return {"effort_to_target": out}
+
+
+def _claim(claims, start):
+    return next(c for c in claims if c.claim.startswith(start))
+
+
+def test_claim_enhanced_beats_plain_counts_only_plain_reaching_as_a_loss():
+    cfg = fs.FEScalingConfig.from_profile("book", problems=("rosenbrock",), dims=(4, 8),
+                                          methods=("gp", "gegp"))
+    base = {("rosenbrock", "gp", 0.99, 4): 100.0, ("rosenbrock", "gegp", 0.99, 4): 40.0}
+    won = fs._claims(cfg, _summary({**base, ("rosenbrock", "gegp", 0.99, 8): 90.0}))
+    assert _claim(won, "GE-GPR beats").verdict == "confirmed"  # d=8: only GE-GPR reaches it
+    lost = fs._claims(cfg, _summary({**base, ("rosenbrock", "gp", 0.99, 8): 300.0}))
+    assert _claim(lost, "GE-GPR beats").verdict == "partly confirmed"  # d=8: only GPR reaches it
+    none = fs._claims(cfg, _summary({}))
+    assert _claim(none, "GE-GPR beats").verdict == "not tested"
+
+
+def test_claim_theory_follow_uses_the_factor_band():
+    cfg = fs.FEScalingConfig.from_profile("book", problems=("rosenbrock",), dims=(3, 7),
+                                          methods=("gp", "gegp"))
+    exact = {("rosenbrock", "gp", 0.99, d): 100.0 for d in (3, 7)}
+    exact.update({("rosenbrock", "gegp", 0.99, d): 100.0 * 2 / (d + 1) for d in (3, 7)})
+    assert _claim(fs._claims(cfg, _summary(exact)), "GE-GPR on Rosenbrock").verdict == "confirmed"
+    flat = dict(exact)
+    flat[("rosenbrock", "gegp", 0.99, 7)] = 100.0  # ratio 1 where theory says 0.25
+    assert _claim(fs._claims(cfg, _summary(flat)), "GE-GPR on Rosenbrock").verdict == "partly confirmed"
+
+
+def test_claim_hessian_nn_needs_high_wins_no_low_wins_and_never_beats_first_order():
+    cfg = fs.FEScalingConfig.from_profile("book", problems=("rosenbrock",), dims=(2, 6),
+                                          methods=("nn0", "nn1", "nn2"))
+    paper_like = {("rosenbrock", "nn0", 0.9, 2): 10.0, ("rosenbrock", "nn2", 0.9, 2): 20.0,
+                  ("rosenbrock", "nn1", 0.9, 2): 5.0, ("rosenbrock", "nn1", 0.99, 6): 50.0,
+                  ("rosenbrock", "nn2", 0.99, 6): 80.0}  # nn0 never reaches 0.99 at d=6: a win
+    assert _claim(fs._claims(cfg, _summary(paper_like)), "Hessian NN").verdict == "confirmed"
+    beats_first = dict(paper_like)
+    beats_first[("rosenbrock", "nn2", 0.99, 6)] = 40.0
+    assert _claim(fs._claims(cfg, _summary(beats_first)), "Hessian NN").verdict == "partly confirmed"
+    low_win = dict(paper_like)
+    low_win[("rosenbrock", "nn2", 0.9, 2)] = 5.0
+    assert _claim(fs._claims(cfg, _summary(low_win)), "Hessian NN").verdict != "confirmed"

@@ -338,15 +338,18 @@ def _run_gp(config, x, y, grad, hess, perm, test, method) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- analysis
 def long_frame(df):
-    """One row per (problem, d, method, seed, size) from the run records (``ok`` runs)."""
+    """One row per (problem, d, method, seed, size) from the run records (failed runs: r2 None)."""
     import pandas as pd
 
     rows = []
-    for _, rec in df[df["status"] == "ok"].iterrows():
-        for i, n in enumerate(rec["sizes"]):
+    for _, rec in df.iterrows():
+        ok = rec["status"] == "ok"
+        for i, n in enumerate(rec["sizes"]):  # a failed run counts as "target not reached"
             rows.append({"problem": rec["problem"], "d": int(rec["d"]), "method": rec["method"],
-                         "seed": int(rec["seed"]), "N": int(n), "effort": rec["effort"][i],
-                         "r2": rec["r2"][i], "failed": rec["failed"][i]})
+                         "seed": int(rec["seed"]), "N": int(n),
+                         "effort": cost.effort(int(n), int(rec["d"]), ORDER[rec["method"]]),
+                         "r2": rec["r2"][i] if ok else None,
+                         "failed": rec["failed"][i] if ok else f"run failed: {rec.get('reason')}"})
     return pd.DataFrame(rows, columns=["problem", "d", "method", "seed", "N", "effort", "r2", "failed"])
 
 
@@ -364,9 +367,9 @@ def effort_to_target(long, target: float):
         rows.append({"problem": p, "d": d, "method": m, "seed": s,
                      "effort": float(hit["effort"].iloc[0]) if len(hit) else math.inf})
     per = pd.DataFrame(rows)
-    def q(v, frac: float) -> float:  # order statistic, no interpolation (values may be inf)
+    def q(v, frac: float) -> float:  # upper order statistic, no interpolation (values may be inf)
         a = np.sort(np.asarray(v, dtype=float))
-        return float(a[int(round(frac * (len(a) - 1)))])
+        return float(a[math.ceil(frac * (len(a) - 1))])
 
     agg = per.groupby(["problem", "d", "method"])["effort"].agg(
         median=lambda v: q(v, 0.5), lo=lambda v: q(v, 0.25), hi=lambda v: q(v, 0.75),
@@ -413,69 +416,105 @@ def _verdict(tested: bool, ok: bool, partly: bool = False) -> str:
     return verdict(ok, partly) if tested else VERDICTS[3]
 
 
+HIGH_D = 4
+""""Higher d" in the claims: d >= HIGH_D."""
+THEORY_FACTOR = 2.0
+"""A measured effort ratio "follows" 2/(d+1) if it lies within this factor of it."""
+
+
+def compare(summary: dict[str, Any], problem: str, a: str, b: str, target: float, d: int) -> str | None:
+    """Outcome of method a against method b at one (problem, target, d): ``"win"`` if a reaches
+    the target with less effort or b does not reach it, ``"loss"`` for the reverse, ``"tie"``
+    for equal effort, ``None`` if neither reaches it."""
+    e = summary["effort_to_target"].get(problem, {})
+    ea = e.get(a, {}).get(str(target), {}).get(str(d))
+    eb = e.get(b, {}).get(str(target), {}).get(str(d))
+    if ea is None and eb is None:
+        return None
+    if eb is None or (ea is not None and ea < eb):
+        return "win"
+    if ea is None or ea > eb:
+        return "loss"
+    return "tie"
+
+
 def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
     hi = max(cfg.targets)
     lo = min(cfg.targets)
-    big = [d for d in cfg.dims if d >= 4] or list(cfg.dims)
+    big = [d for d in cfg.dims if d >= HIGH_D]
+    small = [d for d in cfg.dims if d < HIGH_D]
+    trims = ("book profile: NN at most 20 000 epochs (paper 100 000); GP fits above "
+             f"{cfg.gp_max_observations} observations skipped" if cfg.profile == "book" else "")
     claims = []
 
     def close_to_theory(r: dict[int, float | None]) -> tuple[int, int]:
         got = [(d, v) for d, v in r.items() if v is not None and d >= 2]
-        ok = [d for d, v in got if 0.5 <= v / (2 / (d + 1)) <= 2.0]
+        ok = [d for d, v in got if 1 / THEORY_FACTOR <= v / (2 / (d + 1)) <= THEORY_FACTOR]
         return len(ok), len(got)
 
     def fmt(r: dict[int, float | None]) -> str:
         return ", ".join(f"d={d}: {v:.2f} (theory {2 / (d + 1):.2f})" for d, v in r.items()
                          if v is not None) or "no d where both reached the target"
 
+    grid = ("effort read off the grid of training sizes (the first size that reaches the target), "
+            "medians over seeds; ratios are therefore quantised in steps of about 1.5")
+    notes = "; ".join(x for x in (grid, trims) if x)
     if "frame" in cfg.problems and {"nn0", "nn1"} <= set(cfg.methods):
-        r = ratio_to_theory(summary, "frame", "nn1", "nn0", hi, cfg.dims)
-        ok, n = close_to_theory(r)
+        parts, oks, ns = [], 0, 0
+        for t in cfg.targets:
+            r = ratio_to_theory(summary, "frame", "nn1", "nn0", t, cfg.dims)
+            ok, n = close_to_theory(r)
+            oks, ns = oks + ok, ns + n
+            parts.append(f"R²={t}: {fmt(r)}")
         claims.append(Claim("Sobolev-1 NN on the FE frame follows the 2/(d+1) effort reduction",
-                            "Fig. 5", f"effort ratio NN1/NN at R²={hi}: {fmt(r)}; within a factor 2 of "
-                            f"theory at {ok} of {n} d",
-                            _verdict(n > 0, ok == n, partly=ok > 0),
-                            "effort read off a grid of training sizes (the first size that reaches "
-                            "the target), medians over seeds"))
+                            "Fig. 5: 'an approximate 2/(1+d) reduction in computational effort'",
+                            "; ".join(parts) + f"; within a factor {THEORY_FACTOR:g} at {oks} of {ns}",
+                            _verdict(ns > 0, oks == ns, partly=oks > 0), notes))
     for problem in cfg.problems:
         for plain, enh in (("gp", "gegp"), ("nn0", "nn1")):
-            if not {plain, enh} <= set(cfg.methods):
+            if not {plain, enh} <= set(cfg.methods) or not big:
                 continue
-            r = ratio_to_theory(summary, problem, enh, plain, hi, big)
-            wins = [d for d, v in r.items() if v is not None and v < 1]
-            cmp_ = [d for d, v in r.items() if v is not None]
-            e = summary["effort_to_target"].get(problem, {})
-            only_enh = [d for d in big if e.get(enh, {}).get(str(hi), {}).get(str(d)) is not None
-                        and e.get(plain, {}).get(str(hi), {}).get(str(d)) is None]
+            out = {d: compare(summary, problem, enh, plain, hi, d) for d in big}
+            wins = [d for d, o in out.items() if o == "win"]
+            losses = [d for d, o in out.items() if o in ("loss", "tie")]
             claims.append(Claim(f"{LABEL[enh]} beats {LABEL[plain]} at higher d ({problem})",
-                                "Figs. 5, 6", f"less effort to R²={hi} at d ∈ {wins} of {cmp_}; "
-                                f"only the derivative model reaches it at d ∈ {only_enh}",
-                                _verdict(bool(cmp_ or only_enh),
-                                         len(wins) + len(only_enh) == len(cmp_) + len(only_enh),
-                                         partly=bool(wins or only_enh))))
+                                "Figs. 5, 6: derivative-enhanced surrogates 'outperform their standard "
+                                "counterparts'",
+                                f"at R²={hi}, d ≥ {HIGH_D}: less effort (or only it reaches the target) "
+                                f"at d ∈ "
+                                f"{wins}; not at d ∈ {losses}; neither reaches it at "
+                                f"{[d for d, o in out.items() if o is None]}",
+                                _verdict(bool(wins or losses), not losses, partly=bool(wins)), trims))
     if "rosenbrock" in cfg.problems and {"gp", "gegp"} <= set(cfg.methods):
         r = ratio_to_theory(summary, "rosenbrock", "gegp", "gp", hi, cfg.dims)
         ok, n = close_to_theory(r)
-        claims.append(Claim(f"GE-GPR on Rosenbrock follows the theory at R²={hi}", "Fig. 6",
-                            f"effort ratio GE-GPR/GPR: {fmt(r)}; within a factor 2 at {ok} of {n} d",
-                            _verdict(n > 0, ok == n, partly=ok > 0)))
+        claims.append(Claim(f"GE-GPR on Rosenbrock follows the theory at R²={hi}",
+                            "Fig. 6: 'the GE-GPR closely follows the theoretical efficiency scaling at "
+                            "the higher target accuracy'",
+                            f"effort ratio GE-GPR/GPR: {fmt(r)}; within a factor {THEORY_FACTOR:g} "
+                            f"at {ok} of {n} d",
+                            _verdict(n > 0, ok == n, partly=ok > 0), notes))
     for problem in cfg.problems:
         if not {"nn0", "nn1", "nn2"} <= set(cfg.methods):
             continue
-        text = []
-        beats0, beats1, compared = [], [], 0
-        for t in (lo, hi):
-            r0 = ratio_to_theory(summary, problem, "nn2", "nn0", t, cfg.dims)
-            r1 = ratio_to_theory(summary, problem, "nn2", "nn1", t, cfg.dims)
-            beats0 += [(t, d) for d, v in r0.items() if v is not None and v < 1]
-            beats1 += [(t, d) for d, v in r1.items() if v is not None and v < 1]
-            compared += sum(v is not None for v in r0.values()) + sum(v is not None for v in r1.values())
-        text.append(f"NN2 < NN at (R², d) ∈ {beats0}; NN2 < NN1 at {beats1}")
-        paper = "§3.3 (Rosenbrock)" if problem == "rosenbrock" else "left open by the paper"
+        vs0_hi = {d: compare(summary, problem, "nn2", "nn0", hi, d) for d in big}
+        vs0_lo = {d: compare(summary, problem, "nn2", "nn0", lo, d) for d in small}
+        vs1 = {(t, d): compare(summary, problem, "nn2", "nn1", t, d) for t in (lo, hi) for d in cfg.dims}
+        beats1 = [k for k, o in vs1.items() if o == "win"]
+        high_wins = [d for d, o in vs0_hi.items() if o == "win"]
+        high_not = [d for d, o in vs0_hi.items() if o in ("loss", "tie")]
+        low_wins = [d for d, o in vs0_lo.items() if o == "win"]
+        tested = any(o is not None for o in (*vs0_hi.values(), *vs0_lo.values(), *vs1.values()))
+        ok = not beats1 and not high_not and not low_wins and bool(high_wins)
+        paper = ("§3.3: 'improved in higher dimensional spaces and at increased accuracy thresholds ... "
+                 "did not surpass ... the first order model'" if problem == "rosenbrock"
+                 else "left open by the paper (§3.3 shows Rosenbrock only)")
         claims.append(Claim(f"Hessian NN beats value training only at higher d and accuracy, never "
-                            f"first order ({problem})", paper, "; ".join(text),
-                            _verdict(compared > 0, not beats1 and all(d >= 3 for _, d in beats0),
-                                     partly=not beats1 or all(d >= 3 for _, d in beats0))))
+                            f"first order ({problem})", paper,
+                            f"NN2 beats NN at R²={hi}, d ≥ {HIGH_D}: {high_wins} (not at {high_not}); "
+                            f"at R²={lo}, d < {HIGH_D} it beats NN at {low_wins}; NN2 beats NN1 at "
+                            f"(R², d) ∈ {beats1}",
+                            _verdict(tested, ok, partly=not beats1 or bool(high_wins)), trims))
     return claims
 
 
@@ -492,8 +531,10 @@ def ratio_frame(cfg: FEScalingConfig, summary: dict[str, Any]):
                     r = ratio_to_theory(summary, problem, enh, plain, t, cfg.dims)
                     rows.append({"R² target": t, "problem": problem, "ratio": f"{enh} / {plain}",
                                  **{f"d={d}": (None if v is None else round(v, 3)) for d, v in r.items()}})
-    rows.append({"R² target": "", "problem": "theory", "ratio": "2/(d+1)",
+    rows.append({"R² target": "", "problem": "theory", "ratio": "2/(d+1) (first order, NN2)",
                  **{f"d={d}": round(2 / (d + 1), 3) for d in cfg.dims}})
+    rows.append({"R² target": "", "problem": "theory", "ratio": "(d+2)/(2d+1) (HE-GPR)",
+                 **{f"d={d}": round((d + 2) / (2 * d + 1), 3) for d in cfg.dims}})
     return pd.DataFrame(rows)
 
 
