@@ -201,3 +201,19 @@ def test_claim_hessian_nn_needs_high_wins_no_low_wins_and_never_beats_first_orde
     low_win = dict(paper_like)
     low_win[("rosenbrock", "nn2", 0.9, 2)] = 5.0
     assert _claim(fs._claims(cfg, _summary(low_win)), "Hessian NN").verdict != "confirmed"
+
+
+def test_long_frame_carries_converged_gp_scores_and_marks_failed_runs():
+    df = pd.DataFrame([
+        {"status": "ok", "problem": "rosenbrock", "d": 2, "method": "gegp", "seed": 0,
+         "sizes": [1, 2, 3, 5], "r2": [0.5, 0.99995, 0.99996, None],
+         "failed": [None, None, None, "skipped: converged (test R^2 >= 0.9999 at two smaller sizes)"]},
+        {"status": "failed", "problem": "rosenbrock", "d": 2, "method": "gp", "seed": 0,
+         "sizes": [1, 2, 3, 5], "r2": float("nan"), "failed": float("nan"), "reason": "boom"},
+    ])
+    long = fs.long_frame(df)
+    ge = long[long.method == "gegp"]
+    assert list(ge["r2"]) == [0.5, 0.99995, 0.99996, 0.99996]
+    gp = long[long.method == "gp"]
+    assert gp["r2"].isna().all() and all("boom" in f for f in gp["failed"])
+    assert list(gp["effort"]) == [1, 2, 3, 5] and list(ge["effort"]) == [2, 4, 6, 10]

@@ -344,12 +344,17 @@ def long_frame(df):
     rows = []
     for _, rec in df.iterrows():
         ok = rec["status"] == "ok"
+        last = None
         for i, n in enumerate(rec["sizes"]):  # a failed run counts as "target not reached"
+            r2 = rec["r2"][i] if ok else None
+            why = rec["failed"][i] if ok else f"run failed: {rec.get('reason')}"
+            if r2 is None and why and str(why).startswith("skipped: converged"):
+                r2 = last  # a GP past convergence: carry its last score (no survivor bias in Fig. 2)
+            last = r2 if r2 is not None else last
             rows.append({"problem": rec["problem"], "d": int(rec["d"]), "method": rec["method"],
                          "seed": int(rec["seed"]), "N": int(n),
                          "effort": cost.effort(int(n), int(rec["d"]), ORDER[rec["method"]]),
-                         "r2": rec["r2"][i] if ok else None,
-                         "failed": rec["failed"][i] if ok else f"run failed: {rec.get('reason')}"})
+                         "r2": r2, "failed": why})
     return pd.DataFrame(rows, columns=["problem", "d", "method", "seed", "N", "effort", "r2", "failed"])
 
 
@@ -385,8 +390,13 @@ def summarize(cfg: FEScalingConfig, df) -> tuple[dict[str, Any], list[Claim]]:
     n_runs, n_failed = len(df), int((df["status"] == "failed").sum()) if len(df) else 0
     per_size_failed = int(long["failed"].map(lambda f: bool(f) and not str(f).startswith("skipped")).sum()) \
         if len(long) else 0
-    summary: dict[str, Any] = {"runs": n_runs, "failed_runs": n_failed,
-                               "failed_fits": per_size_failed, "effort_to_target": {}}
+    summary: dict[str, Any] = {
+        "runs": n_runs, "failed_runs": n_failed, "failed_fits": per_size_failed,
+        "effort_to_target": {},
+        "effort_to_target_note": "median over seeds of the least effort N*C(d,r) on the size grid "
+                                 "at which test R^2 reaches the target; null if fewer than half of "
+                                 "the seeds reach it within the sizes (and GP caps) of the profile",
+        "effort_to_target_detail": {}}
     eff = {t: effort_to_target(long, t) for t in cfg.targets}
     for t, tab in eff.items():
         for problem in cfg.problems:
@@ -396,6 +406,12 @@ def summarize(cfg: FEScalingConfig, df) -> tuple[dict[str, Any], list[Claim]]:
                                  not np.isfinite(sel[sel["d"] == d]["median"].iloc[0])
                                  else float(sel[sel["d"] == d]["median"].iloc[0])) for d in cfg.dims}
                 summary["effort_to_target"].setdefault(problem, {}).setdefault(method, {})[str(t)] = cell
+                detail = {str(d): {k: (None if not np.isfinite(float(row[k])) else float(row[k]))
+                                   for k in ("lo", "hi")} | {"seeds": int(row["seeds"]),
+                                                             "reached": int(row["reached"])}
+                          for d, row in ((int(r["d"]), r) for _, r in sel.iterrows())}
+                summary["effort_to_target_detail"].setdefault(problem, {}).setdefault(method, {})[
+                    str(t)] = detail
     claims = _claims(cfg, summary)
     return summary, claims
 
