@@ -78,10 +78,15 @@ def test_effort_to_target_takes_the_first_size_reaching_it_and_median_over_seeds
     for seed, curve in enumerate([[0.5, 0.95, 0.999], [0.5, 0.8, 0.995], [0.1, 0.2, 0.3]]):
         for n, r2 in zip([1, 2, 4], curve, strict=True):
             rows.append(["rosenbrock", 3, "nn1", seed, n, cost.effort(n, 3, 1), r2, None])
-    eff = fs.effort_to_target(_long(rows), 0.9)
+    eff = fs.effort_to_target(_long(rows), 0.9, interpolate=False)
     row = eff.iloc[0]
-    # per seed: 4, 8, inf -> median 8 (two of three reached)
+    # per seed on the grid: 4, 8, inf -> median 8 (two of three reached)
     assert row["median"] == 8 and row["reached"] == 2 and row["seeds"] == 3
+    # interpolated in log N against log(1 - R^2): seed 1 crosses 0.9 between N = 2 (0.8) and 4 (0.995)
+    n1 = 2 * 2 ** (math.log(0.2 / 0.1) / math.log(0.2 / 0.005))
+    assert fs.effort_to_target(_long(rows), 0.9).iloc[0]["median"] == pytest.approx(2 * n1)
+    assert fs.crossing([1, 2, 4], [0.5, 0.95, 0.999], 0.5) == 1.0  # reached at the first size
+    assert fs.crossing([1, 2], [0.1, None], 0.5) == math.inf
     eff99 = fs.effort_to_target(_long(rows), 0.998)
     assert math.isnan(eff99.iloc[0]["median"])  # only one of three seeds reaches 0.998
 
