@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from derivlearn import functions
 from derivlearn.studies import higher_order as ho
 
 
@@ -42,3 +43,31 @@ def test_table3_is_fixed_over_adaptive():
     t = ho.table3(pd.DataFrame(rows), ["branin"], [10], [0, 1])
     assert t.loc[0, 1] == 2.0
     assert math.isnan(ho.table3(pd.DataFrame(rows[:2]), ["branin"], [10], [0, 1]).loc[0, 1])
+
+
+def test_last_improving_follows_the_chain_of_20_percent_gains():
+    assert ho._last_improving({0: 1.0, 1: 0.5, 2: 0.3, 3: 0.29, 4: 0.1}) == 2  # 0.29 > 0.8 * 0.3
+    assert ho._last_improving({0: 1.0, 1: 0.9}) == 0
+    assert ho._last_improving({}) is None
+
+
+def test_claims_from_a_synthetic_summary():
+    cfg = ho.HigherOrderConfig.from_profile("book")
+    errs = {}
+    for f in cfg.functions:
+        chain = {"bowl": 3, "plate": 3, "valley": 1, "other": 1, "steep": 0}[functions.get(f).category]
+        for k in range(6):
+            errs[(f, k)] = 0.5 ** min(k, chain)
+    summary = {"mean_error": {f: {str(k): {str(n): errs[(f, k)] * (2 if f == "michalewicz" and k else 1)
+                                           for n in cfg.sizes + cfg.category_sizes}
+                                  for k in range(6)} for f in cfg.functions},
+               "table3": {f: {str(n): {str(k): (1.0 if k == 1 else 5.0) for k in range(1, 6)}
+                              for n in cfg.table_sizes} for f in cfg.examples}}
+    claims = {c.claim: c.verdict for c in ho._claims(cfg, summary)}
+    assert claims["Bowl- and plate-shaped functions improve up to order 3"] == "confirmed"
+    assert claims["Valley-shaped and other functions gain nothing beyond order 1"] == "confirmed"
+    assert claims["Steep ridges/drops gain little from Sobolev training"] == "confirmed"
+    adaptive = next(v for c, v in claims.items() if c.startswith("Adaptive"))
+    assert adaptive == "confirmed"
+    first = next(v for c, v in claims.items() if c.startswith("Sobolev training beats"))
+    assert first == "confirmed"  # michalewicz's Sobolev errors are worse (x2), the others better
