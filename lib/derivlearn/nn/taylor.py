@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from derivlearn.derivatives import exponents
-from derivlearn.nn.mlp import MLPParams
+from derivlearn.nn.mlp import MLPParams, forward
 
 TAYLOR_ACTIVATIONS = ("tanh", "sigmoid", "sin")
 
@@ -154,7 +154,6 @@ def mlp_derivatives(params: MLPParams, x: Tensor, order: int) -> list[Tensor]:
     e = params.members
     x = x if x.ndim == 3 else x.expand(e, *x.shape)
     if order == 0:
-        from derivlearn.nn.mlp import forward
         return [forward(params, x)]
     dirs, maps = _plan(spec.d, order)
     dirs = dirs.to(x)
