@@ -283,35 +283,40 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
     opt = torch.optim.Adam(work, lr=spec.lr, betas=spec.betas, eps=spec.eps,
                            weight_decay=spec.weight_decay)
 
+    var = yv_var.tolist()
+    cache: tuple | None = None  # per-member views of the active set, rebuilt after compaction
     for epoch in range(1, spec.max_epochs + 1):
         params = MLPParams.from_tensors(mspec, work)
-        act = torch.tensor(active, device=dev)
-        xa = x[act]
-        ta = [t[act] for t in tg]
+        if cache is None:
+            act = torch.tensor(active, device=dev)
+            cache = (act, x[act], [t[act] for t in tg], None if sw is None else sw[act], xv[act], yv[act],
+                     torch.arange(len(active), device=dev)[:, None])
+        act, xa, ta, swa, xva, yva, rows = cache
         if sw is None:
             perms = torch.stack([torch.randperm(n, generator=gens[m]) for m in active]).to(dev)
-        rows = torch.arange(len(active), device=dev)[:, None]
         loss_sum = torch.zeros(len(active), dtype=torch.float64, device=dev)
         for sl in slices:
             if sw is None:
                 idx = perms[:, sl]
-                xb, tb, swb = xa[rows, idx], [t[rows, idx] for t in ta], None
+                xb, tb = xa[rows, idx], [t[rows, idx] for t in ta]
             else:  # full batch; the order of the samples does not matter
-                xb, tb, swb = xa, ta, sw[act]
+                xb, tb = xa, ta
             opt.zero_grad(set_to_none=True)
             pred = network_derivatives(params, xb, spec.order, engine)
-            errs = sobolev.order_errors(pred, tb, spec.partials, swb)
+            errs = sobolev.order_errors(pred, tb, spec.partials, swa)
             losses = sobolev.sobolev_loss(errs, spec.weighting,
                                           None if rho_fixed is None else rho_fixed[act])
             losses.sum().backward()
             opt.step()
             loss_sum += losses.detach().to(torch.float64) * (sl.stop - sl.start)
         with torch.no_grad():
-            val = ((forward(params, xv[act]) - yv[act]) ** 2).mean(dim=1)
-        stop = []
+            val = ((forward(params, xva) - yva) ** 2).mean(dim=1)
+        # bookkeeping on Python floats: one conversion per epoch, not one per member
+        lvs, vvs = (loss_sum / n).tolist(), val.to(torch.float64).tolist()
+        stop, improved = [], []
         for i, m in enumerate(active):
             epochs[m] = epoch
-            lv, vv = float(loss_sum[i]) / n, float(val[i])
+            lv, vv = lvs[i], vvs[i]
             hist_loss[m].append(lv)
             hist_val[m].append(vv)
             if not (math.isfinite(lv) and math.isfinite(vv)):
@@ -322,21 +327,27 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
                 continue
             if vv < best_val[m]:
                 best_val[m], best_epoch[m] = vv, epoch
-                for bt, wt in zip(best.tensors(), work, strict=True):
-                    bt[m] = wt.detach()[i]
-            var = float(yv_var[m])
-            if spec.target_r2 is not None and var > 0 and 1 - vv / var >= spec.target_r2:
+                improved.append(i)
+            if spec.target_r2 is not None and var[m] > 0 and 1 - vv / var[m] >= spec.target_r2:
                 reason[m] = "target"
                 stop.append(i)
             elif spec.patience is not None and epoch - best_epoch[m] >= spec.patience:
                 reason[m] = "patience"
                 stop.append(i)
+        if improved:
+            loc = torch.tensor(improved, device=dev)
+            dst = act[loc]
+            with torch.no_grad():
+                for bt, wt in zip(best.tensors(), work, strict=True):
+                    bt.index_copy_(0, dst, wt.detach()[loc])
         if stop:
-            keep = [i for i in range(len(active)) if i not in set(stop)]
+            gone = set(stop)
+            keep = [i for i in range(len(active)) if i not in gone]
             if not keep:
                 break
             work, opt = _compact(work, opt, keep, spec)
             active = [active[i] for i in keep]
+            cache = None
     for m in range(e):
         if failed[m] is None and not math.isfinite(best_val[m]):
             failed[m] = "no finite validation error in any epoch"

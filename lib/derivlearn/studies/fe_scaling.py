@@ -70,7 +70,7 @@ class FEScalingConfig(StudyConfig):
                   "scheduler": "inprocess"},
         "book": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 10_000,
-                 "gp_max_observations": 1200, "gp_stop_r2": 0.9999},
+                 "gp_max_observations": 1000, "gp_stop_r2": 0.999},
         "full": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": FULL_SIZES, "seeds": 10, "max_epochs": 100_000, "patience": 10_000,
                  "gp_max_observations": 100_000},
