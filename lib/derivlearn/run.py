@@ -8,6 +8,7 @@ Usage::
     python -m derivlearn.run fe_scaling --profile book
     python -m derivlearn.run fe_scaling --profile book --set problems='[rosenbrock]' --set seeds=3
     nohup python -m derivlearn.run fe_scaling --profile book > sweep.log 2>&1 &
+    python -m derivlearn.run higher_order --set device=cuda --processes 12 --deadline 500
 
 ``--set key=value`` takes the notebook's parameter names; values are YAML (lists as
 ``[a, b]``). A study module ``derivlearn.studies.<name>`` exposes ``CONFIG`` (its
@@ -55,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", default="book")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a parameter (YAML value); repeatable")
+    ap.add_argument("--processes", type=int, default=0,
+                    help="run in this many local processes instead of the study's scheduler "
+                         "(several processes can share one GPU; see derivlearn.pool)")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="with --processes: stop after this many seconds (runs in flight are rerun later)")
     ap.add_argument("--prune", action="store_true",
                     help="instead of running, drop stored records of configs this sweep no longer has")
     args = ap.parse_args(argv)
@@ -76,6 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{store}: dropped {dropped} line(s); {len(store)} records kept", flush=True)
         return 0
     print(cfg.describe(), flush=True)
+    if args.processes:
+        from derivlearn.pool import run_pool
+        from derivlearn.store import open_store
+
+        out = run_pool(mod.RUN, mod.run_configs(cfg), open_store(cfg.study, cfg.profile),
+                       args.processes, cfg.device, args.deadline)
+        print(out, flush=True)
+        return 0 if out["failed"] == 0 else 1
+    if args.deadline is not None:
+        raise ValueError("parameter '--deadline': needs --processes")
     report = run_study(cfg, mod.RUN, mod.run_configs(cfg))
     print(report, flush=True)
     return 0 if report.n_failed == 0 else 1

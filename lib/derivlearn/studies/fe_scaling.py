@@ -283,7 +283,7 @@ def _run_nn(config, x, derivs, perm, test, val, order, device) -> dict[str, Any]
                      dtype=config["dtype"], device=device)
     seeds = [config["seed"] * 1000 + i for i in range(len(sizes))]
     res = train_ensemble(spec, x[idx], targets, x[val], derivs[0][val], seeds, n_train=sizes)
-    pred = res.predict(x[test], order=1)
+    pred = [p.cpu() for p in res.predict(x[test], order=1)]
     r2, rmse, grmse = [], [], []
     for m in range(len(sizes)):
         if res.failed[m]:

@@ -1,0 +1,85 @@
+"""Sweeps in a pool of local processes that share one GPU, with a deadline.
+
+Small networks leave a GPU idle most of the time: one process spends its time launching kernels.
+Several processes on the same GPU keep it busy, which Dask's ``LocalCluster`` (one worker per
+core, CPU-oriented) does not do by default and which needs no Dask at all. A deadline lets a
+sweep stop cleanly inside a time-limited job: runs still in flight at the deadline are dropped
+(not recorded) and rerun by the next call, since every finished run is already in the store.
+
+Used by ``python -m derivlearn.run <study> --processes N [--deadline S]``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from derivlearn.params import resolve_device
+from derivlearn.store import ResultStore, config_key
+from derivlearn.sweep import RunFn, execute
+
+
+def _init(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _execute(args: tuple[RunFn, dict[str, Any], str]) -> dict[str, Any]:
+    fn, config, device = args
+    return execute(fn, config, device)
+
+
+def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore, processes: int,
+             device: str = "auto", deadline_s: float | None = None) -> dict[str, Any]:
+    """Run the configs not yet in ``store`` in ``processes`` spawned processes.
+
+    Args:
+        fn: the study's run function (module level, so that it pickles by name).
+        configs: run configs.
+        store: where finished runs are appended as they arrive.
+        processes: pool size (>= 1).
+        device: ``'auto'``, ``'cpu'`` or ``'cuda'``; every process uses the same device.
+        deadline_s: stop after this many seconds; runs in flight then are not recorded.
+
+    Returns:
+        ``{"pending": ..., "recorded": ..., "failed": ..., "left": ..., "seconds": ...}``.
+    """
+    if not isinstance(processes, int) or processes < 1:
+        raise ValueError(f"parameter 'processes': must be an integer >= 1, got {processes!r}")
+    if deadline_s is not None and not deadline_s > 0:
+        raise ValueError(f"parameter 'deadline_s': must be > 0 or None, got {deadline_s!r}")
+    device = resolve_device(device)
+    todo = [dict(c) for c in configs if store.get(config_key(c)) is None]
+    t0 = time.monotonic()
+    recorded = failed = 0
+    if todo:
+        threads = max(1, (os.cpu_count() or 1) // processes)
+        ctx = multiprocessing.get_context("spawn")
+        pool = ctx.Pool(min(processes, len(todo)), initializer=_init, initargs=(threads,))
+        try:
+            it = pool.imap_unordered(_execute, [(fn, c, device) for c in todo])
+            for _ in todo:
+                left = None if deadline_s is None else deadline_s - (time.monotonic() - t0)
+                if left is not None and left <= 0:
+                    break
+                try:
+                    rec = it.next(timeout=left)
+                except multiprocessing.TimeoutError:
+                    break
+                store.append(rec)
+                recorded += 1
+                failed += rec["status"] == "failed"
+                print(f"[{time.monotonic() - t0:7.1f} s] {recorded}/{len(todo)} {rec['status']} "
+                      f"{rec['wall_time_s']:.1f} s", flush=True)
+        finally:
+            pool.terminate()
+            pool.join()
+    return {"pending": len(todo), "recorded": recorded, "failed": failed,
+            "left": len(todo) - recorded, "seconds": time.monotonic() - t0}
+
+
+__all__ = ["run_pool"]
