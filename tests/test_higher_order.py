@@ -45,6 +45,13 @@ def test_table3_is_fixed_over_adaptive():
     assert math.isnan(ho.table3(pd.DataFrame(rows[:2]), ["branin"], [10], [0, 1]).loc[0, 1])
 
 
+def test_useful_order_is_the_lowest_order_near_the_best():
+    assert ho._useful_order({0: 1.0, 1: 0.5, 2: 0.5, 3: 0.1, 4: 0.11}) == 3  # a plateau does not stop it
+    assert ho._useful_order({0: 1.0, 1: 0.5, 2: 0.45, 3: 0.44}) == 1  # 0.5 <= 0.44 / 0.8
+    assert ho._useful_order({0: 1.0, 1: 1.1}) == 0
+    assert ho._useful_order({1: 0.5}) is None
+
+
 def test_last_improving_follows_the_chain_of_20_percent_gains():
     assert ho._last_improving({0: 1.0, 1: 0.5, 2: 0.3, 3: 0.29, 4: 0.1}) == 2  # 0.29 > 0.8 * 0.3
     assert ho._last_improving({0: 1.0, 1: 0.9}) == 0
@@ -71,3 +78,10 @@ def test_claims_from_a_synthetic_summary():
     assert adaptive == "confirmed"
     first = next(v for c, v in claims.items() if c.startswith("Sobolev training beats"))
     assert first == "confirmed"  # michalewicz's Sobolev errors are worse (x2), the others better
+
+
+def test_log_mean_ci_is_a_geometric_band_that_stays_positive():
+    m, lo, hi = ho.log_mean_ci([1e-4, 1e-2, 1.0, None, float("nan")])
+    assert m == pytest.approx(1e-2) and 0 < lo < m < hi
+    assert lo * hi == pytest.approx(m * m)  # symmetric in log space
+    assert all(math.isnan(v) for v in ho.log_mean_ci([None, -1.0]))

@@ -211,6 +211,17 @@ def mean_ci(values) -> tuple[float, float]:
     return float(v.mean()), float(1.96 * v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else 0.0
 
 
+def log_mean_ci(values) -> tuple[float, float, float]:
+    """Geometric mean and its 95 % band (normal approximation in log space) of the positive
+    finite values: ``(mean, low, high)``. Errors spread over decades, so the arithmetic band of
+    :func:`mean_ci` can reach below zero on a log axis."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x) and x > 0], dtype=float)
+    if len(v) == 0:
+        return math.nan, math.nan, math.nan
+    m, h = mean_ci(np.log(v))
+    return float(np.exp(m)), float(np.exp(m - h)), float(np.exp(m + h))
+
+
 def main_rows(long):
     """The runs of Figs. 1 and 2: adaptive rho, all partials (and value training)."""
     return long[(long["partials"] == "all") & (long["weighting"].isin(["adaptive", "equal"]))]
@@ -254,8 +265,7 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         if len(a) and len(u):
             summary["partials"].setdefault(f, {})[str(k)] = {
                 "error_all": mean_ci(a["error"])[0], "error_unique": mean_ci(u["error"])[0],
-                "seconds_per_epoch_all": float(a["seconds_per_epoch"].iloc[0]),
-                "seconds_per_epoch_unique": float(u["seconds_per_epoch"].iloc[0])}
+                "unique_over_all": mean_ci(u["error"])[0] / mean_ci(a["error"])[0]}
     summary["category_relative"] = {c: {str(k): v for k, v in d.items()}
                                     for c, d in category_relative(summary, cfg).items()}
     return summary, _claims(cfg, summary)
@@ -288,6 +298,17 @@ def category_relative(summary: dict[str, Any], cfg: HigherOrderConfig) -> dict[s
     return {c: {k: float(np.mean(v)) for k, v in d.items()} for c, d in cats.items()}
 
 
+def _useful_order(rel: dict[int, float]) -> int | None:
+    """The lowest order whose mean error is within 1 / IMPROVES of the lowest over all orders:
+    "improves up to order k" (None without data). Unlike :func:`_last_improving`, a plateau
+    followed by a further drop (0.5, 0.5, 0.1) does not end the improvement."""
+    vals = {k: v for k, v in rel.items() if v is not None and math.isfinite(v)}
+    if 0 not in vals:
+        return None
+    best = min(vals.values())
+    return min(k for k, v in vals.items() if v <= best / IMPROVES)
+
+
 def _last_improving(rel: dict[int, float]) -> int | None:
     """Highest order reached by a chain of improvements from order 0 (None without data)."""
     if 0 not in rel:
@@ -301,8 +322,9 @@ def _last_improving(rel: dict[int, float]) -> int | None:
 def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
     claims = []
     n_mid = sorted(cfg.sizes)[len(cfg.sizes) // 2]
-    rule = (f"'improves' = mean error below {IMPROVES:g} of the order below; errors are z-scored test "
-            "MSEs, means over repetitions")
+    rule = (f"'improves up to order k': k is the lowest order whose mean error is within "
+            f"1/{IMPROVES:g} of the lowest over all orders (the chain 'each order {IMPROVES:g}x the one "
+            "below' is shown too); errors are z-scored test MSEs, means over repetitions")
     # 1. Sobolev beats value training for the examples except Michalewicz
     wins, losses = [], []
     for f in cfg.examples:
@@ -318,7 +340,9 @@ def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
                         "except Michalewicz'",
                         f"the best Sobolev order beats order 0 at every N for {wins}; not for {losses}",
                         verdict(set(losses) == expect_loss and set(wins) == set(cfg.examples) - expect_loss,
-                                partly=bool(wins)) if wins or losses else VERDICTS[3]))
+                                partly=bool(wins)) if wins or losses else VERDICTS[3],
+                        "; ".join(f"Sobolev training also wins on {f}, the paper's exception"
+                                  for f in sorted(expect_loss & set(wins)))))
     # 2./3. improvement with order on the examples, at the middle size
     per_f = {f: {k: v for k in cfg.orders if (v := _err(summary, f, k, n_mid)) is not None}
              for f in cfg.examples}
@@ -331,9 +355,10 @@ def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
         fs_ = [f for f in fs_ if f in cfg.examples]
         if not fs_ or max(cfg.orders) <= want:
             continue
-        reached = {f: _last_improving(per_f[f]) for f in fs_}
+        reached = {f: _useful_order(per_f[f]) for f in fs_}
         txt = "; ".join(f"{f}: errors by order " + ", ".join(f"{v:.3g}" for v in per_f[f].values())
-                        + f" (improves up to order {reached[f]})" for f in fs_)
+                        + f" (improves up to order {reached[f]}; chain up to "
+                        f"{_last_improving(per_f[f])})" for f in fs_)
         ok = all(r == want for r in reached.values())
         claims.append(Claim(f"{' and '.join(fs_)} {label}", paper, f"N = {n_mid}: {txt}",
                             verdict(ok, partly=any(r == want for r in reached.values()))
@@ -347,10 +372,11 @@ def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
              "Fig. 2: 'no improvement by using derivatives higher than order 1'"),
             (("steep",), 0, "Steep ridges/drops gain little from Sobolev training",
              "Fig. 2: 'higher order derivatives can barely be used to reduce the test error'")):
-        have = {c: _last_improving(rel.get(c, {})) for c in cats}
+        have = {c: _useful_order(rel.get(c, {})) for c in cats}
         txt = "; ".join(f"{c}: error / value error by order "
                         + ", ".join(f"{v:.2f}" for v in rel.get(c, {}).values())
-                        + f" (improves up to order {have[c]})" for c in cats if c in rel)
+                        + f" (improves up to order {have[c]}; chain up to "
+                        f"{_last_improving(rel.get(c, {}))})" for c in cats if c in rel)
         tested = all(v is not None for v in have.values())
         ok = all(v is not None and (v == want if want else v <= 1) for v in have.values())
         claims.append(Claim(label, paper, txt or "no data", verdict(ok, partly=any(
@@ -364,6 +390,10 @@ def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
     better = {f: sum(v > ADAPTIVE_BETTER for v in vs) for f, vs in hi.items()}
     tested = bool(q1) and all(hi.values())
     ok = tested and len(same) == len(q1) and all(better[f] == len(hi[f]) for f in hi)
+    # partly: a majority holds for one of the two statements (order 1, or one function at order >= 3)
+    partly = 2 * len(same) > len(q1) or any(2 * better[f] > len(hi[f]) for f in hi if hi[f])
+    all_hi = [v for vs in hi.values() for v in vs]
+    below = sum(v < 1 for v in all_hi)
     claims.append(Claim("Adaptive ρ is about equal to fixed ρ at order 1, and much better at order ≥ 3 "
                         "for Sum Squares, Six Hump Camel and Michalewicz",
                         "Table III: 'almost the same results for derivative order one'; 'much better "
@@ -371,7 +401,9 @@ def _claims(cfg: HigherOrderConfig, summary: dict[str, Any]) -> list[Claim]:
                         f"order 1: {len(same)} of {len(q1)} quotients fixed/adaptive within "
                         f"{ADAPTIVE_SAME}; order ≥ 3: quotient > {ADAPTIVE_BETTER:g} in "
                         + ", ".join(f"{f} {better[f]} of {len(hi[f])}" for f in hi),
-                        verdict(ok, partly=bool(same) or any(better.values())) if tested else VERDICTS[3]))
+                        verdict(ok, partly=partly) if tested else VERDICTS[3],
+                        f"at order ≥ 3 the fixed ρ gives the lower mean error in {below} of {len(all_hi)} "
+                        "cells of these three functions (quotient < 1)" if all_hi else ""))
     return claims
 
 
