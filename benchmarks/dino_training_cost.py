@@ -1,0 +1,119 @@
+"""Per-epoch training time of each DINO loss against L2 (Generic and DIPNet 100-50).
+
+Random data at the paper's sizes: d_M = 4225, d_Q = 50, 256 training samples, batch 32, Adam
+(lr 1e-3), float32, one thread by default. The per-sample rank-50 SVD of J, the DIPNet's latent
+data (JΦ, ‖J‖², ΦᵀV) and Φ are data preparation and not timed; the per-epoch redraws (MS block
+permutations, new sketches and the sketched targets Q_lᵀ J Q_r, VᵀQ_r) are timed, as they are
+part of every epoch. MS trains on the 5 (sample, block) rows of each sample per epoch (as the
+authors' code did), so its epoch has 5 × as many batches. Sketch rank 50 (left and right).
+
+Usage: ``python benchmarks/dino_training_cost.py [--epochs 2] [--threads 1] [--n 256]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from derivlearn.dino import losses, networks
+
+D_M, D_Q, R = 4225, 50, 50
+
+
+def make_data(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    m = torch.randn(n, D_M, generator=g)
+    q = torch.randn(n, D_Q, generator=g)
+    J = torch.randn(n, D_Q, D_M, generator=g) / D_M ** 0.5
+    U, s, V = losses.reduced_svd(J, R)
+    return {"m": m, "q": q, "J": J, "U": U, "s": s, "V": V}
+
+
+def epoch_fn(net: networks.DinoNet, loss: str, data: dict[str, torch.Tensor], batch: int,
+             g: torch.Generator):
+    """A closure running one epoch of ``loss`` on ``net`` (Adam, shuffled batches)."""
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
+    n = data["m"].shape[0]
+    if net.is_projected:
+        g_net, x = net.head, net.encode(data["m"]).detach()
+        pj = losses.project_jacobian_data(net.phi, data["J"], data["V"])
+        Jx, Jn2, Vx = pj["J_phi"], pj["J_norm2"], pj["V_phi"]
+    else:
+        g_net, x, Jx, Jn2, Vx = net, data["m"], data["J"], None, data["V"]
+    q, U, s, V, J = data["q"], data["U"], data["s"], data["V"], data["J"]
+
+    def run() -> None:
+        extra: dict[str, torch.Tensor] = {}
+        rows = None
+        if loss == "reduced_h1_ms":
+            idx, rows = losses.ms_blocks(n, R, 10, g)
+        else:
+            idx = torch.arange(n)
+        if loss in ("sketched_h1", "nullspace_sketched_h1"):
+            Ql = losses.random_orthonormal(D_Q, R, g, torch.float32)
+            Qr = losses.random_orthonormal(D_M, R, g, torch.float32)
+            extra["Qx"] = net.project(Qr)
+            if loss == "sketched_h1":
+                extra["sk"] = losses.sketch_jacobian(J, Ql, Qr)
+            else:
+                extra["VtQ"] = V.transpose(1, 2) @ Qr
+            extra["Ql"] = Ql
+        perm = torch.randperm(idx.numel(), generator=g)
+        for start in range(0, idx.numel(), batch):
+            sel = perm[start:start + batch]
+            b = idx[sel]
+            if loss == "l2":
+                val = losses.l2_loss(g_net, x[b], q[b])
+            elif loss == "h1":
+                val = losses.h1_loss(g_net, x[b], q[b], Jx[b], None if Jn2 is None else Jn2[b])
+            elif loss == "reduced_h1":
+                val = losses.reduced_h1_loss(g_net, x[b], q[b], U[b], s[b], Vx[b])
+            elif loss == "reduced_h1_ms":
+                val = losses.reduced_h1_ms_loss(g_net, x[b], q[b], U[b], s[b], Vx[b], rows[sel])
+            elif loss == "sketched_h1":
+                val = losses.sketched_h1_loss(g_net, x[b], q[b], extra["sk"][b], extra["Ql"], extra["Qx"])
+            else:
+                val = losses.nullspace_sketched_h1_loss(g_net, x[b], q[b], U[b], s[b], Vx[b], extra["Ql"],
+                                                        extra["Qx"], extra["VtQ"][b])
+            opt.zero_grad(set_to_none=True)
+            val.backward()
+            opt.step()
+
+    return run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=2, help="timed epochs (after one warm-up)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=32)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    g = torch.Generator().manual_seed(0)
+    data = make_data(args.n, g)
+    phi = losses.random_orthonormal(D_M, 100, g, torch.float32)
+    print(f"d_M={D_M}, d_Q={D_Q}, N={args.n}, batch={args.batch}, threads={args.threads}, float32; "
+          f"median of {args.epochs} epochs after 1 warm-up\n")
+    print("| network | loss | s / epoch | × L2 |")
+    print("| --- | --- | ---: | ---: |")
+    for kind, basis in (("generic", None), ("dipnet_100_50", phi)):
+        base = None
+        for loss in losses.LOSSES:
+            net = networks.build_network(kind, D_M, basis, seed=0)
+            run = epoch_fn(net, loss, data, args.batch, g)
+            run()
+            times = []
+            for _ in range(args.epochs):
+                t0 = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - t0)
+            t = statistics.median(times)
+            base = t if loss == "l2" else base
+            print(f"| {kind} | {loss} | {t:.3f} | {t / base:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

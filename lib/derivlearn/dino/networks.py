@@ -1,0 +1,235 @@
+"""The three DINO networks: Generic and the two derivative-informed projected networks (DIPNets).
+
+Every network is ``f(m) = g(Φᵀ m)`` with a fixed, untrained input projection ``Φ`` (d_M, r_M)
+for a DIPNet and ``Φ = I`` for Generic, and a trainable part ``g`` (:meth:`DinoNet.head`)
+
+    g(z) = W_out σ(... σ(W_1 z + b_1) ...) + b_out,
+
+softplus ``σ`` on every hidden layer and a **linear** output layer. The spec's "softplus
+everywhere" refers to the hidden layers: the authors' code (``generic_dense`` and
+``projected_dense``) builds the output ``Dense`` without an activation, a softplus output could not
+produce negative observations, and the POD initialisation ``f = U_Q h + mean`` needs a linear
+last layer. The weight counts of the spec (d_M = 4225, d_Q = 50):
+
+==============  ====================================================  ========
+network         layers                                                d_W
+==============  ====================================================  ========
+Generic         4225 → 6 × Dense(50) → Dense(50)                      226,600
+DIPNet 50-50    Φᵀm (50) → Dense(50) → 6 × Dense(50) → Dense(50)      20,400
+DIPNet 100-50   Φᵀm (100) → Dense(100) → 6 × Dense(50) → Dense(50)    30,450
+==============  ====================================================  ========
+
+Weights are initialised as Keras does by default (the authors trained with ``tf.keras``):
+Glorot-uniform kernels and zero biases, from ``torch.Generator().manual_seed(seed)``. The output
+layer may instead start from an output basis and bias (POD, :mod:`derivlearn.dino.bases`); it
+stays trainable. Networks are float32 by default; float64 is supported.
+
+Because ``∇f = ∇g Φᵀ``, a DIPNet's Jacobian products are taken on ``g`` in the latent space with
+the directions projected by :meth:`DinoNet.project`; the 50 × 4225 Jacobian is never formed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+NETWORK_KINDS = ("generic", "dipnet_50_50", "dipnet_100_50")
+"""Names accepted by :func:`build_network`."""
+
+_DIPNET_RANK = {"dipnet_50_50": 50, "dipnet_100_50": 100}
+
+
+def _check_dtype(dtype: torch.dtype) -> None:
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"parameter 'dtype': must be torch.float32 or torch.float64, got {dtype!r}")
+
+
+def _check_positive_int(name: str, v: object) -> None:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise ValueError(f"parameter {name!r}: must be an integer >= 1, got {v!r}")
+
+
+class DinoNet(nn.Module):
+    """``f(m) = g(Φᵀ m)``: a fixed input projection followed by a softplus MLP with linear output.
+
+    Args:
+        d_M: Input (parameter) dimension.
+        d_Q: Output (observable) dimension.
+        widths: Widths of the hidden softplus layers of ``g``, in order.
+        input_basis: Fixed orthonormal input basis Φ for a DIPNet, or None (Generic, ``Φ = I``).
+            *Shape:* (d_M, r_M).
+        output_basis: Initial output weight (e.g. the POD basis), or None for Glorot.
+            *Shape:* (d_Q, widths[-1]).
+        output_bias: Initial output bias (e.g. the mean output), or None for zeros. *Shape:* (d_Q,).
+        dtype: ``torch.float32`` (default) or ``torch.float64``.
+        seed: Seed of the initialisation.
+
+    Raises:
+        ValueError: On a bad dimension, width, dtype, or a basis of the wrong shape or one that is
+            not orthonormal.
+    """
+
+    def __init__(self, d_M: int, d_Q: int, widths: list[int] | tuple[int, ...],
+                 input_basis: Tensor | None = None, output_basis: Tensor | None = None,
+                 output_bias: Tensor | None = None, *, dtype: torch.dtype = torch.float32,
+                 seed: int = 0) -> None:
+        super().__init__()
+        _check_positive_int("d_M", d_M)
+        _check_positive_int("d_Q", d_Q)
+        _check_dtype(dtype)
+        widths = list(widths)
+        if len(widths) < 1:
+            raise ValueError("parameter 'widths': need at least one hidden layer")
+        for w in widths:
+            _check_positive_int("widths", w)
+        self.d_M, self.d_Q = d_M, d_Q
+        if input_basis is not None:
+            phi = torch.as_tensor(input_basis)
+            if phi.ndim != 2 or phi.shape[0] != d_M or not 1 <= phi.shape[1] <= d_M:
+                raise ValueError(f"parameter 'input_basis': must have shape (d_M={d_M}, r) with "
+                                 f"1 <= r <= d_M, got {tuple(phi.shape)}")
+            p64 = phi.to(torch.float64)
+            gram_err = (p64.T @ p64 - torch.eye(p64.shape[1], dtype=torch.float64)).abs().max()
+            if gram_err > 1e-5:
+                raise ValueError("parameter 'input_basis': columns must be orthonormal "
+                                 f"(max |ΦᵀΦ - I| = {float(gram_err):.2e}); orthonormalise by QR")
+            self.register_buffer("phi", phi.to(dtype).clone())
+        else:
+            self.phi = None
+        n_in = self.latent_dim
+        g = torch.Generator().manual_seed(int(seed))
+        sizes = [n_in] + widths
+        self.hidden = nn.ModuleList()
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            self.hidden.append(self._glorot(a, b, g, dtype))
+        self.output = self._glorot(widths[-1], d_Q, g, dtype)
+        with torch.no_grad():
+            if output_basis is not None:
+                ub = torch.as_tensor(output_basis)
+                if tuple(ub.shape) != (d_Q, widths[-1]):
+                    raise ValueError(f"parameter 'output_basis': must have shape (d_Q={d_Q}, "
+                                     f"widths[-1]={widths[-1]}), got {tuple(ub.shape)}")
+                self.output.weight.copy_(ub.to(dtype))
+            if output_bias is not None:
+                bb = torch.as_tensor(output_bias)
+                if tuple(bb.shape) != (d_Q,):
+                    raise ValueError(f"parameter 'output_bias': must have shape (d_Q={d_Q},), "
+                                     f"got {tuple(bb.shape)}")
+                self.output.bias.copy_(bb.to(dtype))
+
+    @staticmethod
+    def _glorot(n_in: int, n_out: int, g: torch.Generator, dtype: torch.dtype) -> nn.Linear:
+        lin = nn.Linear(n_in, n_out, dtype=dtype)
+        bound = math.sqrt(6.0 / (n_in + n_out))
+        with torch.no_grad():
+            w = (torch.rand(n_out, n_in, generator=g, dtype=torch.float64) * 2 - 1) * bound
+            lin.weight.copy_(w.to(dtype))
+            lin.bias.zero_()
+        return lin
+
+    @property
+    def is_projected(self) -> bool:
+        """Whether this is a DIPNet (fixed input basis)."""
+        return self.phi is not None
+
+    @property
+    def latent_dim(self) -> int:
+        """Input dimension of ``g``: r_M for a DIPNet, d_M for Generic."""
+        return self.d_M if self.phi is None else int(self.phi.shape[1])
+
+    @property
+    def n_weights(self) -> int:
+        """Number of trainable weights d_W (the fixed input basis is not counted)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.output.weight.dtype
+
+    def encode(self, m: Tensor) -> Tensor:
+        """The latent input ``z = Φᵀ m`` (``m`` itself for Generic). *Shape:* (..., d_M) -> (..., r)."""
+        return m if self.phi is None else m @ self.phi
+
+    def project(self, directions: Tensor) -> Tensor:
+        """Input-space directions mapped to the latent space, ``Φᵀ D``.
+
+        *Shape:* (..., d_M, k) -> (..., r, k). The identity for Generic.
+        """
+        if self.phi is None:
+            return directions
+        return torch.einsum("mr,...mk->...rk", self.phi, directions)
+
+    def head(self, z: Tensor) -> Tensor:
+        """The trainable part ``g``. *Shape:* (..., r) -> (..., d_Q)."""
+        h = z
+        for lin in self.hidden:
+            h = nn.functional.softplus(lin(h))
+        return self.output(h)
+
+    def forward(self, m: Tensor) -> Tensor:
+        """``f(m) = g(Φᵀ m)``. *Shape:* (..., d_M) -> (..., d_Q)."""
+        return self.head(self.encode(m))
+
+
+def generic_network(d_M: int = 4225, d_Q: int = 50, width: int = 50, depth: int = 6,
+                    output_basis: Tensor | None = None, output_bias: Tensor | None = None, *,
+                    dtype: torch.dtype = torch.float32, seed: int = 0) -> DinoNet:
+    """Generic: d_M → depth × Dense(width) → Dense(d_Q) (226,600 weights at the spec's sizes)."""
+    _check_positive_int("depth", depth)
+    return DinoNet(d_M, d_Q, [width] * depth, None, output_basis, output_bias, dtype=dtype, seed=seed)
+
+
+def dipnet(input_basis: Tensor, d_Q: int = 50, width: int = 50, depth: int = 6,
+           output_basis: Tensor | None = None, output_bias: Tensor | None = None, *,
+           dtype: torch.dtype = torch.float32, seed: int = 0) -> DinoNet:
+    """DIPNet: fixed Φᵀm (r_M) → Dense(r_M) → depth × Dense(width) → Dense(d_Q).
+
+    Args:
+        input_basis: Orthonormal input basis Φ. *Shape:* (d_M, r_M).
+        d_Q, width, depth, output_basis, output_bias, dtype, seed: As for :class:`DinoNet`.
+    """
+    _check_positive_int("depth", depth)
+    phi = torch.as_tensor(input_basis)
+    if phi.ndim != 2:
+        raise ValueError(f"parameter 'input_basis': must be a matrix (d_M, r_M), got shape "
+                         f"{tuple(phi.shape)}")
+    r = int(phi.shape[1])
+    return DinoNet(int(phi.shape[0]), d_Q, [r] + [width] * depth, phi, output_basis, output_bias,
+                   dtype=dtype, seed=seed)
+
+
+def build_network(kind: str, d_M: int = 4225, input_basis: Tensor | None = None, d_Q: int = 50,
+                  output_basis: Tensor | None = None, output_bias: Tensor | None = None, *,
+                  dtype: torch.dtype = torch.float32, seed: int = 0) -> DinoNet:
+    """One of the paper's three networks by name.
+
+    Args:
+        kind: One of :data:`NETWORK_KINDS`.
+        d_M: Input dimension (4225 in the paper).
+        input_basis: The input basis Φ for a DIPNet, with 50 (``"dipnet_50_50"``) or 100
+            (``"dipnet_100_50"``) columns; must be None for ``"generic"``. *Shape:* (d_M, r_M).
+        d_Q: Output dimension (50 in the paper).
+        output_basis: Optional initial output weight (POD basis). *Shape:* (d_Q, 50).
+        output_bias: Optional initial output bias (mean output). *Shape:* (d_Q,).
+        dtype: ``torch.float32`` (default) or ``torch.float64``.
+        seed: Seed of the initialisation.
+
+    Raises:
+        ValueError: On an unknown ``kind`` or an input basis that does not fit it.
+    """
+    if kind not in NETWORK_KINDS:
+        raise ValueError(f"parameter 'kind': must be one of {NETWORK_KINDS}, got {kind!r}")
+    if kind == "generic":
+        if input_basis is not None:
+            raise ValueError("parameter 'input_basis': must be None for kind 'generic'")
+        return generic_network(d_M, d_Q, 50, 6, output_basis, output_bias, dtype=dtype, seed=seed)
+    r = _DIPNET_RANK[kind]
+    if input_basis is None:
+        raise ValueError(f"parameter 'input_basis': required for kind {kind!r}, shape (d_M, {r})")
+    phi = torch.as_tensor(input_basis)
+    if phi.ndim != 2 or tuple(phi.shape) != (d_M, r):
+        raise ValueError(f"parameter 'input_basis': must have shape (d_M={d_M}, {r}) for kind "
+                         f"{kind!r}, got {tuple(phi.shape)}")
+    return dipnet(phi, d_Q, 50, 6, output_basis, output_bias, dtype=dtype, seed=seed)

@@ -1,0 +1,385 @@
+"""DINO networks, bases, losses and metrics (seed 002_): shapes, derivatives and the propositions."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from derivlearn.dino import bases, losses, metrics, networks
+from derivlearn.dino.jacobians import jacobian, jacobian_times
+
+D_M, D_Q, B = 40, 6, 5
+F64 = torch.float64
+
+
+def _dense_jacobian(net: torch.nn.Module, m: torch.Tensor) -> torch.Tensor:
+    """Reference: the full network Jacobian by plain autograd, sample by sample. (B, d_Q, d_M)."""
+    return torch.stack([torch.autograd.functional.jacobian(net, mi) for mi in m])
+
+
+def _orthonormal(d: int, r: int, seed: int) -> torch.Tensor:
+    return losses.random_orthonormal(d, r, torch.Generator().manual_seed(seed))
+
+
+@pytest.fixture
+def small():
+    """A small Generic and DIPNet (float64), inputs and a rank-4 input basis."""
+    torch.manual_seed(0)
+    phi = _orthonormal(D_M, 4, 1)
+    gen = networks.generic_network(D_M, D_Q, width=8, depth=2, dtype=F64, seed=0)
+    dip = networks.dipnet(phi, D_Q, width=8, depth=2, dtype=F64, seed=0)
+    m = torch.randn(B, D_M, generator=torch.Generator().manual_seed(2), dtype=F64)
+    return gen, dip, phi, m
+
+
+# --------------------------------------------------------------------------------- networks
+
+
+def test_weight_counts_full_size():
+    phi50, phi100 = _orthonormal(4225, 50, 0), _orthonormal(4225, 100, 1)
+    gen = networks.build_network("generic", 4225)
+    d50 = networks.build_network("dipnet_50_50", 4225, phi50)
+    d100 = networks.build_network("dipnet_100_50", 4225, phi100)
+    assert (gen.n_weights, d50.n_weights, d100.n_weights) == (226_600, 20_400, 30_450)
+    assert gen.output.weight.dtype == torch.float32 and d100.phi.dtype == torch.float32
+    assert not d100.phi.requires_grad
+    m = torch.randn(3, 4225)
+    for net in (gen, d50, d100):
+        assert net(m).shape == (3, 50)
+    assert networks.build_network("generic", 4225, dtype=F64)(m.double()).dtype == F64
+
+
+def test_output_layer_linear_and_pod_initialised():
+    q = torch.randn(30, D_Q, generator=torch.Generator().manual_seed(3), dtype=F64) * 2 + 5
+    pod = bases.pod_basis(q, rank=D_Q)
+    net = networks.generic_network(D_M, D_Q, width=D_Q, depth=2, output_basis=pod.basis,
+                                   output_bias=pod.bias, dtype=F64)
+    assert torch.equal(net.output.weight.detach(), pod.basis)
+    assert torch.equal(net.output.bias.detach(), pod.bias)
+    assert net.output.weight.requires_grad
+    h = torch.randn(4, D_Q, dtype=F64)  # linear output layer: f = U h + mean, negative values possible
+    assert torch.allclose(net.output(h), h @ pod.basis.T + pod.bias)
+
+
+def test_jacobian_products_match_dense_autograd(small):
+    gen, dip, phi, m = small
+    D = torch.randn(B, D_M, 7, dtype=F64)
+    for net in (gen, dip):
+        Jd = _dense_jacobian(net, m)
+        assert torch.allclose(jacobian_times(net, m, D), Jd @ D, atol=1e-12)
+        assert torch.allclose(jacobian_times(net, m, D[0]), Jd @ D[0], atol=1e-12)  # shared directions
+        assert torch.allclose(jacobian(net, m), Jd, atol=1e-12)
+    # DIPNet through its latent head: ∇f D = ∇g (Φᵀ D), ∇f = ∇g Φᵀ
+    Jd = _dense_jacobian(dip, m)
+    z = dip.encode(m)
+    assert torch.allclose(jacobian_times(dip.head, z, dip.project(D)), Jd @ D, atol=1e-12)
+    assert torch.allclose(jacobian(dip.head, z) @ phi.T, Jd, atol=1e-12)
+    assert jacobian(dip.head, z).shape == (B, D_Q, 4)
+
+
+def test_jacobian_product_gradients_match_dense_autograd(small):
+    gen, _, _, m = small
+    D = torch.randn(B, D_M, 3, dtype=F64)
+    (jacobian_times(gen, m, D) ** 2).sum().backward()
+    g1 = [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in gen.parameters()]
+    gen.zero_grad(set_to_none=True)
+    Jd = torch.stack([torch.autograd.functional.jacobian(gen, mi, create_graph=True) for mi in m])
+    ((Jd @ D) ** 2).sum().backward()
+    g2 = [p.grad if p.grad is not None else torch.zeros_like(p) for p in gen.parameters()]
+    for a, b in zip(g1, g2, strict=True):
+        assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_proposition_2_4_dipnet_jacobian_annihilates_complement(small):
+    _, dip, phi, m = small
+    X = torch.randn(D_M, 9, dtype=F64)
+    X_perp = X - phi @ (phi.T @ X)
+    Jd = _dense_jacobian(dip, m)
+    assert (Jd @ X_perp).abs().max() < 1e-12 * max(1.0, float(Jd.abs().max()))
+    assert jacobian_times(dip, m, X_perp).abs().max() < 1e-12
+    assert (Jd @ X).abs().max() > 1e-3  # ... but not directions in span Φ
+
+
+# ----------------------------------------------------------------------------------- losses
+
+
+def _exact_data(net, m, r=D_Q):
+    """Targets the network reproduces exactly: q = f(m), J = ∇f(m) (rank <= d_Q) and its SVD."""
+    with torch.no_grad():
+        q = net(m)
+    J = _dense_jacobian(net, m).detach()
+    U, s, V = losses.reduced_svd(J, r)
+    return q, J, U, s, V
+
+
+def _all_losses(net, m, q, J, U, s, V, Ql, Qr):
+    """Every loss on (net, data), through the latent head for a DIPNet."""
+    rows = torch.stack([torch.randperm(U.shape[2], generator=torch.Generator().manual_seed(i))[:3]
+                        for i in range(m.shape[0])])
+    if net.is_projected:
+        g, x = net.head, net.encode(m)
+        pj = losses.project_jacobian_data(net.phi, J, V)
+        Jx, Jn2, Vx, Qx = pj["J_phi"], pj["J_norm2"], pj["V_phi"], net.project(Qr)
+    else:
+        g, x, Jx, Jn2, Vx, Qx = net, m, J, None, V, Qr
+    return {
+        "l2": losses.l2_loss(g, x, q),
+        "h1": losses.h1_loss(g, x, q, Jx, Jn2),
+        "reduced_h1": losses.reduced_h1_loss(g, x, q, U, s, Vx),
+        "reduced_h1_ms": losses.reduced_h1_ms_loss(g, x, q, U, s, Vx, rows),
+        "sketched_h1": losses.sketched_h1_loss(g, x, q, losses.sketch_jacobian(J, Ql, Qr), Ql, Qx),
+        "nullspace_sketched_h1": losses.nullspace_sketched_h1_loss(
+            g, x, q, U, s, Vx, Ql, Qx, V.transpose(1, 2) @ Qr),
+    }
+
+
+@pytest.mark.parametrize("which", ["generic", "dipnet"])
+def test_losses_zero_for_exact_network_positive_otherwise(small, which):
+    gen, dip, _, m = small
+    net = gen if which == "generic" else dip
+    q, J, U, s, V = _exact_data(net, m)
+    g = torch.Generator().manual_seed(5)
+    Ql, Qr = losses.random_orthonormal(D_Q, 4, g), losses.random_orthonormal(D_M, 5, g)
+    vals = _all_losses(net, m, q, J, U, s, V, Ql, Qr)
+    assert set(vals) == set(losses.LOSSES)
+    for name, v in vals.items():
+        assert abs(v.item()) < 1e-12, name
+    # another network of the same architecture reproduces neither q nor J
+    other = (networks.generic_network(D_M, D_Q, width=8, depth=2, dtype=F64, seed=1) if which == "generic"
+             else networks.dipnet(dip.phi, D_Q, width=8, depth=2, dtype=F64, seed=1))
+    for name, v in _all_losses(other, m, q, J, U, s, V, Ql, Qr).items():
+        assert v.item() > 1e-6, name
+
+
+def test_derivative_terms_positive_when_only_values_match(small):
+    gen, _, _, m = small
+    q, J, U, s, V = _exact_data(gen, m)
+    J2 = J + 0.1 * torch.randn(J.shape, generator=torch.Generator().manual_seed(9), dtype=F64)
+    U2, s2, V2 = losses.reduced_svd(J2, D_Q)
+    assert losses.l2_loss(gen, m, q).item() < 1e-20
+    assert losses.h1_loss(gen, m, q, J2).item() > 1e-4
+    assert losses.reduced_h1_loss(gen, m, q, U2, s2, V2).item() > 1e-4
+
+
+def test_losses_match_dense_formulas(small):
+    gen, _, _, m = small
+    q, J, U, s, V = _exact_data(networks.generic_network(D_M, D_Q, 8, 2, dtype=F64, seed=7), m, r=4)
+    Jf = _dense_jacobian(gen, m).detach()
+    with torch.no_grad():
+        f = gen(m)
+    l2 = ((q - f) ** 2).sum(1) / (q ** 2).sum(1)
+
+    def fro2(a):
+        return a.pow(2).sum((1, 2))
+
+    S = torch.diag_embed(s)
+    red = fro2(S - U.transpose(1, 2) @ Jf @ V) / fro2(S)
+    assert torch.allclose(losses.l2_loss(gen, m, q), l2.mean())
+    assert torch.allclose(losses.h1_loss(gen, m, q, J), (l2 + fro2(J - Jf) / fro2(J)).mean())
+    assert torch.allclose(losses.reduced_h1_loss(gen, m, q, U, s, V), (l2 + red).mean())
+    g = torch.Generator().manual_seed(11)
+    Ql, Qr = losses.random_orthonormal(D_Q, 3, g), losses.random_orthonormal(D_M, 5, g)
+    sk = Ql.T @ J @ Qr
+    ref = fro2(sk - Ql.T @ Jf @ Qr) / fro2(sk)
+    assert torch.allclose(losses.sketched_h1_loss(gen, m, q, sk, Ql, Qr), (l2 + ref).mean())
+    PU = torch.eye(D_Q, dtype=F64) - U @ U.transpose(1, 2)
+    PV = torch.eye(D_M, dtype=F64) - V @ V.transpose(1, 2)
+    null = fro2(Ql.T @ PU @ Jf @ Qr) + fro2(Ql.T @ Jf @ PV @ Qr)
+    assert torch.allclose(losses.nullspace_sketched_h1_loss(gen, m, q, U, s, V, Ql, Qr),
+                          (l2 + red + null / fro2(S)).mean())
+
+
+def test_dipnet_h1_constant_gives_the_full_loss(small):
+    """JΦ, ∇g and ‖J‖² give exactly ‖J − ∇f‖²/‖J‖², also when J is not in span Φ."""
+    _, dip, phi, m = small
+    q, J, _, _, _ = _exact_data(networks.generic_network(D_M, D_Q, 8, 2, dtype=F64, seed=3), m)
+    Jf = _dense_jacobian(dip, m).detach()
+    with torch.no_grad():
+        f = dip(m)
+    ref = (((q - f) ** 2).sum(1) / (q ** 2).sum(1) + (J - Jf).pow(2).sum((1, 2)) / J.pow(2).sum((1, 2)))
+    pj = losses.project_jacobian_data(phi, J)
+    val = losses.h1_loss(dip.head, dip.encode(m), q, pj["J_phi"], pj["J_norm2"])
+    assert torch.allclose(val, ref.mean(), rtol=1e-12)
+    acc = metrics.h1_accuracy(pj["J_phi"], jacobian(dip.head, dip.encode(m)).detach(), pj["J_norm2"])
+    assert acc == pytest.approx(metrics.h1_accuracy(J, Jf), abs=1e-12)
+
+
+def test_proposition_2_2_subsampling_expectation(small):
+    gen, _, _, m = small
+    r, k = D_Q, 2
+    q, _, U, s, V = _exact_data(networks.generic_network(D_M, D_Q, 8, 2, dtype=F64, seed=4), m, r=r)
+    Jf = _dense_jacobian(gen, m).detach()
+    E = torch.diag_embed(s) - U.transpose(1, 2) @ Jf @ V  # (B, r, r) reduced residual
+    norm = s.pow(2).sum(1)
+    diag = (torch.diagonal(E, dim1=1, dim2=2).pow(2).sum(1) / norm).mean()
+    full = (E.pow(2).sum((1, 2)) / norm).mean()
+    off = full - diag
+    l2 = losses.l2_loss(gen, m, q)
+
+    def ms(rows, cols=None):
+        return losses.reduced_h1_ms_loss(gen, m, q, U, s, V, rows, cols, normalization="full") - l2
+
+    subsets = [torch.tensor(c).expand(B, k) for c in itertools.combinations(range(r), k)]
+    same = torch.stack([ms(c) for c in subsets]).mean()                       # exact expectation
+    assert torch.allclose(same, k / r * diag + k * (k - 1) / (r * (r - 1)) * off, rtol=1e-10)
+    indep = torch.stack([ms(a, b) for a in subsets for b in subsets]).mean()
+    assert torch.allclose(indep, (k / r) ** 2 * full, rtol=1e-10)
+    assert torch.allclose(losses.reduced_h1_ms_loss(gen, m, q, U, s, V, torch.arange(r).expand(B, r)),
+                          losses.reduced_h1_loss(gen, m, q, U, s, V))  # k = r: the full reduced loss
+
+    # Monte Carlo over the per-epoch permutations into r/k blocks (the sampler used in training)
+    epochs = 400
+    g = torch.Generator().manual_seed(0)
+    idx, blocks = zip(*(losses.ms_blocks(B, r, k, g) for _ in range(epochs)), strict=True)
+    idx, blocks = torch.cat(idx), torch.cat(blocks)
+    mc = losses.reduced_h1_ms_loss(gen, m[idx], q[idx], U[idx], s[idx], V[idx], blocks,
+                                   normalization="full") - losses.l2_loss(gen, m[idx], q[idx])
+    assert torch.allclose(mc, same, rtol=0.03)
+
+
+def test_ms_blocks_partition_each_sample():
+    sample, blocks = losses.ms_blocks(7, 50, 10, torch.Generator().manual_seed(1))
+    assert sample.shape == (35,) and blocks.shape == (35, 10)
+    for i in range(7):
+        assert sorted(blocks[sample == i].flatten().tolist()) == list(range(50))
+
+
+def test_random_orthonormal():
+    Q = losses.random_orthonormal(30, 7, torch.Generator().manual_seed(0))
+    assert torch.allclose(Q.T @ Q, torch.eye(7, dtype=F64), atol=1e-13)
+
+
+# ------------------------------------------------------------------------------------ bases
+
+
+def _prior(d: int):
+    """C = A⁻² with A = δI + γ (1-D Neumann Laplacian): C^{1/2} = A⁻¹ is symmetric."""
+    lap = np.diag(np.full(d, 2.0)) - np.diag(np.ones(d - 1), 1) - np.diag(np.ones(d - 1), -1)
+    lap[0, 0] = lap[-1, -1] = 1.0
+    A = 0.5 * np.eye(d) + 4.0 * lap
+    Ainv = np.linalg.inv(A)
+    return A, Ainv @ Ainv
+
+
+def test_active_subspace_against_dense_generalized_eigh():
+    rng = np.random.default_rng(0)
+    N, r = 20, 5
+    J = rng.standard_normal((N, D_Q, D_M)) * np.linspace(2, 0.1, D_M)
+    A, C = _prior(D_M)
+    H = np.einsum("nqi,nqj->ij", J, J) / N
+    lam_ref, vec_ref = scipy.linalg.eigh(H, A @ A)  # C⁻¹ = A²
+    lam_ref, vec_ref = lam_ref[::-1][:r], vec_ref[:, ::-1][:, :r]
+
+    dense = bases.active_subspace(J, r, cov=C)
+    factor = bases.active_subspace(J, r, cov_factor=lambda X: np.linalg.solve(A, X))
+    general = bases.active_subspace(J, r, cov=lambda X: C @ X, precision=lambda X: A @ (A @ X))
+    ref = bases.active_subspace_dense(J, r, C)
+    P_ref = vec_ref @ np.linalg.solve(vec_ref.T @ vec_ref, vec_ref.T)
+    for res in (dense, factor, general, ref):
+        assert np.allclose(res.eigenvalues.numpy(), lam_ref, rtol=1e-8)
+        V = res.eigenvectors.numpy()
+        assert np.allclose(np.abs(np.sum(V * vec_ref, 0)) / np.linalg.norm(V, axis=0)
+                           / np.linalg.norm(vec_ref, axis=0), 1, atol=1e-8)      # same vectors up to sign
+        assert np.allclose(V.T @ (A @ A) @ V, np.eye(r), atol=1e-8)             # C⁻¹-orthonormal
+        Phi = res.basis.numpy()
+        assert np.allclose(Phi.T @ Phi, np.eye(r), atol=1e-12)                  # QR: orthonormal
+        assert np.allclose(Phi @ Phi.T, P_ref, atol=1e-8)                       # same span
+    # QR of the first r columns keeps the nested spans: Φ[:, :j] spans v_1..v_j
+    Phi, V = dense.basis.numpy(), dense.eigenvectors.numpy()
+    assert np.allclose(Phi[:, :2] @ (Phi[:, :2].T @ V[:, :2]), V[:, :2], atol=1e-10)
+    # the basis drives a DIPNet
+    assert networks.dipnet(dense.basis, D_Q, 8, 2, dtype=F64).latent_dim == r
+
+
+def test_output_bases():
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((40, D_Q)) @ rng.standard_normal((D_Q, D_Q)) + 3.0
+    pod = bases.pod_basis(q, rank=D_Q)
+    U, mean = pod.basis.numpy(), pod.bias.numpy()
+    assert np.allclose(mean, q.mean(0)) and np.allclose(U.T @ U, np.eye(D_Q), atol=1e-12)
+    assert np.allclose((q - mean) @ U @ U.T, q - mean)                       # full rank: exact
+    assert np.all(np.diff(pod.values.numpy()) <= 0)
+    pod3 = bases.pod_basis(q, rank=3)
+    C = np.cov(q.T, bias=True)
+    lam = np.linalg.eigvalsh(C)[::-1][:3]
+    assert np.allclose(pod3.values.numpy() ** 2, lam)
+    J = rng.standard_normal((10, D_Q, D_M))
+    jjt = bases.derivative_outer_product_basis(J, rank=3, q=q[:10])
+    K = np.einsum("nij,nkj->ik", J, J) / 10
+    assert np.allclose(K @ jjt.basis.numpy(), jjt.basis.numpy() * jjt.values.numpy())
+    assert np.allclose(jjt.values.numpy(), np.linalg.eigvalsh(K)[::-1][:3])
+    assert np.allclose(jjt.bias.numpy(), q[:10].mean(0))
+    assert np.allclose(bases.derivative_outer_product_basis(J, 2).bias.numpy(), 0)
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+
+def test_metrics_hand_computed():
+    q = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    f = torch.tensor([[3.0, 1.0], [1.0, 0.0]])           # relative errors 3/5 and 0
+    acc = metrics.l2_accuracy(q, f)
+    assert acc.paper == pytest.approx(1 - 0.3)
+    assert acc.code == pytest.approx(1 - math.sqrt(0.18))
+    J = torch.tensor([[[1.0, 0.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 0.0]]])
+    Jf = torch.tensor([[[1.0, 0.0], [0.0, 0.0]], [[2.0, 0.0], [0.0, 2.0]]])  # errors 1/√2 and 1
+    h1 = metrics.h1_accuracy(J, Jf)
+    assert h1.paper == pytest.approx(1 - (1 / math.sqrt(2) + 1) / 2)
+    assert h1.code == pytest.approx(1 - math.sqrt((0.5 + 1) / 2))
+    sigma = torch.tensor([[4.0, 3.0]])
+    red = metrics.reduced_h1_accuracy(sigma, torch.tensor([[[4.0, 0.0], [0.0, 0.0]]]))  # error 3/5
+    assert red == (pytest.approx(0.4), pytest.approx(0.4))
+    assert acc.code <= acc.paper and h1.code <= h1.paper
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_value_errors(small):
+    gen, _, phi, m = small
+    with pytest.raises(ValueError, match="kind"):
+        networks.build_network("resnet")
+    with pytest.raises(ValueError, match="input_basis"):
+        networks.build_network("dipnet_50_50", D_M, phi)
+    with pytest.raises(ValueError, match="input_basis"):
+        networks.build_network("dipnet_100_50", 4225)
+    with pytest.raises(ValueError, match="orthonormal"):
+        networks.dipnet(2 * phi, D_Q)
+    with pytest.raises(ValueError, match="dtype"):
+        networks.generic_network(D_M, D_Q, dtype=torch.float16)
+    with pytest.raises(ValueError, match="output_basis"):
+        networks.generic_network(D_M, D_Q, width=8, depth=2, output_basis=torch.eye(D_Q))
+    with pytest.raises(ValueError, match="depth"):
+        networks.generic_network(D_M, D_Q, depth=0)
+    q, J, U, s, V = _exact_data(gen, m)
+    with pytest.raises(ValueError, match="'q'"):
+        losses.l2_loss(gen, m, q[:2])
+    with pytest.raises(ValueError, match="'J'"):
+        losses.h1_loss(gen, m, q, J[:, :, :5])
+    with pytest.raises(ValueError, match="'V'"):
+        losses.reduced_h1_loss(gen, m, q, U, s, V[:, :5])
+    with pytest.raises(ValueError, match="normalization"):
+        losses.reduced_h1_ms_loss(gen, m, q, U, s, V, torch.zeros(B, 2, dtype=torch.int64), normalization="x")
+    with pytest.raises(ValueError, match="rows"):
+        losses.reduced_h1_ms_loss(gen, m, q, U, s, V, torch.full((B, 2), 99))
+    with pytest.raises(ValueError, match="'k'"):
+        losses.ms_blocks(4, 50, 7)
+    with pytest.raises(ValueError, match="'r'"):
+        losses.random_orthonormal(5, 6)
+    with pytest.raises(ValueError, match="pred"):
+        metrics.l2_accuracy(q, q[:, :2])
+    with pytest.raises(ValueError, match="target"):
+        metrics.l2_accuracy(torch.zeros(2, 3), torch.ones(2, 3))
+    with pytest.raises(ValueError, match="rank"):
+        bases.active_subspace(np.ones((2, 3, 4)), 4)
+    with pytest.raises(ValueError, match="rank"):
+        bases.pod_basis(np.ones((5, 3)), 4)
+    with pytest.raises(ValueError, match="precision"):
+        bases.active_subspace(np.ones((2, 3, 6)), 2, cov=lambda X: X)
+    with pytest.raises(ValueError, match="'J'"):
+        bases.active_subspace(np.ones((3, 6)), 2)
