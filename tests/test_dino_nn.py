@@ -383,3 +383,32 @@ def test_value_errors(small):
         bases.active_subspace(np.ones((2, 3, 6)), 2, cov=lambda X: X)
     with pytest.raises(ValueError, match="'J'"):
         bases.active_subspace(np.ones((3, 6)), 2)
+
+
+@pytest.mark.parametrize("kind", ["generic", "dipnet"])
+def test_explicit_forward_mode_equals_torch_func(kind):
+    """The fast path for DinoNets gives the numbers of vmap(jvp) / vmap(jacrev), gradients too."""
+    from derivlearn.dino.jacobians import jacobian, jacobian_times
+    from derivlearn.dino.networks import DinoNet
+
+    g = torch.Generator().manual_seed(5)
+    phi = None if kind == "generic" else torch.linalg.qr(torch.randn(40, 12, generator=g,
+                                                                     dtype=torch.float64))[0]
+    net = DinoNet(40, 6, [12, 8, 8], phi, dtype=torch.float64, seed=2)
+    with torch.no_grad():  # exercise softplus's linear branch (a > 20) too
+        net.hidden[0].bias[0] = 30.0
+    x = torch.randn(5, 40, generator=g, dtype=torch.float64)
+    D = torch.randn(5, 40, 7, generator=g, dtype=torch.float64)
+    fast = jacobian_times(net, x, D)
+    slow = jacobian_times(lambda m: net(m), x, D)           # a plain callable takes torch.func
+    assert torch.allclose(fast, slow, atol=1e-12)
+    (fast ** 2).sum().backward()
+    def grads():  # the output bias does not enter a Jacobian: no gradient
+        return [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+
+    first = grads()
+    net.zero_grad()
+    (slow ** 2).sum().backward()
+    assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(first, grads(), strict=True))
+    z = net.encode(x)
+    assert torch.allclose(jacobian(net.head, z), jacobian(lambda v: net.head(v), z), atol=1e-12)
