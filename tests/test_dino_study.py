@@ -13,7 +13,8 @@ def test_run_plan_covers_every_cell_and_adds_sketching_rows():
     configs = dino.run_configs(cfg)
     n_base = len(cfg.problems) * len(cfg.networks) * len(cfg.losses) * len(cfg.sizes)
     n_sketch = len(cfg.sketch_problems) * len(cfg.networks) * len(dino.EXTRA_LOSSES) * len(cfg.sizes)
-    assert len(configs) == n_base + n_sketch
+    assert len(configs) == n_base + n_sketch + len(cfg.map_problems)
+    assert [c["problem"] for c in configs if c.get("kind") == "map"] == list(cfg.map_problems)
     assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
     test, as_idx, pool = dino.split(configs[0])
     assert len(set(test) | set(as_idx) | set(pool)) == cfg.n_samples  # disjoint, covers the data set

@@ -59,13 +59,16 @@ class DinoConfig(StudyConfig):
         # every network with every loss); a 10 x 10 mesh
         "smoke": {"problems": PROBLEMS, "networks": ("generic", "dipnet_100_50"),
                   "losses": ("l2", "reduced_h1_ms"), "sketch_problems": ("poisson",), "sizes": (8,),
-                  "n_test": 4, "as_samples": 4, "mesh": 10, "epochs": 2, "scheduler": "inprocess"},
+                  "n_test": 4, "as_samples": 4, "mesh": 10, "epochs": 2, "scheduler": "inprocess",
+                  "map_problems": ("poisson",), "map_cases": 1},
         "book": {"problems": PROBLEMS, "networks": NETWORKS, "losses": LOSSES,
                  "sketch_problems": ("poisson",), "sizes": (16, 64, 256, 1024), "n_test": 256,
-                 "as_samples": 256, "mesh": 64, "epochs": 100},
+                 "as_samples": 256, "mesh": 64, "epochs": 100, "map_problems": ("poisson",),
+                 "map_cases": 4},
         "full": {"problems": PROBLEMS, "networks": NETWORKS, "losses": LOSSES,
                  "sketch_problems": PROBLEMS, "sizes": (16, 64, 256, 1024, 4096), "n_test": 1024,
-                 "as_samples": 1024, "mesh": 64, "epochs": 100},
+                 "as_samples": 1024, "mesh": 64, "epochs": 100, "map_problems": PROBLEMS,
+                 "map_cases": 8},
     }
 
     problems: tuple[str, ...] = knob(ListOf(Choice(PROBLEMS)), "PDE maps")
@@ -83,6 +86,10 @@ class DinoConfig(StudyConfig):
     lr: float = knob(Range(1e-9, 1.0), "Adam learning rate (paper: 1e-3)", 1e-3)
     seed: int = knob(Range(0, 2**31 - 1, integer=True), "seed of data, initialisation and order", 0)
     dtype: str = knob(Choice(("float32", "float64")), "training precision", "float32")
+    map_problems: tuple[str, ...] = knob(ListOf(Choice(PROBLEMS), min_len=0),
+                                         "problems of the MAP demonstration (beyond the paper)", ())
+    map_cases: int = knob(Range(1, 1000, integer=True), "true parameters (test samples) per MAP problem", 1)
+    map_noise: float = knob(Range(1e-6, 1.0), "observation noise std relative to the RMS observation", 0.01)
 
     def check(self) -> None:
         if list(self.sizes) != sorted(set(self.sizes)):
@@ -182,11 +189,18 @@ def run_configs(cfg: DinoConfig) -> list[dict[str, Any]]:
                                 "as_samples": cfg.as_samples, "as_rank": cfg.as_rank, "mesh": cfg.mesh,
                                 "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                                 "seed": cfg.seed, "dtype": cfg.dtype})
+    for problem in cfg.map_problems:   # MAP demonstration: DIPNet 100-50, full H1, largest N
+        out.append({"study": STUDY, "kind": "map", "problem": problem, "network": "dipnet_100_50",
+                    "loss": "h1", "n_train": max(cfg.sizes), "max_size": max(cfg.sizes),
+                    "n_test": cfg.n_test, "as_samples": cfg.as_samples, "as_rank": cfg.as_rank,
+                    "mesh": cfg.mesh, "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
+                    "seed": cfg.seed, "dtype": cfg.dtype, "map_cases": min(cfg.map_cases, cfg.n_test),
+                    "map_noise": cfg.map_noise})
     return out
 
 
-def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
-    """Train one network with one loss on the first ``n_train`` pool samples; test accuracies."""
+def _train(config: dict[str, Any]):
+    """Data, trained network and training record of one run config."""
     from derivlearn.dino.bases import orthonormalize, pod_basis
     from derivlearn.dino.networks import build_network
     from derivlearn.dino.train import DTYPES, DinoTrainSpec, train_dino
@@ -196,7 +210,6 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     data = dataset(c["problem"], c["mesh"], n_samples, c["seed"])
     test, as_idx, pool = split(c)
     train = pool[:c["n_train"]]
-    dtype = DTYPES[c["dtype"]]
     phi = None
     if c["network"] != "generic":
         r = 50 if c["network"] == "dipnet_50_50" else 100
@@ -204,10 +217,10 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     q_train = data.batch(train, ("q",), torch.float64)["q"]
     pod = pod_basis(q_train, rank=q_train.shape[1])
     net = build_network(c["network"], data.layout.d_m, phi, data.layout.d_q, pod.basis, pod.bias,
-                        dtype=dtype, seed=c["seed"])
+                        dtype=DTYPES[c["dtype"]], seed=c["seed"])
     spec = DinoTrainSpec(loss=c["loss"], lr=c["lr"], batch_size=c["batch_size"], epochs=c["epochs"],
                          seed=c["seed"], dtype=c["dtype"])
-    out = train_dino(spec, net, data, train, test)
+    out = train_dino(spec, net, data, train, None if c.get("kind") == "map" else test)
     out["loss_history"] = out.pop("loss")          # "loss" is the config's formulation
     out["final_loss"] = out["loss_history"][-1]
     out["n_weights"] = net.n_weights
@@ -215,7 +228,52 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
         from derivlearn.sweep import RunFailed
 
         raise RunFailed(out["failed"])
-    return out
+    return data, test, net, out
+
+
+def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
+    """Train one network with one loss on the first ``n_train`` pool samples; test accuracies.
+    A config with ``kind == "map"`` runs the MAP demonstration instead (:func:`run_map`)."""
+    if config.get("kind") == "map":
+        return run_map(config)
+    return _train(config)[3]
+
+
+def run_map(config: dict[str, Any]) -> dict[str, Any]:
+    """MAP estimates of test parameters from noisy observations, by Gauss-Newton with the true
+    PDE's adjoint Jacobians and with the trained surrogate's Jacobians
+    (:mod:`derivlearn.dino.inverse`); the surrogate's estimate is scored with the true PDE.
+
+    Metrics per case (lists): relative parameter error ``||m - m_true|| / ||m_true - m_bar||``,
+    true relative data misfit ``||F(m) - q_obs|| / ||q_obs||``, seconds, model evaluations."""
+    from derivlearn.dino.inverse import PriorOperators, gauss_newton_map, pde_model, surrogate_model
+
+    c = config
+    data, test, net, train_out = _train(c)
+    pmap = pde_map(c["problem"], c["mesh"])
+    prior = PriorOperators(pmap.prior)
+    mbar = prior.mean
+    gen = torch.Generator().manual_seed(c["seed"] + 17)
+    res: dict[str, list] = {k: [] for k in ("pde_error", "surrogate_error", "pde_misfit", "surrogate_misfit",
+                                            "pde_seconds", "surrogate_seconds", "pde_evaluations",
+                                            "surrogate_evaluations", "noise_std")}
+    for i in test[:c["map_cases"]]:
+        b = data.batch([int(i)], ("m",), torch.float64)
+        m_true = b["m"][0]
+        q_true = pmap.observe(m_true[None])[0]
+        sigma = c["map_noise"] * float(q_true.pow(2).mean().sqrt())
+        q_obs = q_true + sigma * torch.randn(q_true.shape, generator=gen, dtype=torch.float64)
+        scale = float((m_true - mbar).norm())
+        for name, model in (("pde", pde_model(pmap)), ("surrogate", surrogate_model(net))):
+            est = gauss_newton_map(model, q_obs, sigma, prior, max_iter=30)
+            q_est = pmap.observe(est.m[None])[0]
+            res[f"{name}_error"].append(float((est.m - m_true).norm()) / scale)
+            res[f"{name}_misfit"].append(float((q_est - q_obs).norm() / q_obs.norm()))
+            res[f"{name}_seconds"].append(est.seconds)
+            res[f"{name}_evaluations"].append(est.evaluations)
+        res["noise_std"].append(sigma)
+    res["train_seconds"] = train_out["seconds"]
+    return res
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -228,6 +286,8 @@ def long_frame(df):
 
     rows = []
     for _, rec in df.iterrows():
+        if rec.get("kind") == "map":
+            continue
         ok = rec["status"] == "ok"
         row = {"problem": rec["problem"], "network": rec["network"], "loss": rec["loss"],
                "N": int(rec["n_train"]), "seconds": rec.get("seconds", math.nan) if ok else math.nan}
@@ -239,6 +299,21 @@ def long_frame(df):
     return pd.DataFrame(rows, columns=cols)
 
 
+def map_frame(df):
+    """One row per MAP case: problem, both estimates' parameter errors, true misfits and times."""
+    import pandas as pd
+
+    rows = []
+    for _, rec in df.iterrows():
+        if rec.get("kind") != "map" or rec["status"] != "ok":
+            continue
+        for i in range(len(rec["pde_error"])):
+            rows.append({"problem": rec["problem"], "case": i, "noise_std": rec["noise_std"][i],
+                         **{f"{w}_{k}": rec[f"{w}_{k}"][i] for w in ("pde", "surrogate")
+                            for k in ("error", "misfit", "seconds", "evaluations")}})
+    return pd.DataFrame(rows)
+
+
 def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
     """Headline numbers for ``summary.json`` and the claim table."""
     long = long_frame(df)
@@ -247,7 +322,13 @@ def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         cell = acc.setdefault(r["problem"], {}).setdefault(r["network"], {}).setdefault(r["loss"], {})
         cell[str(r["N"])] = {m: (None if math.isnan(r[m]) else float(r[m])) for m in METRICS}
     summary = {"runs": len(df), "failed_runs": int((df["status"] == "failed").sum()) if len(df) else 0,
-               "accuracy": acc, "accuracy_note": "paper form (eq. 3.6): 1 - mean relative error"}
+               "accuracy": acc, "accuracy_note": "paper form (eq. 3.6): 1 - mean relative error",
+               "map": {}}
+    mf = map_frame(df)
+    for p, g in (mf.groupby("problem") if len(mf) else []):
+        summary["map"][p] = {k: float(g[k].median()) for k in g.columns if k not in ("problem", "case")}
+        summary["map"][p]["time_ratio_surrogate_over_pde"] = float(
+            (g["surrogate_seconds"] / g["pde_seconds"]).median())
     return summary, _claims(cfg, long)
 
 
