@@ -1,0 +1,182 @@
+"""Baselines for GradINN with the same U architecture and Adam budget: standard NN, PINN, Sobolev NN.
+
+* standard NN: ``mean_i (U(x_i) - y_i)^2`` only;
+* PINN-like: ``+ lam * mean_c ||r(x_c, U)||^2`` with a user residual ``r`` built from U's
+  derivatives (:func:`derivative`, e.g. :func:`decay_residual`, :func:`burgers_residual`),
+  collocation points redrawn uniformly in the domain every epoch as in GradINN;
+* Sobolev NN: ``+ lam * mean_i ||grad_x U(x_i) - g_i||^2`` with the true gradients ``g_i`` at the
+  data points.
+
+Every trainer builds U as :class:`derivlearn.models.gradinn.ValueNet` from ``stream(seed, 0)``,
+so for one seed all methods start from the same weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from derivlearn.models.gradinn import (
+    History,
+    LossTerms,
+    Scalar,
+    ValueNet,
+    adam_loop,
+    check_common,
+    check_data,
+    check_domain,
+    check_int,
+    check_lam,
+    check_number,
+    collocation_closure,
+    data_loss,
+    fail,
+    input_gradient,
+    lam_at,
+    torch_dtype,
+)
+
+Residual = Callable[[Tensor, Scalar], Tensor]
+"""A residual ``r(x_c, U)``: x_c (M, d) with ``requires_grad`` -> (M,) or (M, k)."""
+
+
+@dataclass
+class BaselineResult:
+    """A trained baseline: value network ``u`` and its history."""
+
+    u: ValueNet
+    history: History
+
+
+# --------------------------------------------------------------------------- residual helpers
+
+def derivative(out: Tensor, x: Tensor, i: int) -> Tensor:
+    """d out / d x_i per point, differentiable again. *Shapes:* out (M,), x (M, d) -> (M,)."""
+    (g,) = torch.autograd.grad(out.sum(), x, create_graph=True, allow_unused=True)
+    return torch.zeros_like(out) if g is None else g[:, i]
+
+
+def decay_residual(k: float = 1.0) -> Residual:
+    """Residual of the ODE ``u'(t) = -k u(t)``: ``r = u_t + k u``, with t the only input."""
+    def r(t: Tensor, u: Scalar) -> Tensor:
+        v = u(t)
+        return derivative(v, t, 0) + k * v
+    return r
+
+
+def burgers_residual(nu: float) -> Residual:
+    """Residual of viscous Burgers ``u_t + u u_x - nu u_xx`` with inputs ordered ``(x, t)``."""
+    check_number("nu", nu)
+
+    def r(xt: Tensor, u: Scalar) -> Tensor:
+        v = u(xt)
+        v_x = derivative(v, xt, 0)
+        v_t = derivative(v, xt, 1)
+        v_xx = derivative(v_x, xt, 0)
+        return v_t + v * v_x - nu * v_xx
+    return r
+
+
+# --------------------------------------------------------------------------- losses
+
+def pinn_residual_loss(u: Scalar, residual: Residual, x_colloc: Tensor) -> Tensor:
+    """mean_c ||r(x_c, U)||^2. *Shapes:* x_colloc (M, d) -> ()."""
+    xc = x_colloc.detach().requires_grad_(True)
+    with torch.enable_grad():
+        r = residual(xc, u)
+    if not isinstance(r, Tensor) or r.ndim < 1 or r.shape[0] != xc.shape[0]:
+        fail("residual", f"a callable returning (M,) or (M, k) with M = {xc.shape[0]}",
+              getattr(r, "shape", type(r)))
+    return (r.reshape(r.shape[0], -1) ** 2).sum(dim=1).mean()
+
+
+def pinn_loss(u: Scalar, residual: Residual, x: Tensor, y: Tensor, x_colloc: Tensor,
+              lam: float) -> LossTerms:
+    """Data loss + lam * mean squared residual. *Shapes:* x (N, d), y (N,), x_colloc (M, d)."""
+    lam = check_number("lam", lam)
+    data = data_loss(u, x, y)
+    reg = pinn_residual_loss(u, residual, x_colloc)
+    return LossTerms(data + lam * reg, data, reg)
+
+
+def sobolev_loss(u: Scalar, x: Tensor, y: Tensor, g: Tensor, lam: float) -> LossTerms:
+    """Data loss + lam * mean_i ||grad_x U(x_i) - g_i||^2. *Shapes:* x (N, d), y (N,), g (N, d)."""
+    lam = check_number("lam", lam)
+    data = data_loss(u, x, y)
+    reg = ((input_gradient(u, x) - g) ** 2).sum(dim=1).mean()
+    return LossTerms(data + lam * reg, data, reg)
+
+
+# --------------------------------------------------------------------------- trainers
+
+def train_standard_nn(x: Tensor, y: Tensor, *, epochs: int = 1000, lr: float = 1e-3, seed: int = 0,
+                      width: int = 32, depth: int = 2, activation: str = "tanh",
+                      dtype: str = "float32") -> BaselineResult:
+    """Train U on the data loss alone by full-batch Adam. *Shapes:* x (N, d), y (N,)."""
+    check_common(epochs, lr, seed)
+    dt = torch_dtype(dtype)
+    x, y = check_data(x, y, dt)
+    u = ValueNet(x.shape[1], width, depth, activation, seed=seed, dtype=dtype)
+    zero = torch.zeros((), dtype=dt)
+
+    def closure(epoch: int) -> LossTerms:
+        data = data_loss(u, x, y)
+        return LossTerms(data, data, zero)
+
+    return BaselineResult(u, adam_loop(u.parameters(), closure, epochs=epochs, lr=lr, lam=0.0))
+
+
+def train_pinn(x: Tensor, y: Tensor, domain: Tensor, residual: Residual, *,
+               lam: float | Callable[[int], float] = 1.0, n_colloc: int = 256, epochs: int = 1000,
+               lr: float = 1e-3, seed: int = 0, width: int = 32, depth: int = 2,
+               activation: str = "tanh", dtype: str = "float32",
+               record_colloc: bool = False) -> BaselineResult:
+    """Train U on data loss + lam * mean squared residual at collocation points redrawn per epoch.
+
+    Args:
+        x: data inputs. *Shape:* (N, d).
+        y: data values. *Shape:* (N,).
+        domain: box of the collocation points. *Shape:* (d, 2).
+        residual: ``r(x_c, U)`` built from U's derivatives at x_c (which requires grad).
+        lam: residual weight >= 0 or a schedule ``epoch -> weight``.
+        n_colloc, epochs, lr, seed, width, depth, activation, dtype, record_colloc: as in
+            :func:`derivlearn.models.gradinn.train_gradinn`.
+    """
+    check_common(epochs, lr, seed)
+    check_lam(lam)
+    check_int("n_colloc", n_colloc, 1)
+    if not callable(residual):
+        fail("residual", "a callable residual(x_c, U) -> Tensor", type(residual))
+    dt = torch_dtype(dtype)
+    x, y = check_data(x, y, dt)
+    domain = check_domain(domain, x.shape[1], dt)
+    u = ValueNet(x.shape[1], width, depth, activation, seed=seed, dtype=dtype)
+    closure, colloc = collocation_closure(
+        domain, n_colloc, seed, record_colloc,
+        lambda xc, epoch: pinn_loss(u, residual, x, y, xc, lam_at(lam, epoch)))
+    hist = adam_loop(u.parameters(), closure, epochs=epochs, lr=lr, lam=lam)
+    hist.colloc = colloc
+    return BaselineResult(u, hist)
+
+
+def train_sobolev(x: Tensor, y: Tensor, g: Tensor, *, lam: float | Callable[[int], float] = 1.0,
+                  epochs: int = 1000, lr: float = 1e-3, seed: int = 0, width: int = 32, depth: int = 2,
+                  activation: str = "tanh", dtype: str = "float32") -> BaselineResult:
+    """Train U on data loss + lam * gradient error at the data points. *Shapes:* x (N, d), y (N,),
+    g (N, d) the true gradients at x."""
+    check_common(epochs, lr, seed)
+    check_lam(lam)
+    dt = torch_dtype(dtype)
+    x, y = check_data(x, y, dt)
+    if not isinstance(g, Tensor) or g.shape != x.shape:
+        fail("g", f"a tensor of shape {tuple(x.shape)}", getattr(g, "shape", g))
+    g = g.detach().to(dtype=dt, device="cpu")
+    u = ValueNet(x.shape[1], width, depth, activation, seed=seed, dtype=dtype)
+
+    def closure(epoch: int) -> LossTerms:
+        return sobolev_loss(u, x, y, g, lam_at(lam, epoch))
+
+    return BaselineResult(u, adam_loop(u.parameters(), closure, epochs=epochs, lr=lr, lam=lam))
