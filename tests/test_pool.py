@@ -29,7 +29,8 @@ def test_pool_stops_at_the_deadline_without_recording_runs_in_flight(tmp_path):
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [({"processes": 0}, "processes"),
-                                              ({"processes": 1, "deadline_s": -1.0}, "deadline_s")])
+                                              ({"processes": 1, "deadline_s": -1.0}, "deadline_s"),
+                                              ({"processes": 1, "threads": 0}, "threads")])
 def test_pool_rejects_bad_arguments(tmp_path, kwargs, name):
     with pytest.raises(ValueError, match=name):
         run_pool(theory.RUN, _configs(), ResultStore(tmp_path, "theory"), **kwargs)

@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(several processes can share one GPU; see derivlearn.pool)")
     ap.add_argument("--deadline", type=float, default=None,
                     help="with --processes: stop after this many seconds (runs in flight are rerun later)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="with --processes: torch threads per process (default: CPUs / processes)")
     ap.add_argument("--prune", action="store_true",
                     help="instead of running, drop stored records of configs this sweep no longer has")
     args = ap.parse_args(argv)
@@ -87,11 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         from derivlearn.store import open_store
 
         out = run_pool(mod.RUN, mod.run_configs(cfg), open_store(cfg.study, cfg.profile),
-                       args.processes, cfg.device, args.deadline)
+                       args.processes, cfg.device, args.deadline, args.threads)
         print(out, flush=True)
         return 0 if out["failed"] == 0 else 1
-    if args.deadline is not None:
-        raise ValueError("parameter '--deadline': needs --processes")
+    for name in ("deadline", "threads"):
+        if getattr(args, name) is not None:
+            raise ValueError(f"parameter '--{name}': needs --processes")
     report = run_study(cfg, mod.RUN, mod.run_configs(cfg))
     print(report, flush=True)
     return 0 if report.n_failed == 0 else 1
