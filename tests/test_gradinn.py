@@ -9,6 +9,8 @@ from torch import Tensor, nn
 from derivlearn.models.baselines import (
     burgers_residual,
     decay_residual,
+    lotka_volterra_prey_ode,
+    lotka_volterra_prey_residual,
     pinn_loss,
     pinn_residual_loss,
     sobolev_loss,
@@ -236,6 +238,35 @@ def test_burgers_residual_zero_for_exact_solution():
 
     assert pinn_residual_loss(exact, burgers_residual(0.1), xt).item() == pytest.approx(0.0, abs=1e-28)
     assert pinn_residual_loss(lambda z: z[:, 0] ** 2, burgers_residual(0.1), xt).item() > 1e-3
+
+
+def test_lotka_volterra_prey_residual_zero_on_the_reference_trajectory():
+    from derivlearn.problems import get
+
+    p = get("lotka_volterra")
+    t = torch.linspace(0, 10, 41, dtype=DT)[:, None]
+    s = p.state(t)
+    x, y = s[:, 0], s[:, 1]
+    x_t, y_t = p.rhs(x, y)
+    x_tt = p.alpha * x_t - p.beta * (x_t * y + x * y_t)  # d/dt of alpha x - beta x y
+    r = lotka_volterra_prey_ode(x, x_t, x_tt, p.alpha, p.beta, p.gamma, p.delta, 9.0)
+    assert r.abs().max().item() < 1e-9
+    assert (lotka_volterra_prey_ode(x, x_t, 1.1 * x_tt, p.alpha, p.beta, p.gamma, p.delta, 9.0)
+            .abs().max().item() > 1e-2)
+
+
+def test_lotka_volterra_prey_residual_takes_derivatives_by_autograd():
+    t = torch.linspace(0, 3, 13, dtype=DT)[:, None]
+    u = lambda z: 2 + torch.sin(z[:, 0])  # noqa: E731 - any smooth trajectory
+    tt = t.clone().requires_grad_(True)
+    got = lotka_volterra_prey_residual()(tt, u)
+    want = lotka_volterra_prey_ode(2 + torch.sin(t[:, 0]), torch.cos(t[:, 0]), -torch.sin(t[:, 0]),
+                                   1.5, 1.0, 3.0, 1.0, 9.0)
+    torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13)
+    three = lambda z: torch.full_like(z[:, 0], 3.0) + 0 * z[:, 0]  # noqa: E731 - the equilibrium
+    assert pinn_residual_loss(three, lotka_volterra_prey_residual(), t).item() == 0.0
+    with pytest.raises(ValueError, match="gamma"):
+        lotka_volterra_prey_residual(gamma=-1.0)
 
 
 def test_sobolev_loss_zero_for_exact_gradients_and_pinn_trains():

@@ -55,6 +55,8 @@ class BaselineResult:
 
 def derivative(out: Tensor, x: Tensor, i: int) -> Tensor:
     """d out / d x_i per point, differentiable again. *Shapes:* out (M,), x (M, d) -> (M,)."""
+    if not out.requires_grad:  # e.g. the derivative of a function linear in x: a constant
+        return torch.zeros_like(out)
     (g,) = torch.autograd.grad(out.sum(), x, create_graph=True, allow_unused=True)
     return torch.zeros_like(out) if g is None else g[:, i]
 
@@ -77,6 +79,41 @@ def burgers_residual(nu: float) -> Residual:
         v_t = derivative(v, xt, 1)
         v_xx = derivative(v_x, xt, 0)
         return v_t + v * v_x - nu * v_xx
+    return r
+
+
+def lotka_volterra_prey_ode(x: Tensor, x_t: Tensor, x_tt: Tensor, alpha: float, beta: float,
+                            gamma: float, delta: float, scale: float = 1.0) -> Tensor:
+    """The Lotka–Volterra system reduced to the prey ``x(t)`` alone, as a residual.
+
+    With ``p = x'/x = alpha - beta y`` the predator is ``y = (alpha - p) / beta``, and its
+    equation ``y' = (delta x - gamma) y`` becomes ``p' + (alpha - p)(delta x - gamma) = 0``.
+    Multiplied by ``x^2`` (no division by a prey that a network may drive to zero):
+
+        r = x x'' - x'^2 + (alpha x - x')(delta x - gamma) x,
+
+    divided by ``scale`` (we use the equilibrium prey squared, (gamma/delta)^2, so that r is
+    of order one). ``beta`` drops out; it is kept in the signature for the record.
+    *Shapes:* all (M,) -> (M,).
+    """
+    del beta  # the predator's scale does not enter the prey-only equation
+    return (x * x_tt - x_t ** 2 + (alpha * x - x_t) * (delta * x - gamma) * x) / scale
+
+
+def lotka_volterra_prey_residual(alpha: float = 1.5, beta: float = 1.0, gamma: float = 3.0,
+                                 delta: float = 1.0) -> Residual:
+    """PINN residual for a network ``U(t)`` of the prey only (:func:`lotka_volterra_prey_ode`,
+    derivatives by autograd, scale (gamma/delta)^2). Lets the PINN baseline use the same scalar
+    U as GradINN, with no network for the unobserved predator."""
+    for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)):
+        check_number(name, v, positive=True)
+    scale = (gamma / delta) ** 2
+
+    def r(t: Tensor, u: Scalar) -> Tensor:
+        v = u(t)
+        v_t = derivative(v, t, 0)
+        v_tt = derivative(v_t, t, 0)
+        return lotka_volterra_prey_ode(v, v_t, v_tt, alpha, beta, gamma, delta, scale)
     return r
 
 
