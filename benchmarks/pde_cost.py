@@ -2,7 +2,7 @@
 
 For each map of :mod:`derivlearn.solvers.pde` at the paper's 64 x 64 mesh, times ``observe``
 (Newton to convergence, the observations) and ``observe_and_jacobian`` (the same plus 50 adjoint
-solves with the last factorization and 50 vector-Jacobian products of the torch residual) on the
+solves with the last factorization and the element blocks of dR/dm) on the
 same prior samples, one torch thread, and prints seconds per sample and their ratio. Target of
 the DINO issue: the Jacobian at most doubles the cost of the nonlinear maps (reaction-diffusion,
 CRD). The one-time Navier-Stokes velocity of CRD is computed (and cached) before timing.

@@ -87,6 +87,10 @@ class CRDMap(PDEMap):
         flux = DIFFUSION * gu + (self.tau * adv)[..., None] * self.velocity_q
         return self.state.load(s=s, flux=flux) - self.forcing
 
+    def coefficient_integrands(self, u: Tensor) -> tuple[Tensor, None]:
+        """``e^m`` multiplies the reaction only: ``a = REACTION u^3`` (N, E, Q), ``b = None``."""
+        return REACTION * self.state.values(u) ** 3, None
+
     def tangent_local(self, u: Tensor, m: Tensor) -> Tensor:
         """Element matrices of ``dR/du``. *Shape:* -> (N, E, L, L)."""
         nb = u.shape[0]

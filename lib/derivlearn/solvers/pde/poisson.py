@@ -59,6 +59,10 @@ class PoissonMap(PDEMap):
         """``int e^m grad u . grad v``. *Shapes:* u (N, n_dofs), m (N, d_M) -> (N, n_dofs)."""
         return self.state.load(flux=self.coefficient(m)[..., None] * self.state.gradients(u))
 
+    def coefficient_integrands(self, u: Tensor) -> tuple[None, Tensor]:
+        """``R = load(flux = e^m grad u)``: ``a = None``, ``b = grad u``. *Shape:* b (N, E, Q, 2)."""
+        return None, self.state.gradients(u)
+
     def tangent_local(self, u: Tensor, m: Tensor) -> Tensor:
         """Element stiffness matrices with coefficient ``e^m``. *Shape:* -> (N, E, L, L)."""
         return self.state.stiffness_local(self.coefficient(m))

@@ -13,17 +13,22 @@ for every sample (default ``newton_tol = 1e-10``); with quadratic convergence th
 accurate to far below that.
 
 Jacobian. ``J = -B (dR/du)^-1 dR/dm``: 50 adjoint solves ``(dR/du)^T lam_k = B_k^T`` (one block
-solve with the transposed flag, reusing the last Newton factorization), then 50 vector-Jacobian
-products ``lam_k^T dR/dm`` of the torch residual (:func:`torch.func.vjp` under
-:func:`torch.func.vmap`). For a nonlinear map the last factorization belongs to the iterate
-before the final update, a relative difference of at most ``newton_tol`` in the tangent. ``J``
-is Euclidean in the nodal vector (no mass-matrix weighting).
+solve with the transposed flag, reusing the last Newton factorization), then ``lam_k^T dR/dm``.
+Every map here depends on m only through the coefficient ``c = e^m`` at the quadrature points,
+linearly (:meth:`PDEMap.coefficient_integrands`), so ``dR/dm`` has closed-form element blocks
+(E x L x 3, :meth:`PDEMap.sensitivity_local`) and the 50 products are one gather, one
+contraction and one scatter. A map without that structure falls back to 50 vector-Jacobian
+products of the torch residual (:func:`torch.func.vjp` under :func:`torch.func.vmap`); the tests
+check that both routes agree to 1e-12. The element blocks made the Jacobian 2-3x cheaper than the
+VJP route (same inputs, same machine). For a nonlinear map the last factorization belongs to
+the iterate before the final update, a relative difference of at most ``newton_tol`` in the
+tangent. ``J`` is Euclidean in the nodal vector (no mass-matrix weighting).
 
-Cost at n = 64, one thread, per sample, in chunks of 4 (measured on a shared 2-core machine
-under load, so upper bounds): Poisson (P2, 16 641 DOFs) 0.10-0.15 s for ``observe`` and
-0.7-0.9 s for ``observe_and_jacobian``; reaction-diffusion (P2, 5 Newton steps) 0.55 s and
-1.2 s; CRD (P1, 10 Newton steps from u = 0) 0.31 s and 0.65 s. Of the Jacobian's share, the 50
-adjoint solves take about 0.1 s (P2) and the 50 vmapped residual VJPs the rest.
+Cost at n = 64, one thread, per sample, in chunks of 4 (``benchmarks/pde_cost.py`` on the shared
+2-core machine under load, so upper bounds; forward, then forward + Jacobian): Poisson (P2,
+16 641 DOFs) 0.14 s and 0.55 s; reaction-diffusion (P2, Newton) 0.72 s and 1.14 s (1.6x); CRD
+(P1, Newton from u = 0) 0.38 s and 0.50 s (1.3x). Of the Jacobian's share, most is the 50
+adjoint solves (P2: about 0.2 s).
 """
 
 from __future__ import annotations
@@ -119,6 +124,38 @@ class PDEMap:
         """Element matrices of ``dR/du``. *Shapes:* u (N, n_dofs), m (N, d_M) -> (N, E, L, L)."""
         raise NotImplementedError
 
+    def coefficient_integrands(self, u: Tensor) -> tuple[Tensor | None, Tensor | None] | None:
+        """How the parameter enters the residual: ``(a, b)`` such that
+
+            R(u, m) = R_0(u) + load(s = c a, flux = c b),   c = coefficient(m) = e^m,
+
+        with ``a`` (N, E, Q) or None and ``b`` (N, E, Q, 2) or None. Subclasses that give it get
+        the fast Jacobian of :meth:`sensitivity_local`; ``None`` (the default) falls back to
+        vmapped VJPs of :meth:`residual_full`.
+        """
+        return None
+
+    def sensitivity_local(self, u: Tensor, m: Tensor) -> Tensor:
+        """Element blocks of ``dR/dm``: ``G[n, e, l, j] = dR_(dofs[e, l]) / dm_(param dofs[e, j])``
+        for one element's contribution, from :meth:`coefficient_integrands`:
+
+            G = sum_q dx c (a phi_l + b . grad phi_l) psi_j,   psi the P1 parameter basis,
+
+        since ``dc_q / dm_j = c_q psi_j(q)``. *Shapes:* u (N, n_dofs), m (N, d_M) -> (N, E, L, 3).
+        """
+        terms = self.coefficient_integrands(u)
+        if terms is None:
+            raise NotImplementedError(f"{type(self).__name__} does not give coefficient_integrands")
+        a, b = terms
+        cdx = self.coefficient(m) * self.state.dx                          # (N, E, Q)
+        psi = self.param.phi                                               # (E, Q, 3)
+        out = 0
+        if a is not None:
+            out = out + torch.einsum("neq,eql,eqj->nelj", cdx * a, self.state.phi, psi)
+        if b is not None:
+            out = out + torch.einsum("neqd,eqld,eqj->nelj", cdx[..., None] * b, self.state.dphi, psi)
+        return out
+
     # -- helpers -------------------------------------------------------------------------------
 
     def coefficient(self, m: Tensor) -> Tensor:
@@ -198,9 +235,20 @@ class PDEMap:
         with torch.no_grad():
             lam = self.reduced.pattern.solve(vals, rhs, fact=fact, transpose=True)
         uf = self.full_state(u)
-        _, vjp = torch.func.vjp(lambda mm: self.residual_full(uf, mm)[:, self._free], m)
-        (g,) = torch.func.vmap(vjp)(lam.permute(2, 1, 0))          # (50, N, d_M)
-        return -g.permute(1, 0, 2)
+        if self.coefficient_integrands(uf) is None:
+            _, vjp = torch.func.vjp(lambda mm: self.residual_full(uf, mm)[:, self._free], m)
+            (g,) = torch.func.vmap(vjp)(lam.permute(2, 1, 0))      # (50, N, d_M)
+            return -g.permute(1, 0, 2)
+        # lam^T dR/dm element by element: gather the adjoints, contract with the element blocks
+        g_loc = self.sensitivity_local(uf, m)                      # (N, E, L, 3)
+        full = torch.zeros(nb, N_OBS, self.state.n_dofs, dtype=lam.dtype)
+        full[:, :, self._free] = lam.permute(1, 2, 0)
+        lam_e = full[:, :, self.state.dofs]                         # (N, 50, E, L)
+        per = torch.stack([(lam_e * g_loc[:, None, :, :, j]).sum(-1) for j in range(g_loc.shape[-1])],
+                          dim=-1)                                    # (N, 50, E, 3)
+        g = torch.zeros(nb, N_OBS, self.n_params, dtype=lam.dtype)
+        g.index_add_(2, self.param.dofs.reshape(-1), per.reshape(nb, N_OBS, -1))
+        return -g
 
     def observe_and_jacobian(self, m: Tensor) -> tuple[Tensor, Tensor]:
         """``q`` and the exact ``J = dq/dm`` with one Newton solve per sample and the adjoint

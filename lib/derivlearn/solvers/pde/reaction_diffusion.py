@@ -81,6 +81,10 @@ class ReactionDiffusionMap(PDEMap):
         r = self.state.load(s=uq**3, flux=self.coefficient(m)[..., None] * self.state.gradients(u))
         return r - self.forcing
 
+    def coefficient_integrands(self, u: Tensor) -> tuple[None, Tensor]:
+        """``e^m`` multiplies the diffusion flux only: ``a = None``, ``b = grad u`` (N, E, Q, 2)."""
+        return None, self.state.gradients(u)
+
     def tangent_local(self, u: Tensor, m: Tensor) -> Tensor:
         """Element matrices of ``int e^m grad du . grad v + 3 u^2 du v``. *Shape:* -> (N, E, L, L)."""
         uq = self.state.values(u)
