@@ -222,3 +222,17 @@ def test_long_frame_carries_converged_gp_scores_and_marks_failed_runs():
     gp = long[long.method == "gp"]
     assert gp["r2"].isna().all() and all("boom" in f for f in gp["failed"])
     assert list(gp["effort"]) == [1, 2, 3, 5] and list(ge["effort"]) == [2, 4, 6, 10]
+
+
+def test_budget_sums_run_time_and_counts_late_best_epochs():
+    df = pd.DataFrame([
+        {"status": "ok", "problem": "frame", "method": "nn1", "seconds": 3600.0,
+         "stop_reason": ["target", "patience", "max_epochs"], "best_epoch": [100, 7000, 3000]},
+        {"status": "ok", "problem": "frame", "method": "gp", "seconds": 1800.0,
+         "stop_reason": None, "best_epoch": None},
+        {"status": "failed", "problem": "rosenbrock", "method": "nn0", "seconds": 99.0,
+         "stop_reason": None, "best_epoch": None},
+    ])
+    b = fs.budget(df, late_epoch=5000)
+    assert b["hours"] == {"frame": {"nn1": 1.0, "gp": 0.5}} and b["total_hours"] == 1.5
+    assert (b["nn_members"], b["nn_not_at_target"], b["late_best_fraction"]) == (3, 2, 0.5)

@@ -576,5 +576,31 @@ def ratio_frame(cfg: FEScalingConfig, summary: dict[str, Any]):
     return pd.DataFrame(rows)
 
 
+def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
+    """What the runs of a sweep cost and how long their networks kept improving.
+
+    Returns ``{"hours": {problem: {method: h}}, "total_hours": h, "nn_members": int,
+    "nn_not_at_target": int, "late_best_fraction": f}``: the summed recorded run time (wall
+    time of each run; concurrent runs overlap) and, of the network members that did not reach
+    the target score, the fraction whose best validation epoch came after ``late_epoch``, the
+    evidence of what a shorter epoch budget would change.
+    """
+    ok = df[df["status"] == "ok"] if len(df) else df
+    hours: dict[str, dict[str, float]] = {}
+    late = total = members = 0
+    for _, rec in ok.iterrows():
+        h = hours.setdefault(rec["problem"], {})
+        h[rec["method"]] = h.get(rec["method"], 0.0) + float(rec["seconds"]) / 3600
+        if str(rec["method"]).startswith("nn"):
+            for reason, best in zip(rec["stop_reason"], rec["best_epoch"], strict=True):
+                members += 1
+                if reason != "target":
+                    total += 1
+                    late += best > late_epoch
+    return {"hours": hours, "total_hours": sum(sum(v.values()) for v in hours.values()),
+            "nn_members": members, "nn_not_at_target": total,
+            "late_best_fraction": late / total if total else math.nan}
+
+
 CONFIG = FEScalingConfig
 RUN = run
