@@ -143,6 +143,19 @@ def dataset(problem: str, mesh: int, n_samples: int, seed: int):
     return data
 
 
+def data_record(data) -> dict[str, Any]:
+    """What a data set costs, for the run records (the chapter must not open the data itself):
+    generation seconds per sample (forward + Jacobian, of the last generation session; None if
+    unknown), bytes on disk, and the bytes the full float32 Jacobians would take."""
+    import json
+
+    meta = data.path / "generation.json"
+    sps = json.loads(meta.read_text()).get("seconds_per_sample") if meta.exists() else None
+    lay = data.layout
+    return {"data_seconds_per_sample": sps, "data_bytes": int(data.nbytes()),
+            "full_jacobian_bytes": int(lay.n_samples * lay.d_q * lay.d_m * 4)}
+
+
 def split(cfg_or_config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Test, active-subspace and training-pool indices of the data layout (module docstring)."""
     c = cfg_or_config
@@ -224,6 +237,7 @@ def _train(config: dict[str, Any]):
     out["loss_history"] = out.pop("loss")          # "loss" is the config's formulation
     out["final_loss"] = out["loss_history"][-1]
     out["n_weights"] = net.n_weights
+    out.update(data_record(data))
     if out["failed"]:
         from derivlearn.sweep import RunFailed
 
@@ -297,6 +311,44 @@ def long_frame(df):
         rows.append(row)
     cols = ["problem", "network", "loss", "N", "seconds"] + [m + s for m in METRICS for s in ("", "_code")]
     return pd.DataFrame(rows, columns=cols)
+
+
+def data_frame(df):
+    """Per problem, from the run records: generation seconds per sample, stored and full-Jacobian
+    gigabytes of its data set."""
+    import pandas as pd
+
+    rows = {}
+    for _, rec in df.iterrows():
+        if rec["status"] != "ok" or rec.get("data_bytes") is None or rec["problem"] in rows:
+            continue
+        rows[rec["problem"]] = {"problem": rec["problem"],
+                                "seconds_per_sample": rec.get("data_seconds_per_sample"),
+                                "stored_GB": rec["data_bytes"] / 1e9,
+                                "full_jacobian_GB": rec["full_jacobian_bytes"] / 1e9}
+    return pd.DataFrame(list(rows.values()),
+                        columns=["problem", "seconds_per_sample", "stored_GB", "full_jacobian_GB"])
+
+
+def cost_frame(df):
+    """Training seconds per epoch of each loss over L2, per network: the median over the
+    (problem, N) cells where both ran."""
+    import pandas as pd
+
+    per: dict[tuple, float] = {}
+    for _, rec in df.iterrows():
+        if rec.get("kind") == "map" or rec["status"] != "ok":
+            continue
+        per[(rec["problem"], rec["network"], rec["loss"], int(rec["n_train"]))] = \
+            float(rec["seconds_per_epoch"])
+    rows = []
+    for (p, net, loss, n), t in per.items():
+        base = per.get((p, net, "l2", n))
+        if base:
+            rows.append({"network": net, "loss": loss, "ratio": t / base})
+    if not rows:
+        return pd.DataFrame(columns=["network", "loss", "ratio"])
+    return (pd.DataFrame(rows).groupby(["network", "loss"])["ratio"].median().unstack("loss"))
 
 
 def map_frame(df):
