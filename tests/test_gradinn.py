@@ -261,7 +261,7 @@ def test_lotka_volterra_prey_residual_takes_derivatives_by_autograd():
     tt = t.clone().requires_grad_(True)
     got = lotka_volterra_prey_residual()(tt, u)
     want = lotka_volterra_prey_ode(2 + torch.sin(t[:, 0]), torch.cos(t[:, 0]), -torch.sin(t[:, 0]),
-                                   1.5, 1.0, 3.0, 1.0, 9.0)
+                                   1.5, 1.0, 3.0, 1.0, 9.0 * 4.5)
     torch.testing.assert_close(got, want, rtol=1e-13, atol=1e-13)
     three = lambda z: torch.full_like(z[:, 0], 3.0) + 0 * z[:, 0]  # noqa: E731 - the equilibrium
     assert pinn_residual_loss(three, lotka_volterra_prey_residual(), t).item() == 0.0

@@ -28,6 +28,8 @@ def test_run_plan_has_each_cell_once_and_pinn_only_where_an_equation_is_known():
     assert lv == {"sinusoidal"}
     lv_sin = next(c for c in configs if c["problem"] == "lotka_volterra" and c.get("prior") == "sinusoidal")
     assert lv_sin["prior_options"] == {"sigma": 8.0}
+    pinn_lams = {c[4] for c in cells if c[1] == "pinn" and c[2] == cfg.ablation_size and c[3] == 0.0}
+    assert pinn_lams == {cfg.pinn_lam, *cfg.pinn_lams}
     noisy = {(c[0], c[3]) for c in cells if c[2] == cfg.noise_size}
     assert {s for _, s in noisy} == {0.0, *cfg.noises}
 
@@ -138,7 +140,7 @@ def _fake_frame(cfg: gi.GradINNConfig, better: str) -> pd.DataFrame:
                     continue
                 e = 0.1 if m == better else 0.2
                 rows.append({"status": "ok", "problem": p, "method": m, "n_train": n, "noise": 0.0,
-                             "seed": 0, "lam": cfg.lam if m == "gradinn" else None,
+                             "seed": 0, "lam": {"gradinn": cfg.lam, "pinn": cfg.pinn_lam}.get(m),
                              "prior": gi.resolve_prior(p, cfg.prior) if m == "gradinn" else None,
                              "rmse": [e, e], "nrmse": [e, e], "grad_rmse": [e, e], "grad_nrmse": [e, e],
                              "failed": [None, None]})

@@ -92,8 +92,9 @@ def lotka_volterra_prey_ode(x: Tensor, x_t: Tensor, x_tt: Tensor, alpha: float, 
 
         r = x x'' - x'^2 + (alpha x - x')(delta x - gamma) x,
 
-    divided by ``scale`` (we use the equilibrium prey squared, (gamma/delta)^2, so that r is
-    of order one). ``beta`` drops out; it is kept in the signature for the record.
+    divided by ``scale`` (we use ``x*^2 alpha gamma`` with the equilibrium prey ``x* = gamma/delta``,
+    the size of its terms, so that r is of order one where the prey is of order x*). ``beta``
+    drops out; it is kept in the signature for the record.
     *Shapes:* all (M,) -> (M,).
     """
     del beta  # the predator's scale does not enter the prey-only equation
@@ -103,11 +104,11 @@ def lotka_volterra_prey_ode(x: Tensor, x_t: Tensor, x_tt: Tensor, alpha: float, 
 def lotka_volterra_prey_residual(alpha: float = 1.5, beta: float = 1.0, gamma: float = 3.0,
                                  delta: float = 1.0) -> Residual:
     """PINN residual for a network ``U(t)`` of the prey only (:func:`lotka_volterra_prey_ode`,
-    derivatives by autograd, scale (gamma/delta)^2). Lets the PINN baseline use the same scalar
-    U as GradINN, with no network for the unobserved predator."""
+    derivatives by autograd, scale ``(gamma/delta)^2 alpha gamma``). Lets the PINN baseline use
+    the same scalar U as GradINN, with no network for the unobserved predator."""
     for name, v in (("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta)):
         check_number(name, v, positive=True)
-    scale = (gamma / delta) ** 2
+    scale = (gamma / delta) ** 2 * alpha * gamma
 
     def r(t: Tensor, u: Scalar) -> Tensor:
         v = u(t)
