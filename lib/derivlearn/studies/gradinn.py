@@ -551,27 +551,32 @@ def _claims(cfg: GradINNConfig, long, summary: dict[str, Any], ratio: float) -> 
             verdict(all(wins), sum(wins) > len(wins) / 2),
             "our PINN knows the governing equation, which GradINN does not use"))
     if "noise" in cfg.experiments and cfg.noises:
-        wins, cells = [], []
+        wins, cells, steadier = [], [], []
+        hi = max(cfg.noises)
         for p in cfg.problems:
             for s in cfg.noises:
                 a = _mean(long, cfg, p, "gradinn", cfg.noise_size, s)
                 b = _mean(long, cfg, p, "nn", cfg.noise_size, s)
                 if not (math.isnan(a) or math.isnan(b)):
                     wins.append(a < b)
-            hi = max(cfg.noises)
-            a0, a1 = _mean(long, cfg, p, "gradinn", cfg.noise_size, 0.0), _mean(long, cfg, p, "gradinn",
-                                                                               cfg.noise_size, hi)
-            b0, b1 = _mean(long, cfg, p, "nn", cfg.noise_size, 0.0), _mean(long, cfg, p, "nn",
-                                                                         cfg.noise_size, hi)
-            cells.append(f"{p}: GradINN x{a1 / a0:.2f}, NN x{b1 / b0:.2f}")
-        if wins:
+            a0, a1 = (_mean(long, cfg, p, "gradinn", cfg.noise_size, s) for s in (0.0, hi))
+            b0, b1 = (_mean(long, cfg, p, "nn", cfg.noise_size, s) for s in (0.0, hi))
+            if not any(math.isnan(v) for v in (a0, a1, b0, b1)):
+                steadier.append(a1 / a0 <= b1 / b0)
+                cells.append(f"{p}: GradINN x{a1 / a0:.2f}, NN x{b1 / b0:.2f}")
+        if steadier:
             claims.append(Claim(
                 "GradINN is robust to noise", "robust to noise",
-                f"GradINN has the lower mean RMSE in {sum(wins)} of {len(wins)} (problem, noisy level) cells "
-                f"at N = {cfg.noise_size}; RMSE growth from 0 to {max(cfg.noises):.0%} noise: "
-                + "; ".join(cells),
-                verdict(all(wins), sum(wins) > len(wins) / 2),
-                "we read 'robust' as: better than the standard NN at every noise level above 0"))
+                f"test RMSE growth from 0 to {hi:.0%} output noise at N = {cfg.noise_size}: "
+                + "; ".join(cells) + f"; GradINN grows less in {sum(steadier)} of {len(steadier)} "
+                f"problems, but has the lower RMSE in only {sum(wins)} of {len(wins)} (problem, noisy "
+                "level) cells",
+                verdict(all(steadier), sum(steadier) > len(steadier) / 2),
+                "'robust' read as: its error grows less with noise than the standard NN's (all "
+                "problems for confirmed, a majority for partly). We first read it as 'lower error "
+                "than the NN at every noise level' and changed the rule after the first book "
+                "results, because that reading tests accuracy, not robustness; both numbers are "
+                "given"))
     return claims
 
 
