@@ -146,6 +146,10 @@ class PDEMap:
         terms = self.coefficient_integrands(u)
         if terms is None:
             raise NotImplementedError(f"{type(self).__name__} does not give coefficient_integrands")
+        return self._blocks(terms, m)
+
+    def _blocks(self, terms: tuple[Tensor | None, Tensor | None], m: Tensor) -> Tensor:
+        """:meth:`sensitivity_local` from given ``(a, b)``. *Shape:* -> (N, E, L, 3)."""
         a, b = terms
         cdx = self.coefficient(m) * self.state.dx                          # (N, E, Q)
         psi = self.param.phi                                               # (E, Q, 3)
@@ -235,12 +239,13 @@ class PDEMap:
         with torch.no_grad():
             lam = self.reduced.pattern.solve(vals, rhs, fact=fact, transpose=True)
         uf = self.full_state(u)
-        if self.coefficient_integrands(uf) is None:
+        terms = self.coefficient_integrands(uf)
+        if terms is None:
             _, vjp = torch.func.vjp(lambda mm: self.residual_full(uf, mm)[:, self._free], m)
             (g,) = torch.func.vmap(vjp)(lam.permute(2, 1, 0))      # (50, N, d_M)
             return -g.permute(1, 0, 2)
         # lam^T dR/dm element by element: gather the adjoints, contract with the element blocks
-        g_loc = self.sensitivity_local(uf, m)                      # (N, E, L, 3)
+        g_loc = self._blocks(terms, m)                              # (N, E, L, 3)
         full = torch.zeros(nb, N_OBS, self.state.n_dofs, dtype=lam.dtype)
         full[:, :, self._free] = lam.permute(1, 2, 0)
         lam_e = full[:, :, self.state.dofs]                         # (N, 50, E, L)
