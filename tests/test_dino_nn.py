@@ -412,3 +412,13 @@ def test_explicit_forward_mode_equals_torch_func(kind):
     assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(first, grads(), strict=True))
     z = net.encode(x)
     assert torch.allclose(jacobian(net.head, z), jacobian(lambda v: net.head(v), z), atol=1e-12)
+    # the explicit reverse mode: the whole network too, and its weight gradients
+    net.zero_grad()
+    fast = jacobian(net, x)
+    (fast ** 2).sum().backward()
+    first = grads()
+    net.zero_grad()
+    slow = jacobian(lambda m: net(m), x)
+    (slow ** 2).sum().backward()
+    assert torch.allclose(fast, slow, atol=1e-12)
+    assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(first, grads(), strict=True))

@@ -11,12 +11,19 @@ training loss.
   For a DIPNet pass ``net.head`` and the latent input, giving ``∇g`` (d_Q, r_M) instead of the
   d_Q × d_M Jacobian ``∇g Φᵀ``.
 
-**Fast path.** When ``g`` is a :class:`~derivlearn.dino.networks.DinoNet` or its ``head``, the
-forward-mode products are propagated explicitly through the layers, ``T <- W T`` and
-``T <- softplus'(a) T = sigmoid(a) T``, as batched matrix products over all k directions at
-once: the same numbers as ``vmap(jvp)`` (the tests compare both) without its per-call overhead,
-which dominates for these small networks. ``jacobian`` of a DIPNet head (r_M <= 2 d_Q inputs)
-uses the same path with the identity as directions.
+**Fast paths.** When ``g`` is a :class:`~derivlearn.dino.networks.DinoNet` or its ``head``, the
+products are propagated explicitly through the layers, with the same numbers as ``vmap(jvp)`` and
+``vmap(jacrev)`` (the tests compare both) but without their per-call overhead, which dominates
+for these small networks:
+
+* forward mode (``jacobian_times``): the k tangents of each sample are kept as *rows*,
+  ``T (B, k, n)``, so every layer is ``T <- T Wᵀ`` (one GEMM of (B·k, n_in) by (n_in, n_out))
+  followed by ``T <- T · softplus'(a)``; the column layout ``W T`` costs twice as much on CPU
+  (measured, one thread, B = 32, k = 50, a 100 → 50 layer: 0.25 against 0.47 ms forward and
+  0.60 against 1.20 ms forward + backward);
+* reverse mode (``jacobian``): the d_Q output rows are pulled back from the output layer,
+  ``S <- (S · softplus'(a)) W``, which costs d_Q instead of n directions per sample (50 instead
+  of 100 for a DIPNet 100-50 head, 50 instead of 4225 for Generic).
 """
 
 from __future__ import annotations
@@ -40,19 +47,42 @@ def _dino_target(g: Callable[[Tensor], Tensor]):
     return None
 
 
-def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> Tensor:
-    """Explicit forward mode through a DinoNet. *Shapes:* x (B, n), directions (B, n, k) ->
-    (B, d_Q, k)."""
-    h, t = x, directions
-    if not head_only and net.phi is not None:
-        h, t = h @ net.phi, net.phi.T @ t
+def _layers(net, head_only: bool, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    """Forward pass through a DinoNet (or its head) keeping each hidden layer's softplus slope.
+
+    *Shapes:* x (B, n) -> last hidden activation (B, w_last) and slopes [(B, w_1), ...].
+    """
+    h = x if head_only or net.phi is None else x @ net.phi
+    slopes = []
     for lin in net.hidden:
         a = lin(h)
-        t = lin.weight @ t
         h = torch.nn.functional.softplus(a)
-        slope = torch.where(a > 20, torch.ones_like(a), torch.sigmoid(a))  # softplus's threshold
-        t = slope[..., None] * t
-    return net.output.weight @ t
+        slopes.append(torch.where(a > 20, torch.ones_like(a), torch.sigmoid(a)))  # softplus' threshold
+    return h, slopes
+
+
+def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> tuple[Tensor, Tensor]:
+    """Explicit forward mode, tangents as rows. *Shapes:* x (B, n), directions (B, n, k) ->
+    values (B, d_Q) and products (B, d_Q, k)."""
+    t = directions.transpose(1, 2)                    # (B, k, n)
+    if not head_only and net.phi is not None:
+        t = t @ net.phi
+    h, slopes = _layers(net, head_only, x)
+    for lin, slope in zip(net.hidden, slopes, strict=True):
+        t = (t @ lin.weight.T) * slope[:, None, :]
+    return net.output(h), (t @ net.output.weight.T).transpose(1, 2)
+
+
+def _reverse_jacobian(net, head_only: bool, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Explicit reverse mode: the d_Q output rows pulled back through the layers.
+    *Shapes:* x (B, n) -> values (B, d_Q) and Jacobians (B, d_Q, n)."""
+    h, slopes = _layers(net, head_only, x)
+    S = net.output.weight.expand(x.shape[0], -1, -1)  # (B, d_Q, w_last)
+    for lin, slope in zip(reversed(net.hidden), reversed(slopes), strict=True):
+        S = (S * slope[:, None, :]) @ lin.weight
+    if not head_only and net.phi is not None:
+        S = S @ net.phi.T
+    return net.output(h), S
 
 
 def _check_x(x: Tensor) -> None:
@@ -60,8 +90,11 @@ def _check_x(x: Tensor) -> None:
         raise ValueError(f"parameter 'x': must have shape (B, n), got {tuple(x.shape)}")
 
 
-def jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor) -> Tensor:
-    """``∇g(x_b) D_b`` for every sample b, by forward-mode products along the columns of D.
+def value_and_jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor,
+                             directions: Tensor) -> tuple[Tensor, Tensor]:
+    """``g(x_b)`` and ``∇g(x_b) D_b`` for every sample b, by forward-mode products along D's columns.
+
+    A DinoNet shares one forward pass between the values and the products.
 
     Args:
         g: Batched callable (..., n) -> (..., d_Q).
@@ -69,7 +102,7 @@ def jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor)
         directions: Directions, per sample (B, n, k) or shared (n, k).
 
     Returns:
-        The products. *Shape:* (B, d_Q, k).
+        The values (B, d_Q) and the products (B, d_Q, k).
     """
     _check_x(x)
     if directions.ndim == 2:
@@ -87,22 +120,37 @@ def jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor)
             return jvp(g, (xi,), (v,))[1]
         return vmap(push, in_dims=1, out_dims=1)(di)
 
-    return vmap(one)(x, directions)
+    return g(x), vmap(one)(x, directions)
 
 
-def jacobian(g: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
-    """The full Jacobian ``∇g(x_b)`` of every sample, by reverse mode.
+def jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor, directions: Tensor) -> Tensor:
+    """``∇g(x_b) D_b`` for every sample b (:func:`value_and_jacobian_times` without the values).
+
+    *Shapes:* x (B, n), directions (B, n, k) or (n, k) -> (B, d_Q, k).
+    """
+    return value_and_jacobian_times(g, x, directions)[1]
+
+
+def value_and_jacobian(g: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+    """``g(x_b)`` and the full Jacobian ``∇g(x_b)`` of every sample, by reverse mode.
 
     Args:
         g: Batched callable (..., n) -> (..., d_Q).
         x: Inputs. *Shape:* (B, n).
 
     Returns:
-        The Jacobians. *Shape:* (B, d_Q, n).
+        The values (B, d_Q) and the Jacobians (B, d_Q, n).
     """
     _check_x(x)
     fast = _dino_target(g)
-    if fast is not None and x.shape[1] <= 2 * fast[0].d_Q:
-        eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
-        return _forward_tangents(fast[0], fast[1], x, eye.expand(x.shape[0], -1, -1))
-    return vmap(jacrev(g))(x)
+    if fast is not None:
+        return _reverse_jacobian(fast[0], fast[1], x)
+    return g(x), vmap(jacrev(g))(x)
+
+
+def jacobian(g: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """The full Jacobian ``∇g(x_b)`` of every sample (:func:`value_and_jacobian` without the values).
+
+    *Shapes:* x (B, n) -> (B, d_Q, n).
+    """
+    return value_and_jacobian(g, x)[1]

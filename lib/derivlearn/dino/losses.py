@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from derivlearn.dino.jacobians import jacobian, jacobian_times
+from derivlearn.dino.jacobians import value_and_jacobian, value_and_jacobian_times
 
 Net = Callable[[Tensor], Tensor]
 
@@ -65,14 +65,15 @@ def _check_svd(q: Tensor, x: Tensor, U: Tensor, sigma: Tensor, V: Tensor) -> Non
                          f"space, got {tuple(V.shape)}")
 
 
-def _l2_term(g: Net, x: Tensor, q: Tensor) -> Tensor:
-    return (_sq(q - g(x)) / _sq(q)).mean()
+def _l2_term(g: Net, x: Tensor, q: Tensor, f: Tensor | None = None) -> Tensor:
+    """mean_b ‖q − f‖² / ‖q‖², with ``f = g(x)`` unless the values are given."""
+    return (_sq(q - (g(x) if f is None else f)) / _sq(q)).mean()
 
 
 def _reduced_residual(g: Net, x: Tensor, U: Tensor, sigma: Tensor, V: Tensor) -> tuple[Tensor, Tensor]:
-    """``Σ_r − U_rᵀ ∇g V_r`` (B, r, r) and ``∇g V_r`` (B, d_Q, r), from r jvps per sample."""
-    JV = jacobian_times(g, x, V)
-    return torch.diag_embed(sigma) - U.transpose(1, 2) @ JV, JV
+    """``Σ_r − U_rᵀ ∇g V_r`` (B, r, r) and ``g(x)`` (B, d_Q), from r jvps per sample."""
+    f, JV = value_and_jacobian_times(g, x, V)
+    return torch.diag_embed(sigma) - U.transpose(1, 2) @ JV, f
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,8 +109,9 @@ def h1_loss(g: Net, x: Tensor, q: Tensor, J: Tensor, J_norm2: Tensor | None = No
             raise ValueError(f"parameter 'J_norm2': must have shape (B={x.shape[0]},), "
                              f"got {tuple(J_norm2.shape)}")
         full, complement = J_norm2, (J_norm2 - inside).clamp_min(0)
-    err = _sq(J - jacobian(g, x)) + complement
-    return _l2_term(g, x, q) + (err / full).mean()
+    f, Jg = value_and_jacobian(g, x)
+    err = _sq(J - Jg) + complement
+    return _l2_term(g, x, q, f) + (err / full).mean()
 
 
 def reduced_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V: Tensor) -> Tensor:
@@ -123,8 +125,8 @@ def reduced_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V: T
     """
     _check_batch(x, q)
     _check_svd(q, x, U, sigma, V)
-    res, _ = _reduced_residual(g, x, U, sigma, V)
-    return _l2_term(g, x, q) + (_sq(res) / _sq(sigma)).mean()
+    res, f = _reduced_residual(g, x, U, sigma, V)
+    return _l2_term(g, x, q, f) + (_sq(res) / _sq(sigma)).mean()
 
 
 def reduced_h1_ms_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V: Tensor,
@@ -157,9 +159,10 @@ def reduced_h1_ms_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V
     Vk = torch.gather(V, 2, cols[:, None, :].expand(-1, V.shape[1], -1))
     s_rows = torch.gather(sigma, 1, rows)
     target = (rows[:, :, None] == cols[:, None, :]).to(sigma.dtype) * s_rows[:, :, None]
-    res = target - Uk.transpose(1, 2) @ jacobian_times(g, x, Vk)
+    f, JV = value_and_jacobian_times(g, x, Vk)
+    res = target - Uk.transpose(1, 2) @ JV
     denom = _sq(target) if normalization == "block" else _sq(sigma)
-    return _l2_term(g, x, q) + (_sq(res) / denom).mean()
+    return _l2_term(g, x, q, f) + (_sq(res) / denom).mean()
 
 
 def sketched_h1_loss(g: Net, x: Tensor, q: Tensor, J_sketch: Tensor, Q_left: Tensor,
@@ -178,12 +181,12 @@ def sketched_h1_loss(g: Net, x: Tensor, q: Tensor, J_sketch: Tensor, Q_left: Ten
     if Q_left.ndim != 2 or Q_left.shape[0] != q.shape[1]:
         raise ValueError(f"parameter 'Q_left': must have shape (d_Q={q.shape[1]}, r_l), "
                          f"got {tuple(Q_left.shape)}")
-    JQ = jacobian_times(g, x, Q_right)
+    f, JQ = value_and_jacobian_times(g, x, Q_right)
     if J_sketch.ndim != 3 or J_sketch.shape != (x.shape[0], Q_left.shape[1], JQ.shape[2]):
         raise ValueError(f"parameter 'J_sketch': must have shape (B, r_l, r) = "
                          f"{(x.shape[0], Q_left.shape[1], JQ.shape[2])}, got {tuple(J_sketch.shape)}")
     res = J_sketch - Q_left.T @ JQ
-    return _l2_term(g, x, q) + (_sq(res) / _sq(J_sketch)).mean()
+    return _l2_term(g, x, q, f) + (_sq(res) / _sq(J_sketch)).mean()
 
 
 def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V: Tensor,
@@ -208,8 +211,15 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     if Q_left.ndim != 2 or Q_left.shape[0] != q.shape[1]:
         raise ValueError(f"parameter 'Q_left': must have shape (d_Q={q.shape[1]}, r_l), "
                          f"got {tuple(Q_left.shape)}")
-    res, JV = _reduced_residual(g, x, U, sigma, V)
-    JQ = jacobian_times(g, x, Q_right)
+    if Q_right.ndim == 2:
+        Q_right = Q_right.expand(x.shape[0], *Q_right.shape)
+    if Q_right.ndim != 3 or Q_right.shape[:2] != x.shape:
+        raise ValueError(f"parameter 'Q_right': must have shape (n, r_s) or (B, n, r_s) with "
+                         f"(B, n) = {tuple(x.shape)}, got {tuple(Q_right.shape)}")
+    r = V.shape[2]
+    f, JVQ = value_and_jacobian_times(g, x, torch.cat([V, Q_right], dim=2))  # one pass, r + r_s jvps
+    JV, JQ = JVQ[:, :, :r], JVQ[:, :, r:]
+    res = torch.diag_embed(sigma) - U.transpose(1, 2) @ JV
     if VtQ is None:
         VtQ = V.transpose(1, 2) @ Q_right
     if VtQ.shape != (x.shape[0], V.shape[2], JQ.shape[2]):
@@ -218,7 +228,7 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     left = JQ - U @ (U.transpose(1, 2) @ JQ)          # (I − UUᵀ) ∇f Q_r
     right = JQ - JV @ VtQ                              # ∇f (I − VVᵀ) Q_r
     null = _sq(Q_left.T @ left) + _sq(Q_left.T @ right)
-    return _l2_term(g, x, q) + ((_sq(res) + null) / _sq(sigma)).mean()
+    return _l2_term(g, x, q, f) + ((_sq(res) + null) / _sq(sigma)).mean()
 
 
 LOSSES = {"l2": l2_loss, "h1": h1_loss, "reduced_h1": reduced_h1_loss,
