@@ -134,7 +134,7 @@ def _all_losses(net, m, q, J, U, s, V, Ql, Qr):
         "reduced_h1_ms": losses.reduced_h1_ms_loss(g, x, q, U, s, Vx, rows),
         "sketched_h1": losses.sketched_h1_loss(g, x, q, losses.sketch_jacobian(J, Ql, Qr), Ql, Qx),
         "nullspace_sketched_h1": losses.nullspace_sketched_h1_loss(
-            g, x, q, U, s, Vx, Ql, Qx, V.transpose(1, 2) @ Qr),
+            g, x, q, U, s, Vx, Ql, Qx, V.transpose(1, 2) @ Qr, d_M=D_M),
     }
 
 
@@ -190,8 +190,41 @@ def test_losses_match_dense_formulas(small):
     PU = torch.eye(D_Q, dtype=F64) - U @ U.transpose(1, 2)
     PV = torch.eye(D_M, dtype=F64) - V @ V.transpose(1, 2)
     null = fro2(Ql.T @ PU @ Jf @ Qr) + fro2(Ql.T @ Jf @ PV @ Qr)
+    scale = (D_Q / 3) * (D_M / 5)
     assert torch.allclose(losses.nullspace_sketched_h1_loss(gen, m, q, U, s, V, Ql, Qr),
-                          (l2 + red + null / fro2(S)).mean())
+                          (l2 + red + scale * null / fro2(S)).mean())
+
+
+@pytest.mark.parametrize("which", ["generic", "dipnet"])
+def test_nullspace_sketched_loss_is_unbiased_for_full_h1(small, which):
+    """With r = d_Q (J = UΣVᵀ exactly), the Monte Carlo mean over Haar sketches of the scaled
+    null-space sketched loss equals the full-H1 loss (a DIPNet passes its d_M)."""
+    gen, dip, phi, m = small
+    net = gen if which == "generic" else dip
+    target = networks.generic_network(D_M, D_Q, 8, 2, dtype=F64, seed=5)
+    q, J, U, s, V = _exact_data(target, m, r=D_Q)
+    if net.is_projected:
+        g, x = net.head, net.encode(m)
+        pj = losses.project_jacobian_data(phi, J, V)
+        Jx, Jn2, Vx = pj["J_phi"], pj["J_norm2"], pj["V_phi"]
+    else:
+        g, x, Jx, Jn2, Vx = net, m, J, None, V
+    with torch.no_grad():
+        full = losses.h1_loss(g, x, q, Jx, Jn2).item()
+        gen_ = torch.Generator().manual_seed(0)
+        vals = []
+        for _ in range(3000):
+            Ql = losses.random_orthonormal(D_Q, 2, gen_)
+            Qr = losses.random_orthonormal(D_M, 3, gen_)
+            vals.append(losses.nullspace_sketched_h1_loss(
+                g, x, q, U, s, Vx, Ql, net.project(Qr), V.transpose(1, 2) @ Qr, d_M=D_M).item())
+    vals_t = torch.tensor(vals, dtype=F64)
+    se = vals_t.std().item() / math.sqrt(len(vals))
+    assert abs(vals_t.mean().item() - full) < 4 * se + 1e-12, (vals_t.mean().item(), full, se)
+    assert vals_t.std().item() > 1e-6          # the sketch is random: not a trivial identity
+    with pytest.raises(ValueError, match="d_M"):         # a DIPNet's VtQ without its d_M
+        losses.nullspace_sketched_h1_loss(g, x, q, U, s, Vx, Ql, net.project(Qr),
+                                          V.transpose(1, 2) @ Qr)
 
 
 def test_dipnet_h1_constant_gives_the_full_loss(small):

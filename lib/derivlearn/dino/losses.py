@@ -190,13 +190,19 @@ def sketched_h1_loss(g: Net, x: Tensor, q: Tensor, J_sketch: Tensor, Q_left: Ten
 
 
 def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: Tensor, V: Tensor,
-                               Q_left: Tensor, Q_right: Tensor, VtQ: Tensor | None = None) -> Tensor:
-    """Reduced H1 + null space: + mean_b (‖Q_lᵀ(I−UUᵀ)∇f Q_r‖² + ‖Q_lᵀ∇f(I−VVᵀ)Q_r‖²) / ‖Σ_r‖².
+                               Q_left: Tensor, Q_right: Tensor, VtQ: Tensor | None = None,
+                               d_M: int | None = None) -> Tensor:
+    """Reduced H1 + null space: + mean_b c (‖Q_lᵀ(I−UUᵀ)∇f Q_r‖² + ‖Q_lᵀ∇f(I−VVᵀ)Q_r‖²) / ‖Σ_r‖².
 
     The two sketched null-space terms of Proposition 2.1 ((2.6c)+(2.6b) and (2.6d)+(2.6b), as the
     spec lists them) have zero targets, so they are normalised by the reduced term's target
-    ``‖Σ_r‖²_F``. ``∇f(I − VVᵀ)Q_r = ∇f Q_r − (∇f V)(VᵀQ_r)`` reuses the r jvps along V of the
-    reduced term: 2r jvps per sample in all.
+    ``‖Σ_r‖²_F`` and scaled by ``c = (d_Q / r_l)(d_M / r_s)``. For Haar sketches
+    ``E[Q Qᵀ] = (rank / dim) I``, so ``c ‖Q_lᵀ A Q_r‖²`` is an unbiased estimate of ``‖A‖²_F``:
+    without ``c`` a rank-50 right sketch in d_M = 4225 would keep about 1/85 of each null-space
+    term and the loss would be reduced H1 in all but name. With r = d_Q (the paper's setting),
+    ``J = UΣVᵀ`` exactly and ``I − UUᵀ = 0``, so the loss is then an unbiased estimate of the
+    full-H1 loss. ``∇f(I − VVᵀ)Q_r = ∇f Q_r − (∇f V)(VᵀQ_r)`` reuses the r jvps along V of the
+    reduced term: r + r_s jvps per sample in one pass.
 
     Args:
         g, x, q, U, sigma, V: As for :func:`reduced_h1_loss`.
@@ -205,6 +211,8 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
         VtQ: ``VᵀQ_r`` computed in the full input space. Required for a DIPNet (projected V and
             Q_r no longer give it); None computes it from the given V and Q_right. *Shape:*
             (B, r, r_s).
+        d_M: Dimension of the space the right sketch was drawn in; required with ``VtQ``.
+            None (only without ``VtQ``) takes ``g``'s input dimension, right for Generic.
     """
     _check_batch(x, q)
     _check_svd(q, x, U, sigma, V)
@@ -222,12 +230,19 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     res = torch.diag_embed(sigma) - U.transpose(1, 2) @ JV
     if VtQ is None:
         VtQ = V.transpose(1, 2) @ Q_right
+    elif d_M is None:
+        raise ValueError("parameter 'd_M': required with 'VtQ' (the dimension the right sketch was "
+                         "drawn in, e.g. 4225; g's input dimension is r_M for a DIPNet)")
     if VtQ.shape != (x.shape[0], V.shape[2], JQ.shape[2]):
         raise ValueError(f"parameter 'VtQ': must have shape (B, r, r_s) = "
                          f"{(x.shape[0], V.shape[2], JQ.shape[2])}, got {tuple(VtQ.shape)}")
     left = JQ - U @ (U.transpose(1, 2) @ JQ)          # (I − UUᵀ) ∇f Q_r
     right = JQ - JV @ VtQ                              # ∇f (I − VVᵀ) Q_r
-    null = _sq(Q_left.T @ left) + _sq(Q_left.T @ right)
+    d_full = x.shape[1] if d_M is None else d_M
+    if not isinstance(d_full, int) or d_full < Q_right.shape[2]:
+        raise ValueError(f"parameter 'd_M': must be an integer >= r_s = {Q_right.shape[2]}, got {d_M!r}")
+    scale = (Q_left.shape[0] / Q_left.shape[1]) * (d_full / Q_right.shape[2])
+    null = scale * (_sq(Q_left.T @ left) + _sq(Q_left.T @ right))
     return _l2_term(g, x, q, f) + ((_sq(res) + null) / _sq(sigma)).mean()
 
 

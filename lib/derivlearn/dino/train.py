@@ -124,7 +124,8 @@ def _batch_loss(spec: DinoTrainSpec, net: DinoNet, d: _Subset, rows: Tensor,
     if spec.loss == "sketched_h1":
         j_sketch = q_left.T @ ((U * s[:, None, :]) @ vtq)                    # Q_l^T J Q_r
         return L.sketched_h1_loss(g, x, q, j_sketch, q_left, q_right_g)
-    return L.nullspace_sketched_h1_loss(g, x, q, U, s, d.V(rows), q_left, q_right_g, vtq)
+    return L.nullspace_sketched_h1_loss(g, x, q, U, s, d.V(rows), q_left, q_right_g, vtq,
+                                        d_M=int(q_right.shape[0]))
 
 
 def evaluate(net: DinoNet, data: JacobianData, idx: np.ndarray, chunk: int = 64) -> dict[str, float]:
