@@ -49,6 +49,19 @@ def test_every_loss_trains_both_network_kinds(data, loss, kind):
         assert out[k] <= 1 and out[f"{k}_code"] <= out[k] + 1e-12  # RMS >= mean of errors
 
 
+@pytest.mark.parametrize("loss", ["h1", "reduced_h1", "reduced_h1_ms", "nullspace_sketched_h1"])
+def test_generic_held_and_streamed_data_train_alike(data, loss, monkeypatch):
+    """Holding a Generic network's V / J in RAM changes nothing but the time."""
+    import derivlearn.dino.train as T
+
+    spec = DinoTrainSpec(loss=loss, epochs=2, batch_size=16, dtype="float64", ms_k=5, sketch_rank=5)
+    held = train_dino(spec, net("generic"), data, np.arange(40), np.arange(40, 60))
+    monkeypatch.setattr(T, "HOLD_BYTES", 0)
+    streamed = train_dino(spec, net("generic"), data, np.arange(40), np.arange(40, 60))
+    assert np.allclose(held["loss"], streamed["loss"], rtol=1e-12, atol=0)
+    assert held["h1_accuracy"] == pytest.approx(streamed["h1_accuracy"], rel=1e-12)
+
+
 def test_training_lowers_the_loss_and_is_seeded(data):
     spec = DinoTrainSpec(loss="reduced_h1", epochs=15, batch_size=8, dtype="float64", lr=3e-3)
     a = train_dino(spec, net("dipnet_50_50"), data, np.arange(40))
