@@ -455,3 +455,16 @@ def test_explicit_forward_mode_equals_torch_func(kind):
     (slow ** 2).sum().backward()
     assert torch.allclose(fast, slow, atol=1e-12)
     assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(first, grads(), strict=True))
+    # the expanded squared Jacobian error (Generic: n = 40 > 2 w_1 = 24) against the direct form
+    from derivlearn.dino.jacobians import value_and_jacobian_error
+
+    J = torch.randn(5, 6, 40, generator=g, dtype=torch.float64)
+    for target in (net, lambda m: net(m)):             # fast path / torch.func reference
+        net.zero_grad()
+        f, err = value_and_jacobian_error(target, x, J)
+        (err.sum() + f.sum()).backward()
+        if target is net:
+            ref_err, ref_f, ref_grads = err.detach(), f.detach(), grads()
+    assert torch.allclose(ref_err, ((J - slow.detach()) ** 2).sum((1, 2)), rtol=1e-10)
+    assert torch.allclose(ref_err, err.detach(), rtol=1e-10) and torch.allclose(ref_f, f.detach())
+    assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(ref_grads, grads(), strict=True))

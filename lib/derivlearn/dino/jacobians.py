@@ -10,6 +10,8 @@ training loss.
 * :func:`jacobian` — the full ``∇g(x)`` by ``vmap(jacrev)``: d_Q reverse-mode passes per sample.
   For a DIPNet pass ``net.head`` and the latent input, giving ``∇g`` (d_Q, r_M) instead of the
   d_Q × d_M Jacobian ``∇g Φᵀ``.
+* :func:`value_and_jacobian_error` — ``‖J − ∇g(x)‖²_F`` per sample, for a Generic network without
+  forming ``∇g`` (the full-H1 loss).
 
 **Fast paths.** When ``g`` is a :class:`~derivlearn.dino.networks.DinoNet` or its ``head``, the
 products are propagated explicitly through the layers, with the same numbers as ``vmap(jvp)`` and
@@ -73,16 +75,28 @@ def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> tu
     return net.output(h), (t @ net.output.weight.T).transpose(1, 2)
 
 
+def _pullback(net, head_only: bool, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Explicit reverse mode down to the first hidden layer's pre-activation.
+    *Shapes:* x (B, n) -> values (B, d_Q) and rows ``S_1`` (B, d_Q, w_1), with ``∇g = S_1 W_1``
+    (times ``Φᵀ`` for a whole DIPNet)."""
+    h, slopes = _layers(net, head_only, x)
+    S = net.output.weight.expand(x.shape[0], -1, -1)  # (B, d_Q, w_last)
+    layers = list(zip(net.hidden, slopes, strict=True))
+    for k in range(len(layers) - 1, -1, -1):
+        S = S * layers[k][1][:, None, :]
+        if k:
+            S = S @ layers[k][0].weight
+    return net.output(h), S
+
+
 def _reverse_jacobian(net, head_only: bool, x: Tensor) -> tuple[Tensor, Tensor]:
     """Explicit reverse mode: the d_Q output rows pulled back through the layers.
     *Shapes:* x (B, n) -> values (B, d_Q) and Jacobians (B, d_Q, n)."""
-    h, slopes = _layers(net, head_only, x)
-    S = net.output.weight.expand(x.shape[0], -1, -1)  # (B, d_Q, w_last)
-    for lin, slope in zip(reversed(net.hidden), reversed(slopes), strict=True):
-        S = (S * slope[:, None, :]) @ lin.weight
+    f, S = _pullback(net, head_only, x)
+    S = S @ net.hidden[0].weight
     if not head_only and net.phi is not None:
         S = S @ net.phi.T
-    return net.output(h), S
+    return f, S
 
 
 def _check_x(x: Tensor) -> None:
@@ -154,3 +168,33 @@ def jacobian(g: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     *Shapes:* x (B, n) -> (B, d_Q, n).
     """
     return value_and_jacobian(g, x)[1]
+
+
+def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor,
+                             J: Tensor) -> tuple[Tensor, Tensor]:
+    """``g(x_b)`` and the squared error ``‖J_b − ∇g(x_b)‖²_F`` of every sample.
+
+    For a Generic DinoNet (input much wider than its first layer, n > 2 w_1) the error is
+    expanded around ``∇g = S_1 W_1`` (:func:`_pullback`):
+    ``‖J‖² − 2⟨J W_1ᵀ, S_1⟩ + ⟨S_1 (W_1 W_1ᵀ), S_1⟩``, so the d_Q × n network Jacobian is never
+    formed: one (B·d_Q, n) × (n, w_1) product forward and one for W_1's gradient, against three
+    such products and elementwise passes over B × d_Q × n numbers for the direct form. The two
+    are the same function of the weights; in floating point the expanded form has an absolute
+    error of about ``eps ‖J‖²`` (clamped at zero), immaterial for relative errors above 1e-5.
+    Otherwise the direct form ``‖J − ∇g‖²`` of :func:`value_and_jacobian`.
+
+    *Shapes:* x (B, n), J (B, d_Q, n) -> values (B, d_Q), errors (B,).
+    """
+    _check_x(x)
+    fast = _dino_target(g)
+    if fast is not None:
+        net, head_only = fast
+        W1 = net.hidden[0].weight
+        if (head_only or net.phi is None) and x.shape[1] > 2 * W1.shape[0]:
+            f, S1 = _pullback(net, head_only, x)
+            JW = J @ W1.T                                  # (B, d_Q, w_1)
+            cross = (JW * S1).sum((1, 2))
+            quad = ((S1 @ (W1 @ W1.T)) * S1).sum((1, 2))
+            return f, (J.flatten(1).pow(2).sum(1) - 2 * cross + quad).clamp_min(0)
+    f, Jg = value_and_jacobian(g, x)
+    return f, (J - Jg).flatten(1).pow(2).sum(1)

@@ -32,7 +32,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from derivlearn.dino.jacobians import value_and_jacobian, value_and_jacobian_times
+from derivlearn.dino.jacobians import value_and_jacobian_error, value_and_jacobian_times
 
 Net = Callable[[Tensor], Tensor]
 
@@ -109,8 +109,8 @@ def h1_loss(g: Net, x: Tensor, q: Tensor, J: Tensor, J_norm2: Tensor | None = No
             raise ValueError(f"parameter 'J_norm2': must have shape (B={x.shape[0]},), "
                              f"got {tuple(J_norm2.shape)}")
         full, complement = J_norm2, (J_norm2 - inside).clamp_min(0)
-    f, Jg = value_and_jacobian(g, x)
-    err = _sq(J - Jg) + complement
+    f, err = value_and_jacobian_error(g, x, J)
+    err = err + complement
     return _l2_term(g, x, q, f) + (err / full).mean()
 
 
