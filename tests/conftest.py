@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# One thread per process: the tests' tensors are small, and on the 2-core reference machine a
+# second thread competing with running sweeps made the suite up to 10x slower (measured: the DINO
+# tests took 392 s with torch's default 2 threads beside two sweeps, 20 s with 1). Notebook
+# kernels and sweep workers inherit the environment variable.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -64,14 +64,15 @@ def _layers(net, head_only: bool, x: Tensor) -> tuple[Tensor, list[Tensor]]:
 
 
 def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> tuple[Tensor, Tensor]:
-    """Explicit forward mode, tangents as rows. *Shapes:* x (B, n), directions (B, n, k) ->
-    values (B, d_Q) and products (B, d_Q, k)."""
-    t = directions.transpose(1, 2)                    # (B, k, n)
+    """Explicit forward mode, tangents as rows. *Shapes:* x (B, n), directions per sample
+    (B, n, k) or shared (n, k) -> values (B, d_Q) and products (B, d_Q, k). Shared directions
+    go through the first linear map once for the whole batch."""
+    t = directions.transpose(-1, -2)                  # (B, k, n) or (k, n)
     if not head_only and net.phi is not None:
         t = t @ net.phi
     h, slopes = _layers(net, head_only, x)
     for lin, slope in zip(net.hidden, slopes, strict=True):
-        t = (t @ lin.weight.T) * slope[:, None, :]
+        t = (t @ lin.weight.T) * slope[:, None, :]     # a shared (k, w) broadcasts to (B, k, w)
     return net.output(h), (t @ net.output.weight.T).transpose(1, 2)
 
 
@@ -119,15 +120,17 @@ def value_and_jacobian_times(g: Callable[[Tensor], Tensor], x: Tensor,
         The values (B, d_Q) and the products (B, d_Q, k).
     """
     _check_x(x)
-    if directions.ndim == 2:
-        directions = directions.expand(x.shape[0], *directions.shape)
-    if directions.ndim != 3 or directions.shape[:2] != x.shape:
+    shared = directions.ndim == 2
+    if not (directions.shape[:2] == x.shape if directions.ndim == 3 else
+            shared and directions.shape[0] == x.shape[1]):
         raise ValueError(f"parameter 'directions': must have shape (B, n, k) or (n, k) with "
                          f"(B, n) = {tuple(x.shape)}, got {tuple(directions.shape)}")
 
     fast = _dino_target(g)
     if fast is not None:
         return _forward_tangents(fast[0], fast[1], x, directions)
+    if shared:
+        directions = directions.expand(x.shape[0], *directions.shape)
 
     def one(xi: Tensor, di: Tensor) -> Tensor:
         def push(v: Tensor) -> Tensor:

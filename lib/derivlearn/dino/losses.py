@@ -202,7 +202,7 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     term and the loss would be reduced H1 in all but name. With r = d_Q (the paper's setting),
     ``J = UΣVᵀ`` exactly and ``I − UUᵀ = 0``, so the loss is then an unbiased estimate of the
     full-H1 loss. ``∇f(I − VVᵀ)Q_r = ∇f Q_r − (∇f V)(VᵀQ_r)`` reuses the r jvps along V of the
-    reduced term: r + r_s jvps per sample in one pass.
+    reduced term: r + r_s jvps per sample.
 
     Args:
         g, x, q, U, sigma, V: As for :func:`reduced_h1_loss`.
@@ -219,14 +219,12 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     if Q_left.ndim != 2 or Q_left.shape[0] != q.shape[1]:
         raise ValueError(f"parameter 'Q_left': must have shape (d_Q={q.shape[1]}, r_l), "
                          f"got {tuple(Q_left.shape)}")
-    if Q_right.ndim == 2:
-        Q_right = Q_right.expand(x.shape[0], *Q_right.shape)
-    if Q_right.ndim != 3 or Q_right.shape[:2] != x.shape:
+    if not (Q_right.ndim == 2 and Q_right.shape[0] == x.shape[1]
+            or Q_right.ndim == 3 and Q_right.shape[:2] == x.shape):
         raise ValueError(f"parameter 'Q_right': must have shape (n, r_s) or (B, n, r_s) with "
                          f"(B, n) = {tuple(x.shape)}, got {tuple(Q_right.shape)}")
-    r = V.shape[2]
-    f, JVQ = value_and_jacobian_times(g, x, torch.cat([V, Q_right], dim=2))  # one pass, r + r_s jvps
-    JV, JQ = JVQ[:, :, :r], JVQ[:, :, r:]
+    f, JV = value_and_jacobian_times(g, x, V)
+    JQ = value_and_jacobian_times(g, x, Q_right)[1]   # a shared Q_r meets W_1 once per batch
     res = torch.diag_embed(sigma) - U.transpose(1, 2) @ JV
     if VtQ is None:
         VtQ = V.transpose(1, 2) @ Q_right
@@ -239,9 +237,10 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
     left = JQ - U @ (U.transpose(1, 2) @ JQ)          # (I − UUᵀ) ∇f Q_r
     right = JQ - JV @ VtQ                              # ∇f (I − VVᵀ) Q_r
     d_full = x.shape[1] if d_M is None else d_M
-    if not isinstance(d_full, int) or d_full < Q_right.shape[2]:
-        raise ValueError(f"parameter 'd_M': must be an integer >= r_s = {Q_right.shape[2]}, got {d_M!r}")
-    scale = (Q_left.shape[0] / Q_left.shape[1]) * (d_full / Q_right.shape[2])
+    r_s = Q_right.shape[-1]
+    if not isinstance(d_full, int) or d_full < r_s:
+        raise ValueError(f"parameter 'd_M': must be an integer >= r_s = {r_s}, got {d_M!r}")
+    scale = (Q_left.shape[0] / Q_left.shape[1]) * (d_full / r_s)
     null = scale * (_sq(Q_left.T @ left) + _sq(Q_left.T @ right))
     return _l2_term(g, x, q, f) + ((_sq(res) + null) / _sq(sigma)).mean()
 

@@ -77,7 +77,7 @@ class _Subset:
     """The arrays of one subset of a data set, in the network's input space (see module doc)."""
 
     def __init__(self, net: DinoNet, data: JacobianData, idx: np.ndarray, dtype: torch.dtype,
-                 need_v: bool, need_j: bool) -> None:
+                 need_v: bool, need_j: bool, sketch: bool = False, hold: bool = True) -> None:
         self.net, self.data, self.idx, self.dtype = net, data, np.asarray(idx), dtype
         b = data.batch(self.idx, ("m", "q", "U", "s"), torch.float64)
         self.m, self.q = b["m"], b["q"].to(dtype)
@@ -86,15 +86,17 @@ class _Subset:
         self.J_norm2 = (b["s"] ** 2).sum(1).to(dtype)
         self.V_phi = self.J_phi = self.Vt = self.J_full = None
         held = len(self.idx) * data.layout.d_m * data.layout.rank * torch.finfo(dtype).bits // 8
-        if not net.is_projected and (need_v or need_j) and held <= HOLD_BYTES:
-            # Generic: hold the subset's Vᵀ (N, r, d_M) or J (N, d_Q, d_M) in RAM once (0.87 GB
-            # at N = 1024, r = d_Q = 50, float32), instead of reading V from the memory map and
-            # transposing it (for the tangents' row layout) or rebuilding J = UΣVᵀ every batch
+        hold_v = (need_v and not net.is_projected) or sketch
+        if hold and (hold_v or (need_j and not net.is_projected)) and held <= HOLD_BYTES:
+            # Generic (and the sketches' VᵀQ_r of any network): hold the subset's Vᵀ (N, r, d_M)
+            # or J (N, d_Q, d_M) in RAM once (0.87 GB at N = 1024, r = d_Q = 50, float32),
+            # instead of reading V from the memory map and transposing it (for the tangents' row
+            # layout) or rebuilding J = UΣVᵀ every batch
             chunks = [self.idx[a:a + 256] for a in range(0, len(self.idx), 256)]
-            if need_v:
+            if hold_v:
                 self.Vt = torch.cat([data.batch(c, ("V",), dtype)["V"].transpose(1, 2).contiguous()
                                      for c in chunks])
-            if need_j:
+            if need_j and not net.is_projected:
                 self.J_full = torch.cat([data.jacobian(c, dtype) for c in chunks])
         if net.is_projected:
             phi = net.phi.to(torch.float64)
@@ -111,12 +113,14 @@ class _Subset:
         """Right singular vectors in the network's input space. *Shape:* (B, n, r)."""
         if self.V_phi is not None:
             return self.V_phi[rows]
-        if self.Vt is not None:
+        if self.Vt is not None and not self.net.is_projected:
             return self.Vt[rows].transpose(1, 2)          # a view: the tangents' rows are contiguous
         return self.data.batch(self.idx[rows.numpy()], ("V",), self.dtype)["V"]
 
     def V_full(self, rows: Tensor) -> Tensor:
         """Right singular vectors in R^{d_M}. *Shape:* (B, d_M, r)."""
+        if self.Vt is not None:
+            return self.Vt[rows].transpose(1, 2)
         return self.data.batch(self.idx[rows.numpy()], ("V",), self.dtype)["V"]
 
     def J(self, rows: Tensor) -> Tensor:
@@ -156,7 +160,7 @@ def evaluate(net: DinoNet, data: JacobianData, idx: np.ndarray, chunk: int = 64)
 
     Per-sample relative errors are computed chunk by chunk, so at most one chunk of Jacobians
     (target and network) is in RAM."""
-    d = _Subset(net, data, idx, net.dtype, need_v=True, need_j=True)
+    d = _Subset(net, data, idx, net.dtype, need_v=True, need_j=True, hold=False)
     g = net.head if net.is_projected else net
     with torch.no_grad():
         f = g(d.x)
@@ -203,7 +207,8 @@ def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx:
         if ix is not None and not data.done[np.asarray(ix)].all():
             raise ValueError(f"parameter {name!r}: some samples are not generated yet")
     need_v = spec.loss in ("reduced_h1", "reduced_h1_ms", "nullspace_sketched_h1")
-    d = _Subset(net, data, train_idx, dtype, need_v=need_v, need_j=spec.loss == "h1")
+    d = _Subset(net, data, train_idx, dtype, need_v=need_v, need_j=spec.loss == "h1",
+                sketch=spec.loss in ("sketched_h1", "nullspace_sketched_h1"))
     gen = torch.Generator().manual_seed(int(spec.seed))
     opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
     n, r = len(d), data.layout.rank
