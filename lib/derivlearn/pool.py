@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +27,20 @@ def _init(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM (``kill``, ``pkill``) into ``SystemExit`` so that the pool's ``finally``
+    terminates the workers; by default the parent dies at once and each worker runs on,
+    unobserved, until its current run ends. Returns the previous handler (None off the main
+    thread, where handlers cannot be set)."""
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
 
 
 def _execute(args: tuple[RunFn, dict[str, Any], str]) -> dict[str, Any]:
@@ -68,6 +83,7 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
             threads = max(1, (os.cpu_count() or 1) // processes)
         ctx = multiprocessing.get_context("spawn")
         pool = ctx.Pool(min(processes, len(todo)), initializer=_init, initargs=(threads,))
+        previous = _exit_on_sigterm()
         try:
             it = pool.imap_unordered(_execute, [(fn, c, device) for c in todo])
             for _ in todo:
@@ -86,6 +102,8 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
         finally:
             pool.terminate()
             pool.join()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     return {"pending": len(todo), "recorded": recorded, "failed": failed,
             "left": len(todo) - recorded, "seconds": time.monotonic() - t0}
 
