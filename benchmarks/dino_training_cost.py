@@ -51,7 +51,13 @@ def epoch_fn(net: networks.DinoNet, loss: str, data: dict[str, torch.Tensor], ba
         pj = losses.project_jacobian_data(net.phi, data["J"], data["V"])
         Jx, Jn2, Vx = pj["J_phi"], pj["J_norm2"], pj["V_phi"]
     else:
-        g_net, x, Jx, Jn2, Vx = net, data["m"], data["J"], None, data["V"]
+        g_net, x, Jx, Jn2 = net, data["m"], data["J"], None
+        Vt = data["V"].transpose(1, 2).contiguous()   # as training holds it: tangents as rows
+
+        class _Rows:                                    # Vx[b] -> (B, d_M, r) view of contiguous rows
+            def __getitem__(self, b):
+                return Vt[b].transpose(1, 2)
+        Vx = _Rows()
     q, U, s, V, J = data["q"], data["U"], data["s"], data["V"], data["J"]
 
     def run() -> None:
