@@ -79,3 +79,7 @@ def test_claims_follow_the_numbers():
         return l2, h1, red
     verdicts = [c.verdict for c in dino.summarize(cfg, _frame(mixed))[1]]
     assert verdicts[1] == "partly confirmed" and verdicts[3] == "partly confirmed"
+    small = dino.DinoConfig.from_profile("full", sketch_problems=(), sizes=(16, 1024))
+    frame = _frame(_paper_like)
+    frame.loc[frame.n_train == 4096, "n_train"] = 1024
+    assert dino.summarize(small, frame)[1][0].verdict == "not tested"   # paper's N not reached
