@@ -223,23 +223,23 @@ def nullspace_sketched_h1_loss(g: Net, x: Tensor, q: Tensor, U: Tensor, sigma: T
             or Q_right.ndim == 3 and Q_right.shape[:2] == x.shape):
         raise ValueError(f"parameter 'Q_right': must have shape (n, r_s) or (B, n, r_s) with "
                          f"(B, n) = {tuple(x.shape)}, got {tuple(Q_right.shape)}")
-    f, JV = value_and_jacobian_times(g, x, V)
-    JQ = value_and_jacobian_times(g, x, Q_right)[1]   # a shared Q_r meets W_1 once per batch
-    res = torch.diag_embed(sigma) - U.transpose(1, 2) @ JV
+    r_s = Q_right.shape[-1]
     if VtQ is None:
         VtQ = V.transpose(1, 2) @ Q_right
     elif d_M is None:
         raise ValueError("parameter 'd_M': required with 'VtQ' (the dimension the right sketch was "
                          "drawn in, e.g. 4225; g's input dimension is r_M for a DIPNet)")
-    if VtQ.shape != (x.shape[0], V.shape[2], JQ.shape[2]):
+    if VtQ.shape != (x.shape[0], V.shape[2], r_s):
         raise ValueError(f"parameter 'VtQ': must have shape (B, r, r_s) = "
-                         f"{(x.shape[0], V.shape[2], JQ.shape[2])}, got {tuple(VtQ.shape)}")
-    left = JQ - U @ (U.transpose(1, 2) @ JQ)          # (I − UUᵀ) ∇f Q_r
-    right = JQ - JV @ VtQ                              # ∇f (I − VVᵀ) Q_r
+                         f"{(x.shape[0], V.shape[2], r_s)}, got {tuple(VtQ.shape)}")
     d_full = x.shape[1] if d_M is None else d_M
-    r_s = Q_right.shape[-1]
     if not isinstance(d_full, int) or d_full < r_s:
         raise ValueError(f"parameter 'd_M': must be an integer >= r_s = {r_s}, got {d_M!r}")
+    f, JV = value_and_jacobian_times(g, x, V)
+    JQ = value_and_jacobian_times(g, x, Q_right)[1]   # a shared Q_r meets W_1 once per batch
+    res = torch.diag_embed(sigma) - U.transpose(1, 2) @ JV
+    left = JQ - U @ (U.transpose(1, 2) @ JQ)          # (I − UUᵀ) ∇f Q_r
+    right = JQ - JV @ VtQ                              # ∇f (I − VVᵀ) Q_r
     scale = (Q_left.shape[0] / Q_left.shape[1]) * (d_full / r_s)
     null = scale * (_sq(Q_left.T @ left) + _sq(Q_left.T @ right))
     return _l2_term(g, x, q, f) + ((_sq(res) + null) / _sq(sigma)).mean()

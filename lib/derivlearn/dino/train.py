@@ -69,8 +69,9 @@ class DinoTrainSpec:
 
 
 HOLD_BYTES = 2 << 30
-"""A Generic network's training ``Vᵀ`` or ``J`` up to this size is held in RAM (one copy of the
-training subset; the whole data set stays a memory map); above it, it is read per batch."""
+"""A training subset's ``Vᵀ`` (a Generic network's reduced losses, any network's sketched losses)
+or ``J`` (a Generic network's H1 loss) up to this size is held in RAM (one copy of the training
+subset; the whole data set stays a memory map); above it, it is read per batch."""
 
 
 class _Subset:
