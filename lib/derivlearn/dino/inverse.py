@@ -64,6 +64,14 @@ class MapResult:
     converged: bool = False
 
 
+def posterior_cost(q: Tensor, q_obs: Tensor, noise_std: float, prior: PriorOperators, m: Tensor) -> float:
+    """``Phi(m)`` of the module docstring for the map's value ``q = F(m)``.
+    *Shapes:* q, q_obs (d_Q,), m (d_M,)."""
+    r = (q.detach().to(torch.float64) - q_obs.detach().to(torch.float64)).numpy()
+    dx = (m.detach().to(torch.float64) - prior.mean).numpy()
+    return float(0.5 * r @ r / float(noise_std) ** 2 + 0.5 * dx @ prior.precision(dx))
+
+
 def gauss_newton_map(model: Model, q_obs: Tensor, noise_std: float, prior: PriorOperators,
                      m0: Tensor | None = None, max_iter: int = 20, rtol: float = 1e-8,
                      max_backtracks: int = 20) -> MapResult:
@@ -94,8 +102,8 @@ def gauss_newton_map(model: Model, q_obs: Tensor, noise_std: float, prior: Prior
         q, jac = model(torch.from_numpy(x))
         out.evaluations += 1
         r = q.detach().to(torch.float64).numpy() - qo
-        dx = x - mbar
-        return 0.5 * r @ r / s2 + 0.5 * dx @ prior.precision(dx), r, jac.detach().to(torch.float64).numpy()
+        return (posterior_cost(q, q_obs, noise_std, prior, torch.from_numpy(x)), r,
+                jac.detach().to(torch.float64).numpy())
 
     cost, r, jac = evaluate(m)
     cost0 = cost
@@ -152,4 +160,5 @@ def surrogate_model(net) -> Model:
     return model
 
 
-__all__ = ["MapResult", "Model", "PriorOperators", "gauss_newton_map", "pde_model", "surrogate_model"]
+__all__ = ["MapResult", "Model", "PriorOperators", "gauss_newton_map", "pde_model", "posterior_cost",
+           "surrogate_model"]

@@ -262,8 +262,17 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
     (:mod:`derivlearn.dino.inverse`); the surrogate's estimate is scored with the true PDE.
 
     Metrics per case (lists): relative parameter error ``||m - m_true|| / ||m_true - m_bar||``,
-    true relative data misfit ``||F(m) - q_obs|| / ||q_obs||``, seconds, model evaluations."""
-    from derivlearn.dino.inverse import PriorOperators, gauss_newton_map, pde_model, surrogate_model
+    true relative data misfit ``||F(m) - q_obs|| / ||q_obs||``, the true posterior cost ``Phi``
+    (PDE misfit + prior), whether Gauss-Newton converged, seconds, model evaluations; and the
+    surrogate estimate's distance from the PDE's MAP point, ``||m_s - m_pde|| / ||m_pde - m_bar||``
+    (the MAP point, not the truth, is what a surrogate can at best reproduce)."""
+    from derivlearn.dino.inverse import (
+        PriorOperators,
+        gauss_newton_map,
+        pde_model,
+        posterior_cost,
+        surrogate_model,
+    )
 
     c = config
     data, test, net, train_out = _train(c)
@@ -271,9 +280,9 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
     prior = PriorOperators(pmap.prior)
     mbar = prior.mean
     gen = torch.Generator().manual_seed(c["seed"] + 17)
-    res: dict[str, list] = {k: [] for k in ("pde_error", "surrogate_error", "pde_misfit", "surrogate_misfit",
-                                            "pde_seconds", "surrogate_seconds", "pde_evaluations",
-                                            "surrogate_evaluations", "noise_std")}
+    res: dict[str, list] = {f"{w}_{k}": [] for w in ("pde", "surrogate")
+                            for k in ("error", "misfit", "cost", "converged", "seconds", "evaluations")}
+    res["noise_std"], res["surrogate_to_map"] = [], []
     for i in test[:c["map_cases"]]:
         b = data.batch([int(i)], ("m",), torch.float64)
         m_true = b["m"][0]
@@ -281,14 +290,19 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
         sigma = c["map_noise"] * float(q_true.pow(2).mean().sqrt())
         q_obs = q_true + sigma * torch.randn(q_true.shape, generator=gen, dtype=torch.float64)
         scale = float((m_true - mbar).norm())
+        ests = {}
         for name, model in (("pde", pde_model(pmap)), ("surrogate", surrogate_model(net))):
-            est = gauss_newton_map(model, q_obs, sigma, prior, max_iter=30)
+            est = ests[name] = gauss_newton_map(model, q_obs, sigma, prior, max_iter=30)
             q_est = pmap.observe(est.m[None])[0]
             res[f"{name}_error"].append(float((est.m - m_true).norm()) / scale)
             res[f"{name}_misfit"].append(float((q_est - q_obs).norm() / q_obs.norm()))
+            res[f"{name}_cost"].append(posterior_cost(q_est, q_obs, sigma, prior, est.m))
+            res[f"{name}_converged"].append(bool(est.converged))
             res[f"{name}_seconds"].append(est.seconds)
             res[f"{name}_evaluations"].append(est.evaluations)
         res["noise_std"].append(sigma)
+        res["surrogate_to_map"].append(float((ests["surrogate"].m - ests["pde"].m).norm())
+                                       / float((ests["pde"].m - mbar).norm()))
     res["train_seconds"] = train_out["seconds"]
     return res
 
@@ -365,7 +379,8 @@ def map_frame(df):
         for i in range(len(rec["pde_error"])):
             rows.append({"problem": rec["problem"], "case": i, "noise_std": rec["noise_std"][i],
                          **{f"{w}_{k}": rec[f"{w}_{k}"][i] for w in ("pde", "surrogate")
-                            for k in ("error", "misfit", "seconds", "evaluations")}})
+                            for k in ("error", "misfit", "cost", "converged", "seconds", "evaluations")},
+                         "surrogate_to_map": rec["surrogate_to_map"][i]})
     return pd.DataFrame(rows)
 
 
@@ -381,7 +396,9 @@ def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
                "map": {}}
     mf = map_frame(df)
     for p, g in (mf.groupby("problem") if len(mf) else []):
-        summary["map"][p] = {k: float(g[k].median()) for k in g.columns if k not in ("problem", "case")}
+        summary["map"][p] = {k: float(g[k].astype(float).mean() if k.endswith("_converged")
+                                      else g[k].median())
+                             for k in g.columns if k not in ("problem", "case")}
         summary["map"][p]["time_ratio_surrogate_over_pde"] = float(
             (g["surrogate_seconds"] / g["pde_seconds"]).median())
     return summary, _claims(cfg, long)
