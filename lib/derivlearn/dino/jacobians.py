@@ -173,8 +173,8 @@ def jacobian(g: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     return value_and_jacobian(g, x)[1]
 
 
-def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor,
-                             J: Tensor) -> tuple[Tensor, Tensor]:
+def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor, J: Tensor,
+                             J_sq: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """``g(x_b)`` and the squared error ``‖J_b − ∇g(x_b)‖²_F`` of every sample.
 
     For a Generic DinoNet (input much wider than its first layer, n > 2 w_1) the error is
@@ -186,7 +186,8 @@ def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor,
     error of about ``eps ‖J‖²`` (clamped at zero), immaterial for relative errors above 1e-5.
     Otherwise the direct form ``‖J − ∇g‖²`` of :func:`value_and_jacobian`.
 
-    *Shapes:* x (B, n), J (B, d_Q, n) -> values (B, d_Q), errors (B,).
+    *Shapes:* x (B, n), J (B, d_Q, n), J_sq (B,) (``‖J_b‖²_F`` if the caller has it) ->
+    values (B, d_Q), errors (B,).
     """
     _check_x(x)
     fast = _dino_target(g)
@@ -198,6 +199,7 @@ def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor,
             JW = J @ W1.T                                  # (B, d_Q, w_1)
             cross = (JW * S1).sum((1, 2))
             quad = ((S1 @ (W1 @ W1.T)) * S1).sum((1, 2))
-            return f, (J.flatten(1).pow(2).sum(1) - 2 * cross + quad).clamp_min(0)
+            J_sq = J.flatten(1).pow(2).sum(1) if J_sq is None else J_sq
+            return f, (J_sq - 2 * cross + quad).clamp_min(0)
     f, Jg = value_and_jacobian(g, x)
     return f, (J - Jg).flatten(1).pow(2).sum(1)

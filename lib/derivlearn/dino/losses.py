@@ -109,7 +109,7 @@ def h1_loss(g: Net, x: Tensor, q: Tensor, J: Tensor, J_norm2: Tensor | None = No
             raise ValueError(f"parameter 'J_norm2': must have shape (B={x.shape[0]},), "
                              f"got {tuple(J_norm2.shape)}")
         full, complement = J_norm2, (J_norm2 - inside).clamp_min(0)
-    f, err = value_and_jacobian_error(g, x, J)
+    f, err = value_and_jacobian_error(g, x, J, inside)
     err = err + complement
     return _l2_term(g, x, q, f) + (err / full).mean()
 
