@@ -93,7 +93,7 @@ def test_effort_to_target_takes_the_first_size_reaching_it_and_median_over_seeds
 
 def test_run_records_metrics_per_size_and_effort():
     cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(2,),
-                                          methods=("gp", "nn1"))
+                                          methods=("gp", "nn1"), check_epochs=0)
     configs = fs.run_configs(cfg)
     assert len(configs) == 2 and configs[0]["seed"] == cfg.base_seed
     for c in configs:
@@ -236,3 +236,55 @@ def test_budget_sums_run_time_and_counts_late_best_epochs():
     b = fs.budget(df, late_epoch=5000)
     assert b["hours"] == {"frame": {"nn1": 1.0, "gp": 0.5}} and b["total_hours"] == 1.5
     assert (b["nn_members"], b["nn_not_at_target"], b["late_best_fraction"]) == (3, 2, 0.5)
+    assert b["capped_fraction"] == 0.5  # of the two members off target, one hit the epoch cap
+
+
+def test_summary_counts_only_real_fit_failures_not_missing_or_skipped_reasons():
+    # Records of several methods in one frame: pandas turns the NN records' None reasons into
+    # NaN, which once counted as 5720 "failed fits" in the book summary.
+    cfg = fs.FEScalingConfig.from_profile("smoke")
+    base = {"status": "ok", "problem": "rosenbrock", "d": 2, "seed": 0, "sizes": [1, 2, 3],
+            "r2": [0.1, 0.2, None], "seconds": 1.0, "stop_reason": None, "best_epoch": None}
+    df = pd.DataFrame([
+        {**base, "method": "nn0", "failed": [None, None, None]},
+        {**base, "method": "gp", "failed": [None, "skipped: converged (...)", "Cholesky failed"]},
+        {**base, "method": "gegp", "failed": [float("nan")] * 3},
+        {**base, "method": "nn1", "status": "failed", "reason": "NaN loss", "r2": float("nan"),
+         "failed": float("nan")},
+    ])
+    summary, _ = fs.summarize(cfg, df)
+    assert (summary["failed_runs"], summary["failed_fits"], summary["skipped_fits"]) == (1, 1, 1)
+
+
+def test_budget_check_reruns_value_and_first_order_nets_with_the_larger_cap():
+    cfg = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4), check_epochs=60)
+    configs = fs.run_configs(cfg)
+    check = [c for c in configs if c.get("kind") == "budget_check"]
+    # d = 4 (the first "higher d"), NN and Sobolev-1 NN, both problems, the first three seeds
+    assert {(c["problem"], c["d"], c["method"], c["seed"]) for c in check} == {
+        (p, 4, m, s) for p in fs.PROBLEMS for m in ("nn0", "nn1") for s in range(3)}
+    assert all(c["max_epochs"] == 60 for c in check)
+    no_check = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4), check_epochs=0)
+    assert [c for c in configs if "kind" not in c] == fs.run_configs(no_check)  # sweep keys unchanged
+    with pytest.raises(ValueError, match="check_epochs"):
+        fs.FEScalingConfig.from_profile("smoke", check_epochs=30)  # not above max_epochs = 30
+
+
+def test_budget_check_compares_effort_on_the_same_seeds():
+    def rec(seed, r2, cap, kind=None, d=4, method="nn0"):
+        out = {"status": "ok", "problem": "rosenbrock", "d": d, "method": method, "seed": seed,
+               "sizes": [10, 100], "r2": r2, "failed": [None, None], "max_epochs": cap}
+        return out | ({"kind": kind} if kind else {})
+    df_all = pd.DataFrame([
+        rec(0, [0.5, 0.8], 100), rec(1, [0.5, 0.95], 100), rec(2, [0.5, 0.8], 100),
+        rec(3, [0.99, 0.99], 100),                      # a seed without a check run: left out
+        rec(0, [0.95, 0.99], 500, "budget_check"), rec(1, [0.5, 0.95], 500, "budget_check"),
+        rec(2, [0.5, 0.8], 500, "budget_check")])
+    df, check = fs.split_check(df_all)
+    assert len(df) == 4 and len(check) == 3
+    tab = fs.budget_check(df, check, (0.9,)).iloc[0]
+    assert (tab.cap, tab.cap_check, tab.seeds) == (100, 500, 3)
+    assert (tab.reached, tab.reached_check) == (1, 2)
+    assert math.isnan(tab.effort)                    # one of three seeds: no median
+    assert 10 < tab.effort_check < 100               # seeds 0 and 1 reach it, 0 at N < 100
+    assert (tab.best_r2, tab.best_r2_check) == (0.8, 0.95)

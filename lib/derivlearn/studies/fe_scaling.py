@@ -30,6 +30,7 @@ import fcntl
 import math
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -67,10 +68,10 @@ class FEScalingConfig(StudyConfig):
         "smoke": {"problems": ("rosenbrock", "frame"), "dims": (1, 2), "methods": METHODS,
                   "sizes": (2, 6), "seeds": 1, "n_samples": 60, "n_test": 20, "n_val": 10,
                   "max_epochs": 30, "patience": 10, "gp_iterations": 10, "frame_element_size": 1.0,
-                  "scheduler": "inprocess"},
+                  "check_epochs": 60, "scheduler": "inprocess"},
         "book": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 10_000,
-                 "gp_max_observations": 1000, "gp_stop_r2": 0.999},
+                 "gp_max_observations": 1000, "gp_stop_r2": 0.999, "check_epochs": 100_000},
         "full": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": FULL_SIZES, "seeds": 10, "max_epochs": 100_000, "patience": 10_000,
                  "gp_max_observations": 100_000},
@@ -100,6 +101,8 @@ class FEScalingConfig(StudyConfig):
     gp_stop_r2: float = knob(Range(0.0, 1.0), "skip larger GP fits after two sizes reach this test "
                              "R^2 (1 = never)", 1.0)
     frame_element_size: float = knob(Range(0.02, 2.0), "FE element edge length of the frame mesh (m)", 0.25)
+    check_epochs: int = knob(Range(0, 10**7, integer=True),
+                             "NN epoch limit of the epoch-budget check (0 = no check)", 0)
 
     def check(self) -> None:
         if self.n_test + self.n_val >= self.n_samples:
@@ -111,6 +114,9 @@ class FEScalingConfig(StudyConfig):
         if self.gp_stop_r2 < 1.0 and self.gp_stop_r2 <= max(self.targets):
             raise ValueError(f"parameter 'gp_stop_r2': {self.gp_stop_r2} must exceed every target "
                              f"{list(self.targets)} (or be 1 to never skip)")
+        if 0 < self.check_epochs <= self.max_epochs:
+            raise ValueError(f"parameter 'check_epochs': {self.check_epochs} must exceed max_epochs "
+                             f"{self.max_epochs} (or be 0 for no check)")
         pool = self.n_samples - self.n_test - self.n_val
         if max(self.sizes) > pool:
             raise ValueError(f"parameter 'sizes': {max(self.sizes)} exceeds the training pool of "
@@ -213,11 +219,42 @@ def scaled(data: dict[str, Tensor], bounds: Tensor) -> tuple[Scaling, list[Tenso
 
 
 # ----------------------------------------------------------------------------- one run
+CHECK_METHODS = ("nn0", "nn1")
+CHECK_SEEDS = 3
+
+
+def check_dim(cfg: FEScalingConfig) -> int:
+    """The d of the epoch-budget check: 4 (the first "higher d"), else the largest in the sweep."""
+    return HIGH_D if HIGH_D in cfg.dims else max(cfg.dims)
+
+
 def run_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
     """One run per (problem, d, method, seed); each config carries every setting it uses.
 
     Seeds are the outer loop, so that a sweep stopped part-way has every cell at fewer seeds
-    rather than some cells at all seeds."""
+    rather than some cells at all seeds. With ``check_epochs`` > 0, the epoch-budget check
+    follows: the value and first-order networks at d = :func:`check_dim` for the first
+    ``CHECK_SEEDS`` seeds, rerun with ``max_epochs = check_epochs`` (``"kind": "budget_check"``;
+    :func:`split_check` separates them from the sweep)."""
+    out = _sweep_configs(cfg)
+    if cfg.check_epochs:
+        d = check_dim(cfg)
+        for c in out[:]:
+            if (c["d"] == d and c["method"] in CHECK_METHODS
+                    and c["seed"] < cfg.base_seed + min(CHECK_SEEDS, cfg.seeds)):
+                out.append({**c, "kind": "budget_check", "max_epochs": cfg.check_epochs})
+    return out
+
+
+def split_check(df):
+    """(sweep records, epoch-budget check records) of a frame of run records."""
+    if "kind" not in df.columns:
+        return df, df.iloc[:0]
+    is_check = df["kind"] == "budget_check"
+    return df[~is_check], df[is_check]
+
+
+def _sweep_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
     out = []
     for s in range(cfg.seeds):
         for problem in cfg.problems:
@@ -406,14 +443,22 @@ def effort_to_target(long, target: float, interpolate: bool = True):
     return agg
 
 
-def summarize(cfg: FEScalingConfig, df) -> tuple[dict[str, Any], list[Claim]]:
-    """Headline numbers for ``summary.json`` and the chapter's claim table."""
+def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], list[Claim]]:
+    """Headline numbers for ``summary.json`` and the chapter's claim table.
+
+    ``df`` holds the sweep's records; ``check`` the epoch-budget check's (see
+    :func:`split_check`), whose comparison goes into the summary when given."""
     long = long_frame(df)
     n_runs, n_failed = len(df), int((df["status"] == "failed").sum()) if len(df) else 0
-    per_size_failed = int(long["failed"].map(lambda f: bool(f) and not str(f).startswith("skipped")).sum()) \
-        if len(long) else 0
+    # per-size reasons are str or missing (None/NaN: pandas turns None into NaN); a failed run's
+    # sizes are counted in failed_runs, not again as failed fits
+    text = long["failed"].map(lambda f: f if isinstance(f, str) else "").astype(str)
+    skipped = text.str.startswith("skipped")
+    in_failed_run = text.str.startswith("run failed")
     summary: dict[str, Any] = {
-        "runs": n_runs, "failed_runs": n_failed, "failed_fits": per_size_failed,
+        "runs": n_runs, "failed_runs": n_failed,
+        "failed_fits": int(((text != "") & ~skipped & ~in_failed_run).sum()),
+        "skipped_fits": int(skipped.sum()),
         "effort_to_target": {},
         "effort_to_target_note": "median over seeds of the least effort N*C(d,r) on the size grid "
                                  "at which test R^2 reaches the target; null if fewer than half of "
@@ -434,6 +479,11 @@ def summarize(cfg: FEScalingConfig, df) -> tuple[dict[str, Any], list[Claim]]:
                           for d, row in ((int(r["d"]), r) for _, r in sel.iterrows())}
                 summary["effort_to_target_detail"].setdefault(problem, {}).setdefault(method, {})[
                     str(t)] = detail
+    if check is not None and len(check):
+        tab = budget_check(df, check, cfg.targets)
+        summary["epoch_budget_check"] = [
+            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in tab.to_dict("records")]
     claims = _claims(cfg, summary)
     return summary, claims
 
@@ -485,10 +535,20 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
              f"{cfg.gp_max_observations} observations skipped" if cfg.profile == "book" else "")
     claims = []
 
-    def close_to_theory(r: dict[int, float | None]) -> tuple[int, int]:
-        got = [(d, v) for d, v in r.items() if v is not None and d >= 2]
-        ok = [d for d, v in got if 1 / THEORY_FACTOR <= v / (2 / (d + 1)) <= THEORY_FACTOR]
-        return len(ok), len(got)
+    def close_to_theory(r: dict[int, float | None]) -> tuple[int, int, list[int], list[int]]:
+        """(within the band, compared, d below it, d above it); d = 1 predicts no gain: left out."""
+        got = [(d, v / (2 / (d + 1))) for d, v in r.items() if v is not None and d >= 2]
+        ok = [d for d, q in got if 1 / THEORY_FACTOR <= q <= THEORY_FACTOR]
+        return (len(ok), len(got), [d for d, q in got if q < 1 / THEORY_FACTOR],
+                [d for d, q in got if q > THEORY_FACTOR])
+
+    def band_text(ok: int, n: int, below: list, above: list) -> str:
+        out = f"within a factor {THEORY_FACTOR:g} of theory at {ok} of {n} (target, d ≥ 2) pairs"
+        if below:
+            out += f"; below the band (less effort than theory) at {below}"
+        if above:
+            out += f"; above it at {above}"
+        return out
 
     def fmt(r: dict[int, float | None]) -> str:
         return ", ".join(f"d={d}: {v:.2f} (theory {2 / (d + 1):.2f})" for d, v in r.items()
@@ -498,15 +558,17 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
             "log(1 - R²)), medians over seeds")
     notes = "; ".join(x for x in (grid, trims) if x)
     if "frame" in cfg.problems and {"nn0", "nn1"} <= set(cfg.methods):
-        parts, oks, ns = [], 0, 0
+        parts, oks, ns, below, above = [], 0, 0, [], []
         for t in cfg.targets:
             r = ratio_to_theory(summary, "frame", "nn1", "nn0", t, cfg.dims)
-            ok, n = close_to_theory(r)
+            ok, n, bl, ab = close_to_theory(r)
             oks, ns = oks + ok, ns + n
+            below += [(t, d) for d in bl]
+            above += [(t, d) for d in ab]
             parts.append(f"R²={t}: {fmt(r)}")
         claims.append(Claim("Sobolev-1 NN on the FE frame follows the 2/(d+1) effort reduction",
                             "Fig. 5: 'an approximate 2/(1+d) reduction in computational effort'",
-                            "; ".join(parts) + f"; within a factor {THEORY_FACTOR:g} at {oks} of {ns}",
+                            "; ".join(parts) + "; " + band_text(oks, ns, below, above),
                             _verdict(ns > 0, oks == ns, partly=oks > 0), notes))
     for problem in cfg.problems:
         for plain, enh in (("gp", "gegp"), ("nn0", "nn1")):
@@ -525,12 +587,12 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
                                 _verdict(bool(wins or losses), not losses, partly=bool(wins)), trims))
     if "rosenbrock" in cfg.problems and {"gp", "gegp"} <= set(cfg.methods):
         r = ratio_to_theory(summary, "rosenbrock", "gegp", "gp", hi, cfg.dims)
-        ok, n = close_to_theory(r)
+        ok, n, bl, ab = close_to_theory(r)
         claims.append(Claim(f"GE-GPR on Rosenbrock follows the theory at R²={hi}",
                             "Fig. 6: 'the GE-GPR closely follows the theoretical efficiency scaling at "
                             "the higher target accuracy'",
-                            f"effort ratio GE-GPR/GPR: {fmt(r)}; within a factor {THEORY_FACTOR:g} "
-                            f"at {ok} of {n} d",
+                            f"effort ratio GE-GPR/GPR: {fmt(r)}; "
+                            + band_text(ok, n, [(hi, d) for d in bl], [(hi, d) for d in ab]),
                             _verdict(n > 0, ok == n, partly=ok > 0), notes))
     for problem in cfg.problems:
         if not {"nn0", "nn1", "nn2"} <= set(cfg.methods):
@@ -580,14 +642,16 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
     """What the runs of a sweep cost and how long their networks kept improving.
 
     Returns ``{"hours": {problem: {method: h}}, "total_hours": h, "nn_members": int,
-    "nn_not_at_target": int, "late_best_fraction": f}``: the summed recorded run time (wall
-    time of each run; concurrent runs overlap) and, of the network members that did not reach
-    the target score, the fraction whose best validation epoch came after ``late_epoch``, the
-    evidence of what a shorter epoch budget would change.
+    "nn_not_at_target": int, "late_best_fraction": f, "capped_fraction": f}``: the summed
+    recorded run time (wall time of each run; concurrent runs overlap) and, of the network
+    members that did not reach the target score, the fraction whose best validation epoch came
+    after ``late_epoch`` (the evidence of what a shorter epoch budget would change) and the
+    fraction stopped by the epoch cap rather than by patience (the only members that a larger
+    cap, such as the paper's, could change).
     """
     ok = df[df["status"] == "ok"] if len(df) else df
     hours: dict[str, dict[str, float]] = {}
-    late = total = members = 0
+    late = total = members = capped = 0
     for _, rec in ok.iterrows():
         h = hours.setdefault(rec["problem"], {})
         h[rec["method"]] = h.get(rec["method"], 0.0) + float(rec["seconds"]) / 3600
@@ -597,9 +661,45 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
                 if reason != "target":
                     total += 1
                     late += best > late_epoch
+                    capped += reason == "max_epochs"
     return {"hours": hours, "total_hours": sum(sum(v.values()) for v in hours.values()),
             "nn_members": members, "nn_not_at_target": total,
-            "late_best_fraction": late / total if total else math.nan}
+            "late_best_fraction": late / total if total else math.nan,
+            "capped_fraction": capped / total if total else math.nan}
+
+
+def budget_check(df, check, targets: Sequence[float]):
+    """The effort to reach each target under the sweep's epoch cap and under the check's larger
+    one, on the same (problem, d, method, seeds): one row per (problem, method, target) with the
+    medians (NaN: not reached by half of the seeds), the seeds that reach it and the median best
+    test R² over the training sizes; ``cap`` columns give both epoch caps.
+
+    *Shape:* a frame with columns problem, d, method, target, cap, cap_check, effort,
+    effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
+    """
+    import pandas as pd
+
+    rows = []
+    if check.empty:
+        return pd.DataFrame(rows)
+    keys = set(zip(check["problem"], check["d"], check["method"], check["seed"], strict=True))
+    base = df[[k in keys for k in zip(df["problem"], df["d"], df["method"], df["seed"], strict=True)]]
+    long_b, long_c = long_frame(base), long_frame(check)
+    for t in targets:
+        e_b, e_c = effort_to_target(long_b, t), effort_to_target(long_c, t)
+        merged = e_b.merge(e_c, on=["problem", "d", "method"], suffixes=("", "_check"))
+        for _, r in merged.iterrows():
+            sel = (long_b.problem == r.problem) & (long_b.method == r.method)
+            sel_c = (long_c.problem == r.problem) & (long_c.method == r.method)
+            best = long_b[sel].groupby("seed")["r2"].max().median()
+            best_c = long_c[sel_c].groupby("seed")["r2"].max().median()
+            rows.append({"problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
+                         "cap": int(base["max_epochs"].iloc[0]),
+                         "cap_check": int(check["max_epochs"].iloc[0]),
+                         "effort": r["median"], "effort_check": r["median_check"],
+                         "reached": int(r.reached), "reached_check": int(r.reached_check),
+                         "seeds": int(r.seeds), "best_r2": best, "best_r2_check": best_c})
+    return pd.DataFrame(rows)
 
 
 CONFIG = FEScalingConfig
