@@ -93,7 +93,7 @@ def test_effort_to_target_takes_the_first_size_reaching_it_and_median_over_seeds
 
 def test_run_records_metrics_per_size_and_effort():
     cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(2,),
-                                          methods=("gp", "nn1"), check_epochs=0)
+                                          methods=("gp", "nn1"), checks=())
     configs = fs.run_configs(cfg)
     assert len(configs) == 2 and configs[0]["seed"] == cfg.base_seed
     for c in configs:
@@ -256,35 +256,44 @@ def test_summary_counts_only_real_fit_failures_not_missing_or_skipped_reasons():
     assert (summary["failed_runs"], summary["failed_fits"], summary["skipped_fits"]) == (1, 1, 1)
 
 
-def test_budget_check_reruns_value_and_first_order_nets_with_the_larger_cap():
-    cfg = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4), check_epochs=60)
+def test_checks_rerun_value_and_first_order_nets_with_one_setting_changed():
+    cfg = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4))
+    assert cfg.checks == ("epochs", "weight_decay")
     configs = fs.run_configs(cfg)
-    check = [c for c in configs if c.get("kind") == "budget_check"]
+    cells = {(p, 4, m, s) for p in fs.PROBLEMS for m in ("nn0", "nn1") for s in range(3)}
     # d = 4 (the first "higher d"), NN and Sobolev-1 NN, both problems, the first three seeds
-    assert {(c["problem"], c["d"], c["method"], c["seed"]) for c in check} == {
-        (p, 4, m, s) for p in fs.PROBLEMS for m in ("nn0", "nn1") for s in range(3)}
-    assert all(c["max_epochs"] == 60 for c in check)
-    no_check = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4), check_epochs=0)
+    for kind, key, value in (("budget_check", "max_epochs", 60), ("wd_check", "weight_decay", 0.0)):
+        chk = [c for c in configs if c.get("kind") == kind]
+        assert {(c["problem"], c["d"], c["method"], c["seed"]) for c in chk} == cells
+        assert all(c[key] == value for c in chk)
+    no_check = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4), checks=())
     assert [c for c in configs if "kind" not in c] == fs.run_configs(no_check)  # sweep keys unchanged
     with pytest.raises(ValueError, match="check_epochs"):
         fs.FEScalingConfig.from_profile("smoke", check_epochs=30)  # not above max_epochs = 30
+    with pytest.raises(ValueError, match="checks"):
+        fs.FEScalingConfig.from_profile("smoke", checks=("lr",))
 
 
-def test_budget_check_compares_effort_on_the_same_seeds():
-    def rec(seed, r2, cap, kind=None, d=4, method="nn0"):
-        out = {"status": "ok", "problem": "rosenbrock", "d": d, "method": method, "seed": seed,
-               "sizes": [10, 100], "r2": r2, "failed": [None, None], "max_epochs": cap}
+def test_check_table_compares_effort_on_the_same_seeds():
+    def rec(seed, r2, cap, kind=None, wd=1e-3):
+        out = {"status": "ok", "problem": "rosenbrock", "d": 4, "method": "nn0", "seed": seed,
+               "sizes": [10, 100], "r2": r2, "failed": [None, None], "max_epochs": cap,
+               "weight_decay": wd}
         return out | ({"kind": kind} if kind else {})
     df_all = pd.DataFrame([
         rec(0, [0.5, 0.8], 100), rec(1, [0.5, 0.95], 100), rec(2, [0.5, 0.8], 100),
         rec(3, [0.99, 0.99], 100),                      # a seed without a check run: left out
         rec(0, [0.95, 0.99], 500, "budget_check"), rec(1, [0.5, 0.95], 500, "budget_check"),
-        rec(2, [0.5, 0.8], 500, "budget_check")])
+        rec(2, [0.5, 0.8], 500, "budget_check"), rec(0, [0.5, 0.6], 100, "wd_check", 0.0)])
     df, check = fs.split_check(df_all)
-    assert len(df) == 4 and len(check) == 3
-    tab = fs.budget_check(df, check, (0.9,)).iloc[0]
-    assert (tab.cap, tab.cap_check, tab.seeds) == (100, 500, 3)
-    assert (tab.reached, tab.reached_check) == (1, 2)
-    assert math.isnan(tab.effort)                    # one of three seeds: no median
-    assert 10 < tab.effort_check < 100               # seeds 0 and 1 reach it, 0 at N < 100
-    assert (tab.best_r2, tab.best_r2_check) == (0.8, 0.95)
+    assert len(df) == 4 and len(check) == 4
+    tab = fs.check_table(df, check, (0.9,)).set_index("check")
+    ep = tab.loc["epochs"]
+    assert (ep.setting, ep.sweep_value, ep.check_value, ep.seeds) == ("max_epochs", 100, 500, 3)
+    assert (ep.reached, ep.reached_check) == (1, 2)
+    assert math.isnan(ep.effort)                     # one of three seeds: no median
+    assert 10 < ep.effort_check < 100                # seeds 0 and 1 reach it, 0 at N < 100
+    assert (ep.best_r2, ep.best_r2_check) == (0.8, 0.95)
+    wd = tab.loc["weight_decay"]                     # compared with seed 0 only
+    assert (wd.sweep_value, wd.check_value, wd.seeds) == (1e-3, 0.0, 1)
+    assert (wd.best_r2, wd.best_r2_check) == (0.8, 0.6)

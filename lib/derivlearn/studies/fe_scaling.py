@@ -56,6 +56,13 @@ LABEL = {"gp": "GPR", "gegp": "GE-GPR", "hegp": "HE-GPR (Hessian diagonal)", "nn
          "nn1": "Sobolev NN, order 1", "nn2": "Sobolev NN, order 2"}
 FRAME_ORDER = ("w", "h", "d1", "d2", "d3", "d4", "Fx", "Fy")
 BOOK_SIZES = (1, 2, 3, 5, 8, 12, 18, 27, 40, 60, 90, 135, 200, 300)
+# Sensitivity checks of the network settings: the value and first-order networks at d = 4 (the
+# first "higher d") for the first CHECK_SEEDS seeds, rerun with one setting changed. Name ->
+# (run "kind", the changed setting, its value as a function of the config).
+CHECKS: dict[str, tuple[str, str, Any]] = {
+    "epochs": ("budget_check", "max_epochs", lambda cfg: cfg.check_epochs),
+    "weight_decay": ("wd_check", "weight_decay", lambda cfg: 0.0),
+}
 FULL_SIZES = tuple(range(1, 11)) + (12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300)
 
 
@@ -68,10 +75,10 @@ class FEScalingConfig(StudyConfig):
         "smoke": {"problems": ("rosenbrock", "frame"), "dims": (1, 2), "methods": METHODS,
                   "sizes": (2, 6), "seeds": 1, "n_samples": 60, "n_test": 20, "n_val": 10,
                   "max_epochs": 30, "patience": 10, "gp_iterations": 10, "frame_element_size": 1.0,
-                  "check_epochs": 60, "scheduler": "inprocess"},
+                  "checks": tuple(CHECKS), "check_epochs": 60, "scheduler": "inprocess"},
         "book": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 10_000,
-                 "gp_max_observations": 1000, "gp_stop_r2": 0.999, "check_epochs": 100_000},
+                 "gp_max_observations": 1000, "gp_stop_r2": 0.999, "checks": tuple(CHECKS)},
         "full": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": FULL_SIZES, "seeds": 10, "max_epochs": 100_000, "patience": 10_000,
                  "gp_max_observations": 100_000},
@@ -101,8 +108,10 @@ class FEScalingConfig(StudyConfig):
     gp_stop_r2: float = knob(Range(0.0, 1.0), "skip larger GP fits after two sizes reach this test "
                              "R^2 (1 = never)", 1.0)
     frame_element_size: float = knob(Range(0.02, 2.0), "FE element edge length of the frame mesh (m)", 0.25)
-    check_epochs: int = knob(Range(0, 10**7, integer=True),
-                             "NN epoch limit of the epoch-budget check (0 = no check)", 0)
+    checks: tuple[str, ...] = knob(ListOf(Choice(tuple(CHECKS)), min_len=0),
+                                   "sensitivity checks of the NN settings (see CHECKS)", ())
+    check_epochs: int = knob(Range(1, 10**7, integer=True),
+                             "NN epoch limit of the 'epochs' check (paper: 100000)", 100_000)
 
     def check(self) -> None:
         if self.n_test + self.n_val >= self.n_samples:
@@ -114,9 +123,9 @@ class FEScalingConfig(StudyConfig):
         if self.gp_stop_r2 < 1.0 and self.gp_stop_r2 <= max(self.targets):
             raise ValueError(f"parameter 'gp_stop_r2': {self.gp_stop_r2} must exceed every target "
                              f"{list(self.targets)} (or be 1 to never skip)")
-        if 0 < self.check_epochs <= self.max_epochs:
+        if "epochs" in self.checks and self.check_epochs <= self.max_epochs:
             raise ValueError(f"parameter 'check_epochs': {self.check_epochs} must exceed max_epochs "
-                             f"{self.max_epochs} (or be 0 for no check)")
+                             f"{self.max_epochs} when the 'epochs' check runs")
         pool = self.n_samples - self.n_test - self.n_val
         if max(self.sizes) > pool:
             raise ValueError(f"parameter 'sizes': {max(self.sizes)} exceeds the training pool of "
@@ -224,7 +233,7 @@ CHECK_SEEDS = 3
 
 
 def check_dim(cfg: FEScalingConfig) -> int:
-    """The d of the epoch-budget check: 4 (the first "higher d"), else the largest in the sweep."""
+    """The d of the sensitivity checks: 4 (the first "higher d"), else the largest in the sweep."""
     return HIGH_D if HIGH_D in cfg.dims else max(cfg.dims)
 
 
@@ -232,25 +241,27 @@ def run_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
     """One run per (problem, d, method, seed); each config carries every setting it uses.
 
     Seeds are the outer loop, so that a sweep stopped part-way has every cell at fewer seeds
-    rather than some cells at all seeds. With ``check_epochs`` > 0, the epoch-budget check
-    follows: the value and first-order networks at d = :func:`check_dim` for the first
-    ``CHECK_SEEDS`` seeds, rerun with ``max_epochs = check_epochs`` (``"kind": "budget_check"``;
-    :func:`split_check` separates them from the sweep)."""
-    out = _sweep_configs(cfg)
-    if cfg.check_epochs:
-        d = check_dim(cfg)
-        for c in out[:]:
+    rather than some cells at all seeds. The sensitivity checks in ``cfg.checks`` follow (see
+    :data:`CHECKS`): the value and first-order networks at d = :func:`check_dim` for the first
+    ``CHECK_SEEDS`` seeds, rerun with one setting changed and marked by ``"kind"``;
+    :func:`split_check` separates them from the sweep."""
+    sweep = _sweep_configs(cfg)
+    out = list(sweep)
+    d = check_dim(cfg)
+    for name in cfg.checks:
+        kind, key, value = CHECKS[name]
+        for c in sweep:
             if (c["d"] == d and c["method"] in CHECK_METHODS
                     and c["seed"] < cfg.base_seed + min(CHECK_SEEDS, cfg.seeds)):
-                out.append({**c, "kind": "budget_check", "max_epochs": cfg.check_epochs})
+                out.append({**c, "kind": kind, key: value(cfg)})
     return out
 
 
 def split_check(df):
-    """(sweep records, epoch-budget check records) of a frame of run records."""
+    """(sweep records, sensitivity-check records) of a frame of run records."""
     if "kind" not in df.columns:
         return df, df.iloc[:0]
-    is_check = df["kind"] == "budget_check"
+    is_check = df["kind"].isin([k for k, _, _ in CHECKS.values()])
     return df[~is_check], df[is_check]
 
 
@@ -446,7 +457,7 @@ def effort_to_target(long, target: float, interpolate: bool = True):
 def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], list[Claim]]:
     """Headline numbers for ``summary.json`` and the chapter's claim table.
 
-    ``df`` holds the sweep's records; ``check`` the epoch-budget check's (see
+    ``df`` holds the sweep's records; ``check`` the sensitivity checks' (see
     :func:`split_check`), whose comparison goes into the summary when given."""
     long = long_frame(df)
     n_runs, n_failed = len(df), int((df["status"] == "failed").sum()) if len(df) else 0
@@ -480,8 +491,8 @@ def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], lis
                 summary["effort_to_target_detail"].setdefault(problem, {}).setdefault(method, {})[
                     str(t)] = detail
     if check is not None and len(check):
-        tab = budget_check(df, check, cfg.targets)
-        summary["epoch_budget_check"] = [
+        tab = check_table(df, check, cfg.targets)
+        summary["sensitivity_checks"] = [
             {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
             for row in tab.to_dict("records")]
     claims = _claims(cfg, summary)
@@ -668,37 +679,45 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
             "capped_fraction": capped / total if total else math.nan}
 
 
-def budget_check(df, check, targets: Sequence[float]):
-    """The effort to reach each target under the sweep's epoch cap and under the check's larger
-    one, on the same (problem, d, method, seeds): one row per (problem, method, target) with the
-    medians (NaN: not reached by half of the seeds), the seeds that reach it and the median best
-    test R² over the training sizes; ``cap`` columns give both epoch caps.
+def _py(v: Any) -> Any:
+    """A numpy scalar as its Python value (for JSON)."""
+    return v.item() if hasattr(v, "item") else v
 
-    *Shape:* a frame with columns problem, d, method, target, cap, cap_check, effort,
-    effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
+
+def check_table(df, check, targets: Sequence[float]):
+    """Each sensitivity check against the sweep on the same (problem, d, method, seeds).
+
+    One row per (check, problem, method, target): the effort to reach the target with the
+    sweep's setting and with the check's (medians over seeds; NaN where fewer than half of the
+    seeds reach it), the seeds that reach it, and the median over seeds of the best test R² over
+    the training sizes.
+
+    *Shape:* a frame with columns check, setting, sweep_value, check_value, problem, d, method,
+    target, effort, effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
     """
     import pandas as pd
 
-    rows = []
-    if check.empty:
-        return pd.DataFrame(rows)
-    keys = set(zip(check["problem"], check["d"], check["method"], check["seed"], strict=True))
-    base = df[[k in keys for k in zip(df["problem"], df["d"], df["method"], df["seed"], strict=True)]]
-    long_b, long_c = long_frame(base), long_frame(check)
-    for t in targets:
-        e_b, e_c = effort_to_target(long_b, t), effort_to_target(long_c, t)
-        merged = e_b.merge(e_c, on=["problem", "d", "method"], suffixes=("", "_check"))
-        for _, r in merged.iterrows():
-            sel = (long_b.problem == r.problem) & (long_b.method == r.method)
-            sel_c = (long_c.problem == r.problem) & (long_c.method == r.method)
-            best = long_b[sel].groupby("seed")["r2"].max().median()
-            best_c = long_c[sel_c].groupby("seed")["r2"].max().median()
-            rows.append({"problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
-                         "cap": int(base["max_epochs"].iloc[0]),
-                         "cap_check": int(check["max_epochs"].iloc[0]),
-                         "effort": r["median"], "effort_check": r["median_check"],
-                         "reached": int(r.reached), "reached_check": int(r.reached_check),
-                         "seeds": int(r.seeds), "best_r2": best, "best_r2_check": best_c})
+    rows: list[dict[str, Any]] = []
+    for name, (kind, key, _) in CHECKS.items():
+        chk = check[check["kind"] == kind] if len(check) else check
+        if chk.empty:
+            continue
+        keys = set(zip(chk["problem"], chk["d"], chk["method"], chk["seed"], strict=True))
+        base = df[[k in keys for k in zip(df["problem"], df["d"], df["method"], df["seed"], strict=True)]]
+        long_b, long_c = long_frame(base), long_frame(chk)
+        best_b, best_c = (lg.groupby(["problem", "method", "seed"])["r2"].max()
+                          .groupby(["problem", "method"]).median() for lg in (long_b, long_c))
+        for t in targets:
+            merged = effort_to_target(long_b, t).merge(effort_to_target(long_c, t),
+                                                       on=["problem", "d", "method"], suffixes=("", "_check"))
+            for _, r in merged.iterrows():
+                rows.append({"check": name, "setting": key, "sweep_value": _py(base[key].iloc[0]),
+                             "check_value": _py(chk[key].iloc[0]),
+                             "problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
+                             "effort": r["median"], "effort_check": r["median_check"],
+                             "reached": int(r.reached), "reached_check": int(r.reached_check),
+                             "seeds": int(r.seeds), "best_r2": float(best_b[(r.problem, r.method)]),
+                             "best_r2_check": float(best_c[(r.problem, r.method)])})
     return pd.DataFrame(rows)
 
 
