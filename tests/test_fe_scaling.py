@@ -297,3 +297,20 @@ def test_check_table_compares_effort_on_the_same_seeds():
     wd = tab.loc["weight_decay"]                     # compared with seed 0 only
     assert (wd.sweep_value, wd.check_value, wd.seeds) == (1e-3, 0.0, 1)
     assert (wd.best_r2, wd.best_r2_check) == (0.8, 0.6)
+
+
+def test_nn_claims_carry_the_sensitivity_checks_in_their_deviation():
+    cfg = fs.FEScalingConfig.from_profile("book", problems=("frame",), dims=(4,),
+                                          methods=("nn0", "nn1"), targets=(0.9,))
+    summary = _summary({("frame", "nn1", 0.9, 4): 5.0})   # only NN1 reaches the target
+    row = {"check": "weight_decay", "setting": "weight_decay", "sweep_value": 0.001,
+           "check_value": 0.0, "problem": "frame", "d": 4, "target": 0.9, "seeds": 3}
+    summary["sensitivity_checks"] = [{**row, "method": "nn0", "effort": None, "effort_check": 10.0},
+                                     {**row, "method": "nn1", "effort": 5.0, "effort_check": 4.2}]
+    claims = fs._claims(cfg, summary)
+    beats = _claim(claims, "Sobolev NN, order 1 beats")
+    assert beats.verdict == "confirmed"
+    assert "weight_decay 0.001 → 0" in beats.deviation and "NN misses → 0.42" in beats.deviation
+    assert "only NN1 reaches the target at (R², d) ∈ [(0.9, 4)]" in _claim(claims, "Sobolev-1 NN").ours
+    del summary["sensitivity_checks"]
+    assert "check" not in _claim(fs._claims(cfg, summary), "Sobolev NN, order 1 beats").deviation
