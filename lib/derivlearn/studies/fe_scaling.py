@@ -500,14 +500,17 @@ def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], lis
     return summary, claims
 
 
+def effort_of(summary: dict[str, Any], problem: str, method: str, target: float, d: int) -> float | None:
+    """The summary's median effort of one cell (None: not reached, or not in the sweep)."""
+    return summary["effort_to_target"].get(problem, {}).get(method, {}).get(str(target), {}).get(str(d))
+
+
 def ratio_to_theory(summary: dict[str, Any], problem: str, method: str, base: str, target: float,
                     dims) -> dict[int, float | None]:
     """Measured effort(method) / effort(base) per d, where both reached the target."""
-    e = summary["effort_to_target"].get(problem, {})
     out = {}
     for d in dims:
-        a = e.get(method, {}).get(str(target), {}).get(str(d))
-        b = e.get(base, {}).get(str(target), {}).get(str(d))
+        a, b = effort_of(summary, problem, method, target, d), effort_of(summary, problem, base, target, d)
         out[d] = None if (a is None or b is None) else a / b
     return out
 
@@ -526,9 +529,7 @@ def compare(summary: dict[str, Any], problem: str, a: str, b: str, target: float
     """Outcome of method a against method b at one (problem, target, d): ``"win"`` if a reaches
     the target with less effort or b does not reach it, ``"loss"`` for the reverse, ``"tie"``
     for equal effort, ``None`` if neither reaches it."""
-    e = summary["effort_to_target"].get(problem, {})
-    ea = e.get(a, {}).get(str(target), {}).get(str(d))
-    eb = e.get(b, {}).get(str(target), {}).get(str(d))
+    ea, eb = effort_of(summary, problem, a, target, d), effort_of(summary, problem, b, target, d)
     if ea is None and eb is None:
         return None
     if eb is None or (ea is not None and ea < eb):
@@ -572,10 +573,9 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
 
     def only_enh(problem: str, enh: str, plain: str) -> list[tuple[float, int]]:
         """(target, d) where only ``enh`` reaches the target: no ratio, so outside the band test."""
-        e = summary["effort_to_target"].get(problem, {})
         return [(t, d) for t in cfg.targets for d in cfg.dims
-                if e.get(enh, {}).get(str(t), {}).get(str(d)) is not None
-                and e.get(plain, {}).get(str(t), {}).get(str(d)) is None]
+                if effort_of(summary, problem, enh, t, d) is not None
+                and effort_of(summary, problem, plain, t, d) is None]
 
     def nn_checks(problem: str) -> str:
         """What the sensitivity checks say about the value NN against the first-order NN."""
