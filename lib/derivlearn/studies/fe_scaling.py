@@ -42,7 +42,7 @@ from derivlearn import cost, metrics
 from derivlearn.claims import VERDICTS, Claim, verdict
 from derivlearn.derivatives import derivative_tensors, full_to_unique
 from derivlearn.params import Choice, ListOf, Range, StudyConfig, knob
-from derivlearn.store import cache_dir, config_key
+from derivlearn.store import cache_dir, config_key, to_jsonable
 from derivlearn.sweep import RunFailed
 from derivlearn.transforms import Scaling
 
@@ -493,9 +493,7 @@ def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], lis
                     str(t)] = detail
     if check is not None and len(check):
         tab = check_table(df, check, cfg.targets)
-        summary["sensitivity_checks"] = [
-            {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-            for row in tab.to_dict("records")]
+        summary["sensitivity_checks"] = to_jsonable(tab.to_dict("records"))  # NaN -> None
     claims = _claims(cfg, summary)
     return summary, claims
 
@@ -718,11 +716,6 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
             "capped_fraction": capped / total if total else math.nan}
 
 
-def _py(v: Any) -> Any:
-    """A numpy scalar as its Python value (for JSON)."""
-    return v.item() if hasattr(v, "item") else v
-
-
 def check_table(df, check, targets: Sequence[float]):
     """Each sensitivity check against the sweep on the same (problem, d, method, seeds).
 
@@ -750,8 +743,8 @@ def check_table(df, check, targets: Sequence[float]):
             merged = effort_to_target(long_b, t).merge(effort_to_target(long_c, t),
                                                        on=["problem", "d", "method"], suffixes=("", "_check"))
             for _, r in merged.iterrows():
-                rows.append({"check": name, "setting": key, "sweep_value": _py(base[key].iloc[0]),
-                             "check_value": _py(chk[key].iloc[0]),
+                rows.append({"check": name, "setting": key, "sweep_value": base[key].iloc[0],
+                             "check_value": chk[key].iloc[0],
                              "problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
                              "effort": r["median"], "effort_check": r["median_check"],
                              "reached": int(r.reached), "reached_check": int(r.reached_check),
