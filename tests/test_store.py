@@ -37,11 +37,11 @@ def test_append_get_and_last_record_wins(tmp_path):
     store.append(rec(2))
     store.append(rec(1, metrics={"y": 99.0}))
     assert len(store) == 2
-    assert store.get(config_key({"study": "s", "x": 1}))["metrics"]["y"] == 99.0
+    assert store.get(config_key({"study": "s", "x": 1}, 1))["metrics"]["y"] == 99.0
     assert store.compact() == 1
     lines = store.path.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(ln) for ln in lines)
-    assert ResultStore(tmp_path, "s").get(config_key({"study": "s", "x": 1}))["metrics"]["y"] == 99
+    assert ResultStore(tmp_path, "s").get(config_key({"study": "s", "x": 1}, 1))["metrics"]["y"] == 99
 
 
 def test_record_content(tmp_path):

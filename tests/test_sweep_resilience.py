@@ -79,7 +79,7 @@ def test_dask_cluster_worker_killed_mid_sweep(tmp_path):
         lines = _lines(store.path)
         keys = [r["key"] for r in lines]
         assert len(keys) == 20 and len(set(keys)) == 20  # every run recorded exactly once
-        assert set(keys) == {config_key(c) for c in h.configs(20, sleep=0.4)}
+        assert set(keys) == {config_key(c, 1) for c in h.configs(20, sleep=0.4)}
         assert all(r["status"] == "ok" for r in lines) and rep.n_failed == 0
         assert len({r["metrics"]["pid"] for r in lines}) == 2  # both workers did work
     finally:

@@ -175,6 +175,10 @@ class StudyConfig:
 
     study: ClassVar[str] = "base"
     PROFILE_TABLE: ClassVar[Mapping[str, Mapping[str, Any]]] = {p: {} for p in PROFILES}
+    RESULT_VERSION: ClassVar[int] = 1
+    """The study's result version: part of every run key (:func:`derivlearn.store.config_key`).
+    Bump it in a change that alters results, so that the old records are recomputed rather than
+    served; override :meth:`version_of` to version a study's methods separately."""
 
     profile: str = knob(Choice(PROFILES), "smoke: seconds; book: committed results; full: paper")
     device: str = knob(Choice(DEVICES), "torch device; 'auto' picks CUDA when present", "auto")
@@ -229,6 +233,10 @@ class StudyConfig:
 
     def check(self) -> None:
         """Cross-field validation; subclasses raise ``ValueError`` naming the parameters."""
+
+    def version_of(self, config: Mapping[str, Any]) -> int:
+        """The result version of one run config (default: :attr:`RESULT_VERSION` for every run)."""
+        return self.RESULT_VERSION
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-JSON view of the config (tuples become lists)."""

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from derivlearn.params import resolve_device
-from derivlearn.store import ResultStore, config_key
-from derivlearn.sweep import RunFn, execute
+from derivlearn.store import ResultStore, VersionSpec, config_key, version_of
+from derivlearn.sweep import InfrastructureError, RunFn, RunsLeft, execute
 
 
 def _init(threads: int) -> None:
@@ -43,14 +43,18 @@ def _exit_on_sigterm():
         return None
 
 
-def _execute(args: tuple[RunFn, dict[str, Any], str]) -> dict[str, Any]:
-    fn, config, device = args
-    return execute(fn, config, device)
+def _execute(args: tuple[RunFn, dict[str, Any], str, int]) -> dict[str, Any] | str:
+    """A record, or the reason (a string) when an infrastructure error left the run pending."""
+    fn, config, device, version = args
+    try:
+        return execute(fn, config, device, version)
+    except InfrastructureError as exc:
+        return f"{type(exc).__name__}: {exc}"
 
 
 def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore, processes: int,
              device: str = "auto", deadline_s: float | None = None,
-             threads: int | None = None) -> dict[str, Any]:
+             threads: int | None = None, version: VersionSpec = 1) -> dict[str, Any]:
     """Run the configs not yet in ``store`` in ``processes`` spawned processes.
 
     Args:
@@ -64,9 +68,13 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
             Use 1 when other jobs share the CPUs: oversubscribed torch threads wait on each
             other (measured here: 2 threads beside one busy process ran an epoch 2.2x slower
             than 1 thread).
+        version: the study's result version, or a function ``config -> version``.
 
     Returns:
         ``{"pending": ..., "recorded": ..., "failed": ..., "left": ..., "seconds": ...}``.
+
+    Raises:
+        RunsLeft: once the pool is done, when runs were lost to infrastructure errors.
     """
     if not isinstance(processes, int) or processes < 1:
         raise ValueError(f"parameter 'processes': must be an integer >= 1, got {processes!r}")
@@ -75,17 +83,20 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError(f"parameter 'threads': must be an integer >= 1 or None, got {threads!r}")
     device = resolve_device(device)
-    todo = [dict(c) for c in configs if store.get(config_key(c)) is None]
+    todo = [(dict(c), version_of(version, c)) for c in configs]
+    todo = [(c, v) for c, v in todo if store.get(config_key(c, v)) is None]
     t0 = time.monotonic()
     recorded = failed = 0
+    lost: list[str] = []
     if todo:
+        store.check_writable()
         if threads is None:
             threads = max(1, (os.cpu_count() or 1) // processes)
         ctx = multiprocessing.get_context("spawn")
         pool = ctx.Pool(min(processes, len(todo)), initializer=_init, initargs=(threads,))
         previous = _exit_on_sigterm()
         try:
-            it = pool.imap_unordered(_execute, [(fn, c, device) for c in todo])
+            it = pool.imap_unordered(_execute, [(fn, c, device, v) for c, v in todo])
             for _ in todo:
                 left = None if deadline_s is None else deadline_s - (time.monotonic() - t0)
                 if left is not None and left <= 0:
@@ -94,6 +105,9 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
                     rec = it.next(timeout=left)
                 except multiprocessing.TimeoutError:
                     break
+                if isinstance(rec, str):
+                    lost.append(rec)
+                    continue
                 store.append(rec)
                 recorded += 1
                 failed += rec["status"] == "failed"
@@ -104,6 +118,8 @@ def run_pool(fn: RunFn, configs: Sequence[Mapping[str, Any]], store: ResultStore
             pool.join()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+    if lost:
+        raise RunsLeft(lost)
     return {"pending": len(todo), "recorded": recorded, "failed": failed,
             "left": len(todo) - recorded, "seconds": time.monotonic() - t0}
 

@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --processes: torch threads per process (default: CPUs / processes)")
     ap.add_argument("--prune", action="store_true",
                     help="instead of running, drop stored records of configs this sweep no longer has")
+    ap.add_argument("--migrate", action="store_true",
+                    help="instead of running, give the records written before result versions "
+                         "existed the study's current version (only for records the current code "
+                         "reproduces; see tests/test_reproduce.py)")
     args = ap.parse_args(argv)
     names = studies()
     if args.study not in names:
@@ -80,8 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         from derivlearn.store import open_store
 
         store = open_store(cfg.study, cfg.profile)
-        dropped = store.compact(keep=mod.run_configs(cfg))
+        dropped = store.compact(keep=mod.run_configs(cfg), version=cfg.version_of)
         print(f"{store}: dropped {dropped} line(s); {len(store)} records kept", flush=True)
+        return 0
+    if args.migrate:
+        from derivlearn.store import open_store
+
+        store = open_store(cfg.study, cfg.profile)
+        moved = store.migrate(cfg.version_of)
+        print(f"{store}: gave {moved} record(s) their result version", flush=True)
         return 0
     print(cfg.describe(), flush=True)
     if args.processes:
@@ -89,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         from derivlearn.store import open_store
 
         out = run_pool(mod.RUN, mod.run_configs(cfg), open_store(cfg.study, cfg.profile),
-                       args.processes, cfg.device, args.deadline, args.threads)
+                       args.processes, cfg.device, args.deadline, args.threads,
+                       version=cfg.version_of)
         print(out, flush=True)
         return 0 if out["failed"] == 0 else 1
     for name in ("deadline", "threads"):

@@ -2,8 +2,8 @@
 
 Layout: ``<root>/<study>/records.jsonl``. A record is a plain JSON object::
 
-    {"key": "3f2a…", "study": "theory", "config": {...}, "status": "ok" | "failed",
-     "reason": null | "…", "metrics": {...}, "wall_time_s": 0.12,
+    {"key": "3f2a…", "study": "theory", "config": {...}, "result_version": 1,
+     "status": "ok" | "failed", "reason": null | "…", "metrics": {...}, "wall_time_s": 0.12,
      "version": {"derivlearn": "0.1.0", "git": "abc1234", "torch": "2.13.0"},
      "env": {"device": "cpu", "host": "…"}, "created": "2026-11-22T10:00:00+00:00"}
 
@@ -15,6 +15,14 @@ Guarantees:
   writing, and skipped with a warning when read; it can never corrupt later lines.
 * **Last record wins.** A key written twice (``recompute=True``) resolves to its latest record;
   :meth:`ResultStore.compact` rewrites the file with one line per key (atomic rename).
+* **Validated on read.** A line that is not JSON (or not UTF-8) is an error naming the file
+  and line. A JSON line that is not a valid record (``status`` not ``ok``/``failed``, an ``ok``
+  record without ``metrics``, a key that is not the hash of its config and result version) is
+  skipped with a warning naming the file and line, so its run counts as missing and is
+  recomputed.
+* **Keys follow the code.** A key hashes the run config *and* the study's result version
+  (:func:`config_key`), a small integer each study declares and bumps when a code change alters
+  results; records of an older version are then never served for the current code.
 * **No code execution on load.** Records are JSON; nothing is unpickled.
 
 Where stores live: :func:`default_root` (committed ``results/`` for ``book`` and ``full``,
@@ -34,7 +42,7 @@ import os
 import socket
 import subprocess
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,15 @@ import numpy as np
 
 RECORD_FILE = "records.jsonl"
 STATUSES = ("ok", "failed")
+
+VersionSpec = int | Callable[[Mapping[str, Any]], int]
+"""A study's result version: one integer, or a function ``run config -> version`` for studies
+whose methods are versioned separately (see :meth:`derivlearn.params.StudyConfig.version_of`)."""
+
+
+def version_of(version: VersionSpec, config: Mapping[str, Any]) -> int:
+    """The result version of one run config."""
+    return version(config) if callable(version) else version
 
 
 # ----------------------------------------------------------------------------- locations
@@ -110,9 +127,51 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def config_key(config: Mapping[str, Any]) -> str:
-    """Stable 16-hex-digit key of a run config (SHA-256 of its canonical JSON)."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+def config_key(config: Mapping[str, Any], version: int | None = None) -> str:
+    """Stable 16-hex-digit key: SHA-256 of the canonical JSON of a config.
+
+    Args:
+        config: the run config (or a cache's spec).
+        version: the study's result version. Run records always give one, so that records of
+            an older version of the code get other keys; ``None`` hashes the config alone
+            (caches keyed by their data spec, and records written before versions existed).
+    """
+    body = config if version is None else {"config": config, "result_version": version}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()[:16]
+
+
+def check_version(version: Any) -> int:
+    """Validate a result version: an integer >= 1."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"parameter 'version': got {version!r}; allowed: an integer >= 1")
+    return version
+
+
+def record_problem(rec: Any) -> str | None:
+    """Why a parsed store line is not a valid record, or ``None`` when it is one."""
+    if not isinstance(rec, dict) or not isinstance(rec.get("key"), str):
+        return "not a record (no 'key')"
+    if not isinstance(rec.get("config"), dict):
+        return "no 'config' object"
+    if rec.get("status") not in STATUSES:
+        return f"'status' is {rec.get('status')!r}; allowed: one of {STATUSES}"
+    if rec["status"] == "ok" and not isinstance(rec.get("metrics"), dict):
+        return "an 'ok' record without a 'metrics' object"
+    if rec["status"] == "failed" and not isinstance(rec.get("reason"), str):
+        return "a 'failed' record without a 'reason'"
+    version = rec.get("result_version")
+    if version is not None:
+        try:
+            check_version(version)
+        except ValueError:
+            return f"'result_version' is {version!r}; allowed: an integer >= 1"
+    try:
+        expected = config_key(rec["config"], version)
+    except (TypeError, ValueError) as exc:
+        return f"config cannot be hashed ({exc})"
+    if rec["key"] != expected:
+        return f"key {rec['key']!r} is not the hash of its config and version ({expected!r})"
+    return None
 
 
 # ----------------------------------------------------------------------------- provenance
@@ -151,21 +210,24 @@ def make_record(
     config: Mapping[str, Any],
     *,
     status: str,
+    version: int = 1,
     metrics: Mapping[str, Any] | None = None,
     reason: str | None = None,
     wall_time_s: float | None = None,
     env: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Assemble a record (validated; JSON-ready)."""
+    """Assemble a record (validated; JSON-ready). ``version`` is the study's result version."""
+    check_version(version)
     if status not in STATUSES:
         raise ValueError(f"parameter 'status': got {status!r}; allowed: one of {STATUSES}")
     if status == "failed" and not reason:
         raise ValueError("a failed record needs a reason")
     config = to_jsonable(config)
     return {
-        "key": config_key(config),
+        "key": config_key(config, version),
         "study": config.get("study"),
         "config": config,
+        "result_version": version,
         "status": status,
         "reason": reason,
         "metrics": to_jsonable(dict(metrics or {})),
@@ -177,6 +239,15 @@ def make_record(
 
 
 # ----------------------------------------------------------------------------- the store
+def _decode(path: Path, lineno: int, line: bytes) -> Any:
+    """Parse one store line; any decoding error (bad JSON, not UTF-8) names the file and line."""
+    try:
+        return json.loads(line)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"{path}:{lineno}: corrupt record ({exc}); delete or repair this line "
+                         "and its run is recomputed") from exc
+
+
 class ResultStore:
     """Append-only JSON Lines store of one study's runs.
 
@@ -200,6 +271,7 @@ class ResultStore:
 
     # -- reading ------------------------------------------------------------------------
     def _read_lines(self) -> Iterator[dict[str, Any]]:
+        """Valid records in file order. Undecodable lines raise, invalid records are skipped."""
         if not self.path.exists():
             return
         data = self.path.read_bytes()
@@ -213,12 +285,12 @@ class ResultStore:
         for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{self.path}:{i}: corrupt record ({exc})") from exc
-            if not isinstance(rec, dict) or "key" not in rec:
-                raise ValueError(f"{self.path}:{i}: not a record")
+            rec = _decode(self.path, i, line)
+            problem = record_problem(rec)
+            if problem is not None:
+                warnings.warn(f"{self.path}:{i}: skipping an invalid record ({problem}); its run "
+                              "counts as missing and is recomputed", RuntimeWarning, stacklevel=3)
+                continue
             yield rec
 
     def _load(self) -> dict[str, dict[str, Any]]:
@@ -246,28 +318,74 @@ class ResultStore:
     def __len__(self) -> int:
         return len(self._load())
 
-    def lookup(self, configs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
-        """Records for exactly these configs (``None`` where a run is missing)."""
-        index = self._load()
-        return [index.get(config_key(c)) for c in configs]
+    def lookup(self, configs: Iterable[Mapping[str, Any]],
+               version: VersionSpec = 1) -> list[dict[str, Any] | None]:
+        """Records for exactly these configs at this result version (``None`` where missing).
 
-    def frame(self, configs: Iterable[Mapping[str, Any]] | None = None):
+        Args:
+            configs: run configs.
+            version: the study's result version, or a function ``config -> version``.
+        """
+        index = self._load()
+        return [index.get(config_key(c, version_of(version, c))) for c in configs]
+
+    def frame(self, configs: Iterable[Mapping[str, Any]] | None = None, version: VersionSpec = 1):
         """A pandas DataFrame with one row per record: config and metrics flattened.
 
         Args:
             configs: restrict to these run configs (the notebook's own plan); default all.
+            version: the result version of ``configs`` (see :meth:`lookup`).
         """
-        import pandas as pd
+        recs = self.records() if configs is None else [r for r in self.lookup(configs, version) if r]
+        return records_frame(recs)
 
-        recs = self.records() if configs is None else [r for r in self.lookup(configs) if r]
-        rows = []
-        for r in recs:
-            row = {"key": r["key"], "status": r["status"], "reason": r.get("reason"),
-                   "wall_time_s": r.get("wall_time_s")}
-            row.update({k: v for k, v in r["config"].items()})
-            row.update({k: v for k, v in r.get("metrics", {}).items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
+    def check_writable(self) -> None:
+        """Raise a clear error now, before any run is computed, if records cannot be written."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with open(self.dir / ".lock", "a"), open(self.path, "ab"):
+                pass
+        except OSError as exc:
+            raise OSError(exc.errno, f"results store {self.dir} is not writable ({exc.strerror}); "
+                          "set DERIVLEARN_RESULTS to a writable folder", str(exc.filename)) from exc
+
+    def migrate(self, version: VersionSpec) -> int:
+        """Re-key the records written before result versions existed to ``version``.
+
+        Use it only for records that the current code reproduces (the reproduction test in
+        ``tests/test_reproduce.py`` checks a sample of every chapter). Returns the number of
+        records re-keyed; the file is rewritten atomically, one line per key.
+        """
+        with self._locked():
+            self._repair_tail()
+            if not self.path.exists():
+                return 0
+            lines = [ln for ln in self.path.read_bytes().split(b"\n") if ln.strip()]
+            out, moved = [], 0
+            for i, ln in enumerate(lines, 1):
+                rec = _decode(self.path, i, ln)
+                if isinstance(rec, dict) and "result_version" not in rec \
+                        and record_problem(rec) is None:
+                    v = check_version(version_of(version, rec["config"]))
+                    rec["result_version"] = v
+                    rec["key"] = config_key(rec["config"], v)
+                    ln = json.dumps(rec, sort_keys=True, allow_nan=False).encode()
+                    moved += 1
+                out.append(ln)
+            self._rewrite(out)
+        return moved
+
+    def _rewrite(self, lines: list[bytes]) -> None:
+        """Replace the file by these lines (temporary file, fsync, rename); under the lock."""
+        tmp = self.path.with_suffix(".jsonl.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(b"".join(ln + b"\n" for ln in lines))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        self._index = None
+
+
 
     # -- writing ------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -310,8 +428,9 @@ class ResultStore:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Append one record atomically (single ``write`` of one line, fsync'd, under a lock)."""
-        if "key" not in record or record.get("status") not in STATUSES:
-            raise ValueError("parameter 'record': not a record (use make_record)")
+        problem = record_problem(record)
+        if problem is not None:
+            raise ValueError(f"parameter 'record': {problem} (use make_record)")
         line = (json.dumps(to_jsonable(record), sort_keys=True, allow_nan=False) + "\n").encode()
         with self._locked():
             self._repair_tail()
@@ -325,32 +444,34 @@ class ResultStore:
             finally:
                 os.close(fd)
 
-    def compact(self, keep: Iterable[Mapping[str, Any]] | None = None) -> int:
+    def compact(self, keep: Iterable[Mapping[str, Any]] | None = None,
+                version: VersionSpec = 1) -> int:
         """Rewrite the file with one line per key (latest wins), atomically. Returns lines dropped.
 
         Args:
-            keep: if given, also drop the records of every config not in this list (records left
-                behind when a study changed its settings).
+            keep: if given, also drop the records of every config not in this list at this
+                ``version`` (records left behind when a study changed its settings or its code).
+            version: the result version of ``keep``.
         """
-        wanted = None if keep is None else {config_key(c) for c in keep}
+        wanted = None if keep is None else {config_key(c, version_of(version, c)) for c in keep}
         with self._locked():
             self._repair_tail()
             if not self.path.exists():
                 return 0
             raw = [ln for ln in self.path.read_bytes().split(b"\n") if ln.strip()]
             latest: dict[str, bytes] = {}
-            for ln in raw:
-                key = json.loads(ln)["key"]
+            for i, ln in enumerate(raw, 1):
+                rec = _decode(self.path, i, ln)
+                problem = record_problem(rec)
+                if problem is not None:
+                    warnings.warn(f"{self.path}:{i}: dropping an invalid record ({problem})",
+                                  RuntimeWarning, stacklevel=3)
+                    continue
+                key = rec["key"]
                 latest.pop(key, None)  # keep the latest line, at its latest position
                 if wanted is None or key in wanted:
                     latest[key] = ln
-            tmp = self.path.with_suffix(".jsonl.tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(b"".join(ln + b"\n" for ln in latest.values()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            self._index = None
+            self._rewrite(list(latest.values()))
             return len(raw) - len(latest)
 
     # -- summaries ----------------------------------------------------------------------
@@ -378,6 +499,21 @@ class ResultStore:
         tmp.write_text(json.dumps(body, indent=2, sort_keys=False, allow_nan=False) + "\n")
         os.replace(tmp, path)
         return path
+
+
+
+def records_frame(recs: Iterable[Mapping[str, Any]]):
+    """A pandas DataFrame with one row per record: config and metrics flattened."""
+    import pandas as pd
+
+    rows = []
+    for r in recs:
+        row = {"key": r["key"], "status": r["status"], "reason": r.get("reason"),
+               "wall_time_s": r.get("wall_time_s")}
+        row.update({k: v for k, v in r["config"].items()})
+        row.update({k: v for k, v in r.get("metrics", {}).items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def open_store(study: str, profile: str, root: str | os.PathLike[str] | None = None) -> ResultStore:

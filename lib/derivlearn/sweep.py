@@ -9,7 +9,13 @@ must be importable (module level) so that Dask workers can load it. :func:`run_s
    Dask scheduler (``scheduler="tcp://host:8786"`` or env ``DERIVLEARN_SCHEDULER``);
 3. appends each record to the store *as it completes*, so a killed sweep resumes where it
    stopped; a run that raises, or returns non-finite metrics, is recorded as ``failed`` with
-   its reason and never stops the sweep.
+   its reason and never stops the sweep;
+4. never records an :class:`InfrastructureError` (a damaged cache, a lost scheduler): such a
+   run says nothing about the method, so it stays pending, the sweep finishes the other runs,
+   and then raises one error that says how many runs a re-run still has to do.
+
+Keys hold the study's *result version* (:func:`derivlearn.store.config_key`), so records of
+code that computed other results are recomputed, never served.
 
 Example:
     >>> report = run_sweep(my_run, configs, store)          # doctest: +SKIP
@@ -31,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from derivlearn.params import Scheduler, resolve_device
-from derivlearn.store import ResultStore, config_key, make_record
+from derivlearn.store import ResultStore, VersionSpec, config_key, make_record, version_of
 
 RunFn = Callable[[dict[str, Any], str], Mapping[str, Any]]
 
@@ -41,6 +47,21 @@ AUTO_INPROCESS_BELOW = 8
 
 class RunFailed(RuntimeError):
     """Raise from a run function to record a failure with a clean, expected reason."""
+
+
+class InfrastructureError(RuntimeError):
+    """Raise (or subclass) for a failure that is not the run's: a damaged cache that could not
+    be rebuilt, a lost worker. :func:`execute` lets it through; the sweep leaves the run
+    pending (unrecorded), so that a plain re-run does it."""
+
+
+class RunsLeft(RuntimeError):
+    """Raised at the end of a sweep whose runs were lost to infrastructure errors."""
+
+    def __init__(self, lost: Sequence[str]) -> None:
+        self.lost = list(lost)
+        super().__init__(f"{len(self.lost)} run(s) were lost to an infrastructure failure and are "
+                         f"not recorded (first: {self.lost[0]}); run the sweep again to finish it")
 
 
 # ----------------------------------------------------------------------------- one run
@@ -73,8 +94,17 @@ def _in_dask_worker() -> bool:
     return True
 
 
-def execute(fn: RunFn, config: dict[str, Any], device: str) -> dict[str, Any]:
+def execute(fn: RunFn, config: dict[str, Any], device: str, version: int = 1) -> dict[str, Any]:
     """Run one config and return its record (never raises for a failing run).
+
+    Args:
+        fn: the run function.
+        config: one run config.
+        device: ``'cpu'`` or ``'cuda'``.
+        version: the study's result version for this config (enters the record's key).
+
+    Raises:
+        InfrastructureError: passed through unrecorded (see the module docstring).
 
     Inside a Dask worker, torch is limited to one thread so that workers do not
     oversubscribe the cores.
@@ -89,9 +119,9 @@ def execute(fn: RunFn, config: dict[str, Any], device: str) -> dict[str, Any]:
     def failed(reason: str, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
         try:
             return make_record(config, status="failed", reason=reason, metrics=metrics,
-                               wall_time_s=time.perf_counter() - t0, env=env)
+                               version=version, wall_time_s=time.perf_counter() - t0, env=env)
         except (TypeError, ValueError):  # metrics that cannot be stored: keep the reason
-            return make_record(config, status="failed", reason=reason,
+            return make_record(config, status="failed", reason=reason, version=version,
                                wall_time_s=time.perf_counter() - t0, env=env)
 
     try:
@@ -99,8 +129,10 @@ def execute(fn: RunFn, config: dict[str, Any], device: str) -> dict[str, Any]:
         bad = _nonfinite(metrics)
         if bad:
             return failed(f"non-finite metric(s): {', '.join(bad)}", metrics)
-        return make_record(config, status="ok", metrics=metrics,
+        return make_record(config, status="ok", metrics=metrics, version=version,
                            wall_time_s=time.perf_counter() - t0, env=env)
+    except InfrastructureError:
+        raise
     except RunFailed as exc:
         return failed(str(exc) or "RunFailed")
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, none stops a sweep
@@ -130,7 +162,9 @@ class SweepReport:
 
     def frame(self):
         """DataFrame of this sweep's records (config and metrics flattened)."""
-        return self.store.frame([r["config"] for r in self.records])
+        from derivlearn.store import records_frame
+
+        return records_frame(self.records)
 
 
 def resolve_scheduler(scheduler: str | None, n_pending: int, device: str) -> str:
@@ -167,6 +201,7 @@ def run_sweep(
     recompute: bool = False,
     retry_failed: bool = False,
     progress: bool = True,
+    version: VersionSpec = 1,
 ) -> SweepReport:
     """Run every config not yet in ``store`` and record each outcome as it completes.
 
@@ -181,14 +216,21 @@ def run_sweep(
         recompute: rerun and overwrite runs already in the store.
         retry_failed: rerun only the runs whose stored record failed.
         progress: show a tqdm bar (stderr; renders in terminals and notebooks).
+        version: the study's result version, or a function ``config -> version``.
 
     Returns:
         A :class:`SweepReport`; ``report.records`` is in the order of ``configs``.
+
+    Raises:
+        RunsLeft: after every other run is recorded, when runs were lost to infrastructure
+            errors (a damaged cache, a lost Dask worker or scheduler); they stay pending.
+        OSError: before any run, when the store cannot be written.
     """
     t0 = time.perf_counter()
     device = resolve_device(device)
     configs = [dict(c) for c in configs]
-    keys = [config_key(c) for c in configs]
+    versions = [version_of(version, c) for c in configs]
+    keys = [config_key(c, v) for c, v in zip(configs, versions, strict=True)]
     if len(set(keys)) != len(keys):
         raise ValueError("parameter 'configs': contains duplicate run configs")
     todo: list[int] = []
@@ -196,9 +238,12 @@ def run_sweep(
         rec = store.get(key)
         if recompute or rec is None or (retry_failed and rec["status"] == "failed"):
             todo.append(i)
+    if todo:
+        store.check_writable()  # before the first run, so that no computed run is lost
     where = resolve_scheduler(scheduler, len(todo), device) if todo else "nothing to run"
     bar = _progress(len(todo), f"{store.study}", progress and bool(todo))
     failures: list[tuple[str, str]] = []
+    lost: list[str] = []
 
     def done(rec: dict[str, Any]) -> None:
         store.append(rec)
@@ -211,13 +256,19 @@ def run_sweep(
             pass
         elif where == "inprocess":
             for i in todo:
-                done(execute(fn, configs[i], device))
+                try:
+                    done(execute(fn, configs[i], device, versions[i]))
+                except InfrastructureError as exc:
+                    lost.append(f"{type(exc).__name__}: {exc}")
         else:
-            _run_dask(fn, [configs[i] for i in todo], device, where, n_workers, done)
+            lost = _run_dask(fn, [(configs[i], versions[i]) for i in todo], device, where,
+                             n_workers, done)
     finally:
         bar.close()
     if recompute and todo:
         store.compact()
+    if lost:
+        raise RunsLeft(lost)
     records = [store.get(k) for k in keys]
     missing = [k for k, r in zip(keys, records, strict=True) if r is None]
     if missing:  # pragma: no cover - would be a bug in the executor
@@ -232,13 +283,15 @@ def run_sweep(
 
 def _run_dask(
     fn: RunFn,
-    configs: list[dict[str, Any]],
+    configs: list[tuple[dict[str, Any], int]],
     device: str,
     where: str,
     n_workers: int | None,
     done: Callable[[dict[str, Any]], None],
-) -> None:
-    """Submit every config to Dask and hand each record to ``done`` as it completes."""
+) -> list[str]:
+    """Submit every (config, version) to Dask and hand each record to ``done`` as it completes.
+
+    Returns the runs lost to the cluster or to infrastructure errors (not recorded)."""
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -251,8 +304,9 @@ def _run_dask(
         client = Client(where, timeout=30)
     try:
         futures = {
-            client.submit(execute, fn, cfg, device, key=f"run-{config_key(cfg)}", pure=False): cfg
-            for cfg in configs
+            client.submit(execute, fn, cfg, device, v, key=f"run-{config_key(cfg, v)}",
+                          pure=False): cfg
+            for cfg, v in configs
         }
         lost: list[str] = []
         for fut in as_completed(futures):
@@ -262,11 +316,9 @@ def _run_dask(
                 exc = None if fut.status == "cancelled" else fut.exception()
                 lost.append(f"{fut.status}: {type(exc).__name__ if exc else 'cancelled'} {exc or ''}")
             fut.release()
-        if lost:
-            # Not recorded: an infrastructure failure says nothing about the run, and a plain
-            # re-run of the sweep computes exactly these.
-            raise RuntimeError(f"{len(lost)} run(s) were lost to a Dask failure and are not "
-                               f"recorded (first: {lost[0]}); run the sweep again to finish it")
+        # Not recorded: an infrastructure failure says nothing about the run, and a plain
+        # re-run of the sweep computes exactly these.
+        return lost
     finally:
         client.close()
         if cluster is not None:
@@ -284,4 +336,4 @@ def run_study(cfg: Any, fn: RunFn, configs: Sequence[Mapping[str, Any]],
     store = store if store is not None else open_store(cfg.study, cfg.profile)
     return run_sweep(fn, configs, store, scheduler=cfg.scheduler, n_workers=cfg.n_workers,
                      device=cfg.device, recompute=cfg.recompute, retry_failed=cfg.retry_failed,
-                     progress=cfg.progress_enabled)
+                     progress=cfg.progress_enabled, version=cfg.version_of)

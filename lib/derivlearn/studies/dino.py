@@ -54,6 +54,8 @@ class DinoConfig(StudyConfig):
     """Parameters of the DINO chapter (see the notebook's ``parameters`` cell)."""
 
     study: ClassVar[str] = STUDY
+    RESULT_VERSION: ClassVar[int] = 1  # bump in a change that alters this study's results
+    # 1: the records of the code that first versioned results
     PROFILE_TABLE: ClassVar[dict[str, dict[str, Any]]] = {
         # smoke: every problem, two networks and two losses (tests/test_dino_train.py trains
         # every network with every loss); a 10 x 10 mesh

@@ -71,6 +71,8 @@ class FEScalingConfig(StudyConfig):
     """Parameters of the FE-scaling chapter (see the notebook's ``parameters`` cell)."""
 
     study: ClassVar[str] = STUDY
+    RESULT_VERSION: ClassVar[int] = 1  # bump in a change that alters this study's results
+    # 1: the records of the code that first versioned results
     PROFILE_TABLE: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"problems": ("rosenbrock", "frame"), "dims": (1, 2), "methods": METHODS,
                   "sizes": (2, 6), "seeds": 1, "n_samples": 60, "n_test": 20, "n_val": 10,

@@ -73,6 +73,8 @@ class GradINNConfig(StudyConfig):
     """Parameters of the GradINN chapter (see the notebook's ``parameters`` cell)."""
 
     study: ClassVar[str] = STUDY
+    RESULT_VERSION: ClassVar[int] = 1  # bump in a change that alters this study's results
+    # 1: the records of the code that first versioned results
     PROFILE_TABLE: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"problems": ("friedman1", "lotka_volterra"), "sizes": (10, 20), "noises": (0.05,),
                   "noise_size": 10, "lams": (0.1,), "ablation_size": 10, "seeds": 2, "epochs": 30,

@@ -56,6 +56,8 @@ class HigherOrderConfig(StudyConfig):
     """Parameters of the higher-order Sobolev chapter (see the notebook's ``parameters`` cell)."""
 
     study: ClassVar[str] = STUDY
+    RESULT_VERSION: ClassVar[int] = 1  # bump in a change that alters this study's results
+    # 1: the records of the code that first versioned results
     PROFILE_TABLE: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"functions": ("sum_squares", "branin", "easom"), "examples": ("sum_squares", "branin"),
                   "orders": (0, 1, 3), "category_orders": (0, 1), "sizes": (20, 40),

@@ -36,6 +36,8 @@ class TheoryConfig(StudyConfig):
     """Parameters of the theory chapter (see the notebook's ``parameters`` cell)."""
 
     study: ClassVar[str] = STUDY
+    RESULT_VERSION: ClassVar[int] = 1  # bump in a change that alters this study's results
+    # 1: the first versioned records (recomputed: the old ones came from an older monomial order)
     PROFILE_TABLE: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": {"d_max": 20, "r_max": 5, "identity_d_max": 50, "dims": (1, 2, 3),
                   "degrees": (2, 3), "orders": (0, 1, 2), "seeds": 1, "scheduler": "inprocess"},
