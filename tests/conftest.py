@@ -6,8 +6,12 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-import torch
+# Before numpy or torch is imported: OpenBLAS fixes its thread count when it loads (the
+# reproduction tests compare round-off-sized numbers that depend on it).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 # One thread per process: the tests' tensors are small, and on the 2-core reference machine a
 # second thread competing with running sweeps made the suite up to 10x slower (measured: the DINO

@@ -16,6 +16,10 @@ def square(config: dict, device: str) -> dict:
         with open(calls, "a") as fh:
             fh.write(f"{config['x']}\n")
     time.sleep(config.get("sleep", 0.0))
+    if config.get("infra") and not os.environ.get("DL_INFRA_FIXED"):
+        from derivlearn.sweep import InfrastructureError
+
+        raise InfrastructureError("planned cache damage")
     if config.get("fail"):
         raise ValueError("planned failure")
     if config.get("nan"):
