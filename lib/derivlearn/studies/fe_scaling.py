@@ -27,11 +27,13 @@ Choices the paper leaves open (stated in the chapter):
 from __future__ import annotations
 
 import fcntl
+import logging
 import math
-import os
+import pickle
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -39,6 +41,7 @@ import torch
 from torch import Tensor
 
 from derivlearn import cost, metrics
+from derivlearn.cachefiles import CacheDamaged, atomic_torch_save, record_checksum, verify_checksum
 from derivlearn.claims import VERDICTS, Claim, verdict
 from derivlearn.derivatives import derivative_tensors, full_to_unique
 from derivlearn.params import Choice, ListOf, Range, StudyConfig, knob
@@ -63,6 +66,14 @@ CHECKS: dict[str, tuple[str, str, Any]] = {
     "epochs": ("budget_check", "max_epochs", lambda cfg: cfg.check_epochs),
     "weight_decay": ("wd_check", "weight_decay", lambda cfg: 0.0),
 }
+# Arms of the network sweep: "paper" is the literal reading of the paper's "L2 weight decay of
+# 0.001" (Adam's coupled L2 term, 20 000 epochs in the book profile); "no_decay" trains the
+# same networks without decay up to the paper's epoch cap (``check_epochs``), where the value
+# network can fit. Name -> overrides of the network settings as a function of the config.
+ARMS: dict[str, Any] = {
+    "paper": lambda cfg: {},
+    "no_decay": lambda cfg: {"weight_decay": 0.0, "max_epochs": cfg.check_epochs},
+}
 FULL_SIZES = tuple(range(1, 11)) + (12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300)
 
 
@@ -77,10 +88,12 @@ class FEScalingConfig(StudyConfig):
         "smoke": {"problems": ("rosenbrock", "frame"), "dims": (1, 2), "methods": METHODS,
                   "sizes": (2, 6), "seeds": 1, "n_samples": 60, "n_test": 20, "n_val": 10,
                   "max_epochs": 30, "patience": 10, "gp_iterations": 10, "frame_element_size": 1.0,
-                  "checks": tuple(CHECKS), "check_epochs": 60, "scheduler": "inprocess"},
+                  "checks": tuple(CHECKS), "check_epochs": 60, "scheduler": "inprocess",
+                  "arms": tuple(ARMS)},
         "book": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": BOOK_SIZES, "seeds": 5, "max_epochs": 20_000, "patience": 10_000,
-                 "gp_max_observations": 1000, "gp_stop_r2": 0.999, "checks": tuple(CHECKS)},
+                 "gp_max_observations": 1000, "gp_stop_r2": 0.999, "checks": tuple(CHECKS),
+                 "arms": tuple(ARMS)},
         "full": {"problems": PROBLEMS, "dims": tuple(range(1, 9)), "methods": METHODS,
                  "sizes": FULL_SIZES, "seeds": 10, "max_epochs": 100_000, "patience": 10_000,
                  "gp_max_observations": 100_000},
@@ -113,7 +126,10 @@ class FEScalingConfig(StudyConfig):
     checks: tuple[str, ...] = knob(ListOf(Choice(tuple(CHECKS)), min_len=0),
                                    "sensitivity checks of the NN settings (see CHECKS)", ())
     check_epochs: int = knob(Range(1, 10**7, integer=True),
-                             "NN epoch limit of the 'epochs' check (paper: 100000)", 100_000)
+                             "NN epoch limit of the 'epochs' check and of the no-decay arm "
+                             "(paper: 100000)", 100_000)
+    arms: tuple[str, ...] = knob(ListOf(Choice(tuple(ARMS))),
+                                 "arms of the network sweep (see ARMS); 'paper' comes first", ("paper",))
 
     def check(self) -> None:
         if self.n_test + self.n_val >= self.n_samples:
@@ -128,6 +144,9 @@ class FEScalingConfig(StudyConfig):
         if "epochs" in self.checks and self.check_epochs <= self.max_epochs:
             raise ValueError(f"parameter 'check_epochs': {self.check_epochs} must exceed max_epochs "
                              f"{self.max_epochs} when the 'epochs' check runs")
+        if self.arms[0] != "paper":
+            raise ValueError(f"parameter 'arms': got {list(self.arms)}; allowed: a list that starts "
+                             "with 'paper' (the GPs and the checks belong to it)")
         pool = self.n_samples - self.n_test - self.n_val
         if max(self.sizes) > pool:
             raise ValueError(f"parameter 'sizes': {max(self.sizes)} exceeds the training pool of "
@@ -180,17 +199,35 @@ def dataset(problem: str, d: int, n_samples: int, data_seed: int,
             "frame_element_size": frame_element_size if problem == "frame" else None, "version": 1,
             "model_version": _model_version(problem)}
     path = cache_dir() / STUDY / f"{problem}-d{d}-{config_key(spec)}.pt"
-    if path.exists():
-        return torch.load(path)
+    if path.exists() and (data := _load_cached(path, d, n_samples, warn=False)) is not None:
+        return data
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:  # one writer; parallel workers wait, then load
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            return torch.load(path)
+        if path.exists() and (data := _load_cached(path, d, n_samples, warn=True)) is not None:
+            return data
         data = _generate(problem, d, n_samples, data_seed, frame_element_size)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(data, tmp)
-        tmp.replace(path)
+        atomic_torch_save(path, data)
+        record_checksum(path)
+    return data
+
+
+def _load_cached(path: Path, d: int, n_samples: int, warn: bool) -> dict[str, Tensor] | None:
+    """The data set cached in ``path``, or None when the file is damaged (the caller then
+    regenerates it): loaded with ``weights_only=True`` (tensors and containers only, never
+    code), checked against its checksum file and the shapes of :func:`dataset`."""
+    shapes = {"x": (n_samples, d), "y": (n_samples,), "grad": (n_samples, d),
+              "hess": (n_samples, d, d), "seconds": ()}
+    try:
+        verify_checksum(path)
+        data = torch.load(path, weights_only=True)
+        if not (isinstance(data, dict) and set(data) == set(shapes) and all(
+                isinstance(data[k], Tensor) and tuple(data[k].shape) == s for k, s in shapes.items())):
+            raise CacheDamaged(path, "not the tensors of a data set of this size")
+    except (CacheDamaged, OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
+        if warn:
+            logging.getLogger(__name__).warning("%s: damaged (%s); regenerated", path, exc)
+        return None
     return data
 
 
@@ -249,6 +286,8 @@ def run_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
     :func:`split_check` separates them from the sweep."""
     sweep = _sweep_configs(cfg)
     out = list(sweep)
+    for arm in cfg.arms[1:]:  # the other arms of the network sweep, marked by "arm"
+        out += [{**c, **ARMS[arm](cfg), "arm": arm} for c in sweep if c["method"].startswith("nn")]
     d = check_dim(cfg)
     for name in cfg.checks:
         kind, key, value = CHECKS[name]
@@ -260,11 +299,19 @@ def run_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
 
 
 def split_check(df):
-    """(sweep records, sensitivity-check records) of a frame of run records."""
+    """(records of the paper arm, sensitivity-check records) of a frame of run records."""
+    other_arm = df["arm"].notna() if "arm" in df.columns else df.index != df.index
     if "kind" not in df.columns:
-        return df, df.iloc[:0]
+        return df[~other_arm], df.iloc[:0]
     is_check = df["kind"].isin([k for k, _, _ in CHECKS.values()])
-    return df[~is_check], df[is_check]
+    return df[~is_check & ~other_arm], df[is_check]
+
+
+def arm_frame(df, arm: str):
+    """The records of one arm of the network sweep (``"paper"``: the sweep without checks)."""
+    if arm == "paper":
+        return split_check(df)[0]
+    return df[df["arm"] == arm] if "arm" in df.columns else df.iloc[:0]
 
 
 def _sweep_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
