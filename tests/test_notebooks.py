@@ -21,6 +21,8 @@ are still being computed), gets the smoke run."""
 def test_chapter_runs_in_smoke_profile(name, tmp_path, _isolated_store):
     out = book.execute(name, "smoke", tmp_path, ROOT)
     assert book.error_outputs(out) == []
+    assert book.check_executed(out, "smoke") == []  # a build would keep this copy
+    assert book.check_executed(out, "book") != []  # ... but not for another profile
     nb = json.loads(out.read_text())
     images = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "the chapter draws no figure"
@@ -42,6 +44,46 @@ def test_invalid_parameter_fails_with_its_name(params, name, tmp_path):
 def test_unknown_parameter_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown parameter.*'sedes'.*allowed:.*'seeds'"):
         book.execute("theory", "smoke", tmp_path, ROOT, parameters={"sedes": 3})
+
+
+def test_unknown_parameter_is_refused_by_the_notebook_itself(tmp_path):
+    """Papermill called directly (as the book's introduction shows) only warns about an unknown
+    name; the chapter itself must refuse it rather than run with the default."""
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        pm.execute_notebook(str(ROOT / "notebooks" / "theory.ipynb"), str(tmp_path / "o.ipynb"),
+                            parameters={"profile": "smoke", "sedes": 3}, kernel_name="python3",
+                            cwd=str(ROOT / "notebooks"), progress_bar=False)
+    assert err.value.ename == "ValueError"
+    assert "'sedes'" in err.value.evalue and "'seeds'" in err.value.evalue  # and what is allowed
+    assert not list(tmp_path.glob("*/summary.smoke.json"))
+
+
+def _study_config(name: str, source: str):
+    """The config class a notebook's config cell builds with ``from_notebook``."""
+    from derivlearn import run
+
+    found = [mod.CONFIG for mod in map(run.importlib.import_module,
+                                       (f"derivlearn.studies.{s}" for s in run.studies()))
+             if f"{mod.CONFIG.__name__}.from_notebook(globals(), PARAMETERS)" in source]
+    assert len(found) == 1, f"{name}: no config cell calling XConfig.from_notebook"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_parameters_are_declared_once(name):
+    """The parameters cell declares every knob of the study, and nothing writes them again: the
+    config cell collects them with ``from_notebook`` (no 20-argument call that could miss one)."""
+    import re
+
+    path = ROOT / "notebooks" / f"{name}.ipynb"
+    nb = json.loads(path.read_text())
+    code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code[0].rstrip().splitlines()[-1].startswith("PARAMETERS = dir()"), name
+    config = _study_config(name, "\n".join(code))
+    declared = set(pm.inspect_notebook(str(path))) - {"PARAMETERS"}
+    assert declared == set(config.knobs()), name
+    for knob in config.knobs():
+        assert not re.search(rf"\b{knob}={knob}\b", "\n".join(code[1:])), (name, knob)
 
 
 def test_source_notebooks_are_clean():

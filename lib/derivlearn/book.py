@@ -9,6 +9,11 @@ listed in ``_toc.yml`` is run through papermill with ``-p profile <profile>`` an
 ``python3``. A failing cell stops the build (papermill raises); the executed copies are then
 checked for error outputs, and ``jupyter-book build`` runs with warnings as errors.
 
+With ``--only``, the other chapters keep their executed copies only if :func:`check_executed`
+finds nothing wrong with them (a run that was killed or failed, or one under another profile);
+a copy that fails a check is executed again, with the reason printed. Before rendering, every
+chapter's copy is checked once more, so the book never publishes a chapter it has not checked.
+
 The book is staged in ``_build/src`` (config, toc, ``book/`` and the executed notebooks in
 ``_build/src/book/generated``) and rendered to ``_build/html``; both are git-ignored.
 ``--workdir DIR`` puts that ``_build`` folder in ``DIR`` instead (the tests use this).
@@ -76,6 +81,54 @@ def error_outputs(path: Path) -> list[str]:
     return errs
 
 
+def check_executed(path: Path, profile: str) -> list[str]:
+    """What is wrong with an executed copy of a chapter, for a build under ``profile``.
+
+    Reads what papermill recorded (``metadata.papermill`` of the notebook and of each cell) and
+    returns one sentence per problem; an empty list means the copy may be published:
+
+    * the file is missing or not a notebook, or papermill did not execute it;
+    * the run did not finish (killed): no end time, or cells still ``pending``/``running``;
+    * the run failed: papermill recorded an exception, or a cell has an error output;
+    * it ran under another profile, or with parameters the build does not pass.
+    """
+    try:
+        nb = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return ["no executed copy"]
+    except (OSError, ValueError) as err:
+        return [f"not a readable notebook ({type(err).__name__}: {err})"]
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        return ["not a notebook (no list of cells)"]
+    meta = (nb.get("metadata") or {}).get("papermill")
+    if not isinstance(meta, dict):
+        return ["not executed by papermill (no metadata.papermill)"]
+    problems = []
+    params = meta.get("parameters") or {}
+    got = params.get("profile")
+    if got != profile:
+        problems.append(f"executed under profile {got!r}, not {profile!r}")
+    extra = sorted(set(params) - {"profile"})
+    if extra:
+        problems.append(f"executed with parameters the build does not pass: {extra}")
+    if meta.get("exception"):
+        problems.append("the run failed (papermill recorded an exception)")
+    if not meta.get("end_time"):
+        problems.append("the run did not finish (no end time: killed?)")
+    status: dict[str, int] = {}
+    for cell in nb["cells"]:
+        s = ((cell.get("metadata") or {}).get("papermill") or {}).get("status", "missing")
+        if s != "completed":
+            status[s] = status.get(s, 0) + 1
+    if status:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(status.items()))
+        problems.append(f"cells not completed: {counts}")
+    errs = error_outputs(path)
+    if errs:
+        problems.append(f"error outputs: {errs}")
+    return problems
+
+
 def execute(name: str, profile: str, out_dir: Path, root: Path | None = None,
             parameters: dict | None = None) -> Path:
     """Run ``notebooks/<name>.ipynb`` through papermill into ``out_dir/<name>.ipynb``."""
@@ -87,7 +140,7 @@ def execute(name: str, profile: str, out_dir: Path, root: Path | None = None,
     out = out_dir / f"{name}.ipynb"
     params = {"profile": profile} | dict(parameters or {})
     source = root / "notebooks" / f"{name}.ipynb"
-    known = set(pm.inspect_notebook(str(source)))
+    known = set(pm.inspect_notebook(str(source))) - {"PARAMETERS"}  # the declared names
     unknown = sorted(set(params) - known)
     if unknown:  # papermill itself only warns, and the run would silently ignore them
         raise ValueError(f"unknown parameter(s) {unknown} for notebooks/{name}.ipynb; "
@@ -134,7 +187,12 @@ def build(profile: str = "book", root: Path | None = None, workdir: Path | None 
         root: the checkout (default: the one this package is installed from).
         workdir: where to stage and build (default: the checkout's ``_build/``). The sources
             are staged in ``workdir/_build/src`` and the HTML lands in ``workdir/_build/html``.
-        only: execute only these chapters; the others keep their executed copies.
+        only: execute only these chapters; the others keep their executed copies, if
+            :func:`check_executed` passes them under ``profile`` (else they are executed too).
+
+    Raises:
+        RuntimeError: a chapter's executed copy fails :func:`check_executed` just before
+            rendering (the book is not built).
     """
     root = _root(root)
     check_choice("profile", profile, PROFILES)
@@ -148,12 +206,20 @@ def build(profile: str = "book", root: Path | None = None, workdir: Path | None 
     for name in names:
         target = src / GENERATED / f"{name}.ipynb"
         if only and name not in only and target.exists():
-            print(f"[book] {name}: kept the existing executed copy")
-            continue
+            problems = check_executed(target, profile)
+            if not problems:
+                print(f"[book] {name}: kept the existing executed copy (checked)")
+                continue
+            print(f"[book] {name}: not keeping the existing executed copy: "
+                  + "; ".join(problems), flush=True)
         t0 = time.perf_counter()
         print(f"[book] executing notebooks/{name}.ipynb (profile={profile}) ...", flush=True)
         execute(name, profile, src / GENERATED, root)
         print(f"[book] {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    bad = {n: p for n in names if (p := check_executed(src / GENERATED / f"{n}.ipynb", profile))}
+    if bad:  # never publish a chapter that was not checked (a copy changed during the build)
+        raise RuntimeError("executed chapters fail their checks: " + "; ".join(
+            f"{n}: {', '.join(p)}" for n, p in bad.items()))
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output",
            str(out), "-W", "--keep-going", "--quiet"]

@@ -8,7 +8,13 @@ overrides any knob through papermill. :func:`resolve` merges the three layers::
     explicit override (not None)  >  profile table  >  dataclass default
 
 and validates the result *before* any computation, raising a :class:`ValueError` that names
-the parameter and what it allows.
+the parameter and what it allows. The knob ``scheduler`` has one more layer: the environment
+variable ``DERIVLEARN_SCHEDULER``, set on purpose by a user (a Dask cluster), beats the profile
+table but not an explicit override (see :meth:`StudyConfig.from_profile`).
+
+A notebook declares its knobs once, in its ``parameters`` cell, which ends with
+``PARAMETERS = dir()``; its config cell calls :meth:`StudyConfig.from_notebook`, which refuses
+any name papermill injected that the parameters cell does not declare.
 
 Example:
     >>> cfg = TheoryConfig.from_profile("smoke", d_max=12)   # doctest: +SKIP
@@ -17,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -197,6 +204,11 @@ class StudyConfig:
     def from_profile(cls: type[C], profile: str = "book", **overrides: Any) -> C:
         """Build a validated config: overrides (not ``None``) > profile table > defaults.
 
+        For ``scheduler`` the order is: override > ``$DERIVLEARN_SCHEDULER`` > profile table >
+        ``None`` (automatic; see :func:`derivlearn.sweep.resolve_scheduler`). A profile that pins
+        a scheduler (``smoke`` runs in process) gives a default, not a veto over the user's
+        environment.
+
         Raises:
             ValueError: unknown profile, unknown parameter, or a value out of range.
         """
@@ -215,6 +227,8 @@ class StudyConfig:
                 values[name] = profile
             elif overrides.get(name) is not None:
                 values[name] = overrides[name]
+            elif name == "scheduler" and os.environ.get(SCHEDULER_ENV):
+                values[name] = env_scheduler()  # a user's explicit choice beats the profile's
             elif name in table:
                 values[name] = table[name]
             else:
@@ -230,6 +244,50 @@ class StudyConfig:
         resolve_device(cfg.device)  # 'cuda' without a GPU fails here, before any computation
         cfg.check()
         return cfg
+
+    @classmethod
+    def from_notebook(cls: type[C], namespace: Mapping[str, Any], declared: Iterable[str]) -> C:
+        """Build the config of a chapter notebook from its global namespace.
+
+        The notebook's ``parameters`` cell assigns ``profile`` and each knob (``None``: the
+        profile's value) and ends with ``PARAMETERS = dir()``, the names it declares. Papermill
+        then injects its cell, and the config cell calls
+        ``cfg = XConfig.from_notebook(globals(), PARAMETERS)``.
+
+        Args:
+            namespace: the notebook's globals after the injected-parameters cell.
+            declared: the names the ``parameters`` cell saw (``PARAMETERS``); IPython's own
+                names (``In``, ``Out``, ``_i1``, ``get_ipython``, ...) may be among them.
+
+        Raises:
+            ValueError: a name that papermill injected (a value in ``namespace`` that the
+                parameters cell did not declare; modules, classes and functions, such as the
+                config cell's imports, are not parameters) is refused, naming it and the allowed
+                knobs, since papermill itself only warns and the chapter would silently run
+                without it; then every check of :meth:`from_profile`.
+        """
+        known = cls.knobs()
+        names = (list(declared) if isinstance(declared, Iterable)
+                 and not isinstance(declared, (str, bytes)) else None)
+        if names is None or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"study {cls.study!r}: 'PARAMETERS' is not a parameter (it lists the "
+                             f"names of the notebook's parameters cell); allowed: {sorted(known)}")
+        declared = set(names)
+        undeclared = [
+            name for name, value in namespace.items()
+            if name not in declared and not _notebook_internal(name) and _is_value(value)
+        ]
+        if undeclared:
+            allowed = sorted(k for k in known if k in declared)
+            raise ValueError(
+                f"unknown parameter(s) {sorted(undeclared)} for study {cls.study!r} (not declared "
+                f"in the notebook's parameters cell); allowed: {allowed}"
+            )
+        if "profile" not in declared or "profile" not in namespace:
+            raise ValueError(f"study {cls.study!r}: the notebook's parameters cell declares no "
+                             "'profile'; allowed: one of " + ", ".join(map(repr, PROFILES)))
+        values = {k: namespace[k] for k in known if k in declared and k in namespace}
+        return cls.from_profile(values.pop("profile"), **values)
 
     def check(self) -> None:
         """Cross-field validation; subclasses raise ``ValueError`` naming the parameters."""
@@ -263,6 +321,34 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     return obj
+
+
+SCHEDULER_ENV = "DERIVLEARN_SCHEDULER"
+"""Environment variable naming where sweeps run (e.g. a Dask cluster ``tcp://head:8786``)."""
+
+
+def env_scheduler() -> str:
+    """The validated value of ``$DERIVLEARN_SCHEDULER`` (which must be set and not empty)."""
+    value = os.environ[SCHEDULER_ENV]
+    try:
+        return Scheduler()("scheduler", value)
+    except ValueError as err:
+        raise ValueError(f"environment variable {SCHEDULER_ENV}: {err}") from None
+
+
+_IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "PARAMETERS"})
+"""Globals of an IPython kernel (besides the underscore ones), and the declared-names list."""
+
+
+def _notebook_internal(name: str) -> bool:
+    """A name no papermill parameter can mean: IPython's (``In``, ``_i3``, ``__name__``, ...)."""
+    return name.startswith("_") or name in _IPYTHON_NAMES
+
+
+def _is_value(value: Any) -> bool:
+    """Whether a global holds a value, as papermill injects, rather than a module, class or
+    function (the config cell's imports)."""
+    return not (inspect.ismodule(value) or inspect.isclass(value) or callable(value))
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
@@ -299,4 +385,6 @@ __all__ = [
     "knob",
     "check_choice",
     "resolve_device",
+    "SCHEDULER_ENV",
+    "env_scheduler",
 ]

@@ -170,11 +170,18 @@ class SweepReport:
 def resolve_scheduler(scheduler: str | None, n_pending: int, device: str) -> str:
     """Pick where a sweep runs: explicit value > ``$DERIVLEARN_SCHEDULER`` > ``'auto'``.
 
+    A study's config arrives with the full order already applied by
+    :meth:`~derivlearn.params.StudyConfig.from_profile`: an explicit override (``-p scheduler``,
+    ``--set scheduler=``) > ``$DERIVLEARN_SCHEDULER`` > the profile's default > ``None``, which
+    here means automatic unless the environment names a scheduler.
+
     ``'auto'`` runs in process when there are fewer than :data:`AUTO_INPROCESS_BELOW` pending
     runs, on one core, or on a GPU (one process drives it best); otherwise ``'local'``.
     """
     if scheduler is None:
-        scheduler = os.environ.get("DERIVLEARN_SCHEDULER") or "auto"
+        from derivlearn.params import SCHEDULER_ENV, env_scheduler
+
+        scheduler = env_scheduler() if os.environ.get(SCHEDULER_ENV) else "auto"
     Scheduler()("scheduler", scheduler)
     if scheduler != "auto":
         return scheduler
