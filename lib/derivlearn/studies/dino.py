@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -31,10 +32,20 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from derivlearn.cachefiles import (
+    CacheDamaged,
+    atomic_save_npy,
+    atomic_write_json,
+    load_npy,
+    read_json,
+    record_checksum,
+    verify_checksum,
+)
 from derivlearn.claims import VERDICTS, Claim, verdict
 from derivlearn.params import Choice, ListOf, Range, StudyConfig, knob
 from derivlearn.store import cache_dir, config_key
 
+_log = logging.getLogger(__name__)
 STUDY = "dino"
 PROBLEMS = ("poisson", "reaction_diffusion", "crd")
 NETWORKS = ("generic", "dipnet_50_50", "dipnet_100_50")
@@ -140,19 +151,28 @@ def dataset(problem: str, mesh: int, n_samples: int, seed: int):
         stats = data.fill(pmap.observe_and_jacobian,
                           lambda a, b: pmap.sample_prior(b - a, seed * 1_000_003 + a), chunk=DATA_CHUNK)
     if stats["generated"]:
-        meta = path / "generation.json"
-        meta.write_text(f'{{"seconds_per_sample": {stats["seconds_per_sample"]}}}')
+        atomic_write_json(path / "generation.json", {"seconds_per_sample": stats["seconds_per_sample"]})
     return data
 
 
 def data_record(data) -> dict[str, Any]:
     """What a data set costs, for the run records (the chapter must not open the data itself):
     generation seconds per sample (forward + Jacobian, of the last generation session; None if
-    unknown), bytes on disk, and the bytes the full float32 Jacobians would take."""
-    import json
+    unknown), bytes on disk, and the bytes the full float32 Jacobians would take.
 
+    A damaged ``generation.json`` is removed with a warning: its time is unknown from then on
+    (a time cannot be rebuilt without regenerating the data)."""
     meta = data.path / "generation.json"
-    sps = json.loads(meta.read_text()).get("seconds_per_sample") if meta.exists() else None
+    sps = None
+    if meta.exists():
+        try:
+            sps = read_json(meta)["seconds_per_sample"]
+            if not isinstance(sps, (int, float)) or isinstance(sps, bool) or not math.isfinite(sps):
+                raise CacheDamaged(meta, f"seconds_per_sample is {sps!r}")
+        except (CacheDamaged, KeyError, TypeError) as exc:
+            _log.warning("%s; removed, the generation time is now unknown", exc)
+            meta.unlink(missing_ok=True)
+            sps = None
     lay = data.layout
     return {"data_seconds_per_sample": sps, "data_bytes": int(data.nbytes()),
             "full_jacobian_bytes": int(lay.n_samples * lay.d_q * lay.d_m * 4)}
@@ -167,14 +187,20 @@ def split(cfg_or_config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def input_basis(problem: str, data, as_idx: np.ndarray, rank: int, mesh: int) -> torch.Tensor:
     """Active-subspace basis (d_M, rank) of the problem's prior from the samples ``as_idx``,
-    cached next to the data (generalized eigenproblem with the prior precision, then QR)."""
+    cached next to the data (generalized eigenproblem with the prior precision, then QR); the
+    cache file is written atomically with a checksum file, and recomputed when damaged."""
     import scipy.sparse.linalg as spla
 
     from derivlearn.dino.bases import active_subspace
 
     path = data.path / f"as_{len(as_idx)}_{rank}.npy"
     if path.exists():
-        return torch.from_numpy(np.load(path))
+        try:
+            phi = load_npy(path, (data.layout.d_m, rank), np.float64)
+            verify_checksum(path)
+            return torch.from_numpy(phi)
+        except CacheDamaged as exc:
+            _log.warning("%s; recomputed", exc)
     prior = pde_map(problem, mesh).prior
     a_lu, m_lu = spla.splu(prior.A.tocsc()), spla.splu(prior.M.tocsc())
 
@@ -186,7 +212,8 @@ def input_basis(problem: str, data, as_idx: np.ndarray, rank: int, mesh: int) ->
 
     jac = data.jacobian(as_idx, torch.float64).numpy()
     phi = active_subspace(jac, rank, cov=cov, precision=precision).basis.numpy()
-    np.save(path, phi)
+    atomic_save_npy(path, phi)
+    record_checksum(path)
     return torch.from_numpy(phi)
 
 

@@ -12,13 +12,15 @@ values), each step a sparse direct solve, until the residual norm on the free DO
 ``rtol = 1e-4`` times its initial value (the authors' setting).
 
 The P2 velocity DOF vector is cached under ``derivlearn.store.cache_dir() / "pde"`` in a file
-keyed by the mesh size and the settings (:func:`velocity`); the DOF locations are stored with it
-and checked on load.
+keyed by the mesh size and the settings (:func:`velocity`), written atomically
+(:func:`derivlearn.cachefiles.atomic_save_npz`); the DOF locations are stored with it and checked
+on load, and a damaged file (cut, or failing the CRC-32 of the ``.npz`` archive) is recomputed.
 """
 
 from __future__ import annotations
 
-import os
+import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ import skfem
 from scipy.sparse.linalg import splu
 from skfem.helpers import ddot, div, dot, grad, sym_grad
 
+from derivlearn.cachefiles import atomic_save_npz
 from derivlearn.store import cache_dir
 
 from .mesh import DEFAULT_N, unit_square
@@ -115,15 +118,14 @@ def velocity(n: int = DEFAULT_N, re: float = RE, rtol: float = RTOL) -> tuple[sk
     bv = skfem.Basis(mesh, skfem.ElementVectorH1(skfem.ElementTriP2()), intorder=4)
     if path.exists():
         try:
-            with np.load(path) as data:
+            with np.load(path, allow_pickle=False) as data:
                 v, locs = data["velocity"], data["doflocs"]
             if v.shape == (bv.N,) and locs.shape == bv.doflocs.shape and np.allclose(locs, bv.doflocs):
                 return bv, v
-        except (OSError, KeyError, ValueError):
-            pass
+            logging.getLogger(__name__).warning("%s: not the velocity of this mesh; recomputed", path)
+        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            logging.getLogger(__name__).warning("%s: damaged (%s: %s); recomputed", path,
+                                                type(exc).__name__, exc)
     _, v = solve_navier_stokes(n, re, rtol)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, velocity=v, doflocs=bv.doflocs)
-    os.replace(tmp, path)
+    atomic_save_npz(path, velocity=v, doflocs=bv.doflocs)
     return bv, v
