@@ -268,12 +268,19 @@ def _metrics(rec):
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     """A complete smoke cache of the Poisson data set and the records of one clean sweep."""
-    root = tmp_path_factory.mktemp("pristine")
+    root, replaced, real_replace = tmp_path_factory.mktemp("pristine"), [], os.replace
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DERIVLEARN_CACHE", str(root / "cache"))
+        mp.setattr(os, "replace", lambda a, b: (replaced.append(Path(b).name), real_replace(a, b)))
         records = _sweep(root / "results").records
     (folder,) = (root / "cache" / "dino").iterdir()
-    return root / "cache", folder.name, records
+    return root / "cache", folder.name, records, set(replaced)
+
+
+def test_dino_cache_files_are_written_atomically(pristine):
+    *_, replaced = pristine
+    assert {"layout.json", "done.npy", jd.SUMS, "generation.json", "as_4_100.npy",
+            "as_4_100.npy.sha256"} <= replaced
 
 
 DAMAGES = {
@@ -292,7 +299,7 @@ DAMAGES = {
 def test_dino_sweep_never_records_cache_damage_and_a_rerun_heals(pristine, damage, tmp_path):
     from derivlearn.sweep import RunsLeft
 
-    cache, name, clean = pristine
+    cache, name, clean, _ = pristine
     mine = Path(os.environ["DERIVLEARN_CACHE"])
     shutil.copytree(cache, mine, dirs_exist_ok=True)
     DAMAGES[damage](mine / "dino" / name)
