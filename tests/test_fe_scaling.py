@@ -95,7 +95,11 @@ def test_run_records_metrics_per_size_and_effort():
     cfg = fs.FEScalingConfig.from_profile("smoke", problems=("rosenbrock",), dims=(2,),
                                           methods=("gp", "nn1"), checks=())
     configs = fs.run_configs(cfg)
-    assert len(configs) == 2 and configs[0]["seed"] == cfg.base_seed
+    # the GP and the network of the paper arm, then the network of the no-decay arm
+    assert [(c["method"], c.get("arm")) for c in configs] == [("gp", None), ("nn1", None),
+                                                              ("nn1", "no_decay")]
+    assert configs[0]["seed"] == cfg.base_seed
+    assert configs[2]["weight_decay"] == 0.0 and configs[2]["max_epochs"] == cfg.check_epochs
     for c in configs:
         m = fs.run(c, "cpu")
         assert len(m["r2"]) == len(cfg.sizes) and all(r is not None for r in m["r2"])
@@ -314,3 +318,15 @@ def test_nn_claims_carry_the_sensitivity_checks_in_their_deviation():
     assert "only NN1 reaches the target at (R², d) ∈ [(0.9, 4)]" in _claim(claims, "Sobolev-1 NN").ours
     del summary["sensitivity_checks"]
     assert "check" not in _claim(fs._claims(cfg, summary), "Sobolev NN, order 1 beats").deviation
+
+
+def test_arms_start_with_the_paper_arm_and_split_apart():
+    with pytest.raises(ValueError, match="'arms'"):
+        fs.FEScalingConfig.from_profile("smoke", arms=("no_decay",))
+    import pandas as pd
+
+    df = pd.DataFrame({"method": ["nn0", "nn0", "nn0"], "arm": [None, "no_decay", None],
+                       "kind": [None, None, "wd_check"]})
+    assert fs.split_check(df)[0].index.tolist() == [0]
+    assert fs.arm_frame(df, "no_decay").index.tolist() == [1]
+    assert fs.arm_frame(df, "paper").index.tolist() == [0]
