@@ -92,3 +92,112 @@ def test_every_bad_outcome_is_a_failed_record_in_process(tmp_path):
     assert reasons["intkey"] == "non-finite metric(s): 1"
     assert reasons["empty_runfailed"] == "RunFailed"
     assert reasons["unstorable"].startswith("TypeError: cannot store")
+
+
+# ----------------------------------------------------------------- unwritable stores (2.12, 2.13)
+@pytest.mark.parametrize("scheduler", ["inprocess", "local"])
+def test_an_unwritable_store_fails_before_the_first_run(tmp_path, monkeypatch, scheduler):
+    """A store root that is a regular file fails even for root: the error must come before any
+    run is computed (it came when the first finished run was appended, losing that run)."""
+    monkeypatch.setenv("DL_CALLS_FILE", str(tmp_path / "calls"))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(OSError, match="not writable"):
+        run_sweep(h.square, h.configs(3), ResultStore(afile, "sweeptest"), scheduler=scheduler,
+                  n_workers=1, device="cpu", progress=False)
+    assert calls(tmp_path / "calls") == [] and afile.read_text() == "x"
+
+
+def test_a_read_only_store_fails_before_the_first_run(tmp_path, monkeypatch):
+    import os
+    import stat
+
+    monkeypatch.setenv("DL_CALLS_FILE", str(tmp_path / "calls"))
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(root, os.W_OK):
+            pytest.skip("running as a user who can write to a read-only folder (root)")
+        with pytest.raises(OSError, match="not writable"):
+            run_sweep(h.square, h.configs(3), ResultStore(root, "sweeptest"),
+                      scheduler="inprocess", device="cpu", progress=False)
+        assert calls(tmp_path / "calls") == []
+    finally:
+        root.chmod(stat.S_IRWXU)
+
+
+# ----------------------------------------------------------------- a wrong scheduler address (7.5)
+def _dask_bytes_are_recognized():
+    from derivlearn.sweep import _looks_like_dask
+
+    # the first bytes a distributed 2026.8 scheduler sends on accepting a connection
+    assert _looks_like_dask(b":\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00")
+    assert not _looks_like_dask(b"HTTP/1.0 200 OK\r\n")
+    assert not _looks_like_dask(b"SSH-2.0-OpenSSH_9")
+
+
+def test_dask_handshake_recognition():
+    _dask_bytes_are_recognized()
+
+
+def _sweep_against(address, tmp_path, monkeypatch):
+    """Run a sweep on ``address`` with a 3 s connect limit; return (error, seconds)."""
+    import multiprocessing
+    import threading
+    import time
+
+    monkeypatch.setenv("DERIVLEARN_CONNECT_TIMEOUT", "3")
+    monkeypatch.setenv("DL_CALLS_FILE", str(tmp_path / "calls"))
+    threads = {t for t in threading.enumerate() if type(t).__name__ != "TMonitor"}  # tqdm's
+    t0 = time.monotonic()
+    with pytest.raises(ConnectionError) as err:
+        run_sweep(h.square, h.configs(2), ResultStore(tmp_path, "sweeptest"), scheduler=address,
+                  device="cpu", progress=False)
+    seconds = time.monotonic() - t0
+    left = {t for t in threading.enumerate() if type(t).__name__ != "TMonitor"} - threads
+    assert not left, f"the connection attempt left threads running: {left}"
+    assert multiprocessing.active_children() == []
+    assert calls(tmp_path / "calls") == [] and len(ResultStore(tmp_path, "sweeptest")) == 0
+    return str(err.value), seconds
+
+
+def test_an_http_server_at_the_scheduler_address_is_named_not_waited_for(tmp_path, monkeypatch):
+    """Like typing the dashboard port (8787): the sweep hung with no output."""
+    import http.server
+    import threading
+
+    class Dashboard(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the name http.server calls
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Dashboard)  # one thread, started below
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        address = f"tcp://127.0.0.1:{server.server_address[1]}"
+        message, seconds = _sweep_against(address, tmp_path, monkeypatch)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert seconds < 45
+    assert f"an HTTP server answered at {address}" in message and "dashboard" in message
+    assert "8786" in message
+
+
+def test_a_silent_listener_at_the_scheduler_address_is_an_error(tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # the kernel accepts connections; nobody ever answers
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        message, seconds = _sweep_against(address, tmp_path, monkeypatch)
+    assert seconds < 45
+    assert f"something accepted the connection at {address} but never answered as a Dask " \
+           "scheduler within 3 s" in message

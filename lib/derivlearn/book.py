@@ -240,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, help="stage and build the book in this folder")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    index = build(args.profile, workdir=args.workdir, only=args.only)
+    try:
+        index = build(args.profile, workdir=args.workdir, only=args.only)
+    except ValueError as exc:  # a bad parameter: one line, not a traceback
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        return 2
     print(f"[book] built in {time.perf_counter() - t0:.0f} s: {index}")
     return 0
 

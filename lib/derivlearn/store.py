@@ -71,11 +71,32 @@ def repo_root() -> Path | None:
     return None
 
 
+def env_path(name: str) -> Path | None:
+    """The folder named by environment variable ``name``, or ``None`` when it is unset or empty.
+
+    A relative value is resolved against the repository root (:func:`repo_root`), so that the
+    command line (run from the root) and the notebooks (run with the working directory
+    ``notebooks/``) use the same folder. Without a repository (a plain ``pip install``) it is
+    resolved against the current working directory. ``~`` is expanded.
+    """
+    value = os.environ.get(name)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (repo_root() or Path.cwd()) / path
+    return path
+
+
 def cache_dir() -> Path:
-    """Git-ignored scratch space: ``$DERIVLEARN_CACHE``, else ``<repo>/.cache``, else ``~/.cache``."""
-    env = os.environ.get("DERIVLEARN_CACHE")
-    if env:
-        return Path(env)
+    """Git-ignored scratch space: ``$DERIVLEARN_CACHE``, else ``<repo>/.cache``, else ``~/.cache``.
+
+    A relative ``$DERIVLEARN_CACHE`` is relative to the repository root, or, without one (a
+    plain ``pip install``), to the current working directory (see :func:`env_path`).
+    """
+    env = env_path("DERIVLEARN_CACHE")
+    if env is not None:
+        return env
     root = repo_root()
     return (root / ".cache") if root else Path.home() / ".cache" / "derivlearn"
 
@@ -83,13 +104,16 @@ def cache_dir() -> Path:
 def default_root(profile: str) -> Path:
     """Store root for a profile.
 
-    ``$DERIVLEARN_RESULTS`` wins. Otherwise ``book`` and ``full`` records go to the committed
+    ``$DERIVLEARN_RESULTS`` wins; a relative value is relative to the repository root, so the
+    command line and the notebooks (which run in ``notebooks/``) share one store, or, without a
+    repository (a plain ``pip install``), to the current working directory (see
+    :func:`env_path`). Otherwise ``book`` and ``full`` records go to the committed
     ``<repo>/results`` (their configs differ, so their keys never collide), and ``smoke``
     records to ``<cache>/results-smoke``, which is never committed.
     """
-    env = os.environ.get("DERIVLEARN_RESULTS")
-    if env:
-        return Path(env)
+    env = env_path("DERIVLEARN_RESULTS")
+    if env is not None:
+        return env
     if profile == "smoke":
         return cache_dir() / "results-smoke"
     root = repo_root()
@@ -473,6 +497,11 @@ class ResultStore:
                     latest[key] = ln
             self._rewrite(list(latest.values()))
             return len(raw) - len(latest)
+
+    def stale(self, keep: Iterable[Mapping[str, Any]], version: VersionSpec = 1) -> list[dict[str, Any]]:
+        """The records :meth:`compact` with this ``keep`` would drop (a dry run for pruning)."""
+        wanted = {config_key(c, version_of(version, c)) for c in keep}
+        return [r for r in self.records() if r["key"] not in wanted]
 
     # -- summaries ----------------------------------------------------------------------
     def summary_path(self, profile: str) -> Path:

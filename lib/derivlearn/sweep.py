@@ -288,6 +288,128 @@ def run_sweep(
     )
 
 
+CONNECT_TIMEOUT_ENV = "DERIVLEARN_CONNECT_TIMEOUT"
+CONNECT_TIMEOUT_S = 30.0
+"""Default wall-clock bound on reaching a Dask scheduler (override: ``$DERIVLEARN_CONNECT_TIMEOUT``)."""
+
+
+def connect_timeout() -> float:
+    """Seconds allowed for reaching a Dask scheduler: ``$DERIVLEARN_CONNECT_TIMEOUT`` or 30."""
+    text = os.environ.get(CONNECT_TIMEOUT_ENV)
+    if not text:
+        return CONNECT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise ValueError(f"parameter '{CONNECT_TIMEOUT_ENV}': got {text!r}; allowed: a number of "
+                         "seconds > 0")
+    return value
+
+
+def _looks_like_dask(head: bytes) -> bool:
+    """Whether a peer's first bytes are a Dask message: a little-endian uint64 byte count (a
+    scheduler sends its handshake as soon as a connection is accepted), then a frame count."""
+    if len(head) < 8:
+        return False
+    size = int.from_bytes(head[:8], "little")
+    if not 0 < size < 2**31:
+        return False
+    return len(head) < 16 or 0 < int.from_bytes(head[8:16], "little") < 2**16
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Check within about ``timeout`` seconds that a Dask scheduler answers at ``tcp://`` address.
+
+    ``distributed.Client(address, timeout=...)`` bounds only the TCP connect: a peer that accepts
+    the connection but is not a Dask scheduler (the dashboard's HTTP port, a silent listener)
+    made it wait forever. A plain socket, closed on return, finds out what answered instead; no
+    thread or process is started. Connecting is retried until ``timeout`` (a scheduler may be
+    starting); an HTTP request is sent only to a peer that stayed silent for ``timeout``.
+
+    Raises:
+        ConnectionError: nothing accepted the connection, or what did is not a Dask scheduler.
+    """
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, loc = parse_address(address)
+    if scheme != "tcp":  # tls:// handshakes are bounded by Dask's own connect timeout
+        return
+    host, port = parse_host_port(loc, 8786)
+    deadline = time.monotonic() + timeout
+    sock, error = None, None
+    while sock is None:
+        try:
+            sock = socket.create_connection((host, port), timeout=max(0.1, deadline - time.monotonic()))
+        except OSError as exc:
+            error = exc
+            if time.monotonic() >= deadline:
+                raise ConnectionError(f"could not connect to a Dask scheduler at {address} within "
+                                      f"{timeout:g} s ({error}); is it running? (time limit: "
+                                      f"${CONNECT_TIMEOUT_ENV})") from exc
+            time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    with sock:
+        head, closed = b"", False
+        deadline = max(deadline, time.monotonic() + min(timeout, 2.0))  # a late accept gets time too
+        try:
+            while len(head) < 16 and time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(16 - len(head))
+                if not chunk:
+                    closed = True
+                    break
+                head += chunk
+                if len(head) >= 8 and not _looks_like_dask(head):
+                    break
+        except TimeoutError:
+            pass
+        except OSError as exc:
+            raise ConnectionError(f"the connection to {address} failed before a Dask scheduler "
+                                  f"answered ({exc})") from exc
+        if _looks_like_dask(head):
+            return
+        if closed and not head:
+            raise ConnectionError(f"something at {address} accepted the connection and closed it "
+                                  "without answering as a Dask scheduler")
+        if head.startswith(b"HTTP/"):
+            reply = head
+        elif head:
+            raise ConnectionError(f"something answered at {address}, but not as a Dask scheduler "
+                                  f"(first bytes: {head!r})")
+        else:
+            reply = b""
+            try:  # silent so far: ask it whether it is a web server
+                sock.settimeout(min(2.0, timeout))
+                sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+                reply = sock.recv(64)
+            except OSError:
+                pass
+        if reply.startswith(b"HTTP/"):
+            status = reply.split(b"\r\n", 1)[0].decode("latin-1")
+            raise ConnectionError(f"an HTTP server answered at {address} ({status!r}), not a Dask "
+                                  "scheduler: is this the dashboard port? Dask schedulers listen "
+                                  "on 8786 unless started with another --port")
+        if head or reply:
+            raise ConnectionError(f"something answered at {address}, but not as a Dask scheduler "
+                                  f"(first bytes: {(head or reply)!r})")
+        raise ConnectionError(f"something accepted the connection at {address} but never answered "
+                              f"as a Dask scheduler within {timeout:g} s (time limit: "
+                              f"${CONNECT_TIMEOUT_ENV})")
+
+
+def _connect(address: str):
+    """A ``distributed.Client`` for a scheduler address, or a clear error within the time limit
+    (:func:`connect_timeout`, plus at most 2 s to tell what answered instead)."""
+    from distributed import Client
+
+    timeout = connect_timeout()
+    _probe_scheduler(address, timeout)
+    return Client(address, timeout=timeout)
+
+
 def _run_dask(
     fn: RunFn,
     configs: list[tuple[dict[str, Any], int]],
@@ -308,7 +430,7 @@ def _run_dask(
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
-        client = Client(where, timeout=30)
+        client = _connect(where)
     try:
         futures = {
             client.submit(execute, fn, cfg, device, v, key=f"run-{config_key(cfg, v)}",
