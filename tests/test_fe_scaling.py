@@ -262,7 +262,7 @@ def test_summary_counts_only_real_fit_failures_not_missing_or_skipped_reasons():
 
 def test_checks_rerun_value_and_first_order_nets_with_one_setting_changed():
     cfg = fs.FEScalingConfig.from_profile("smoke", seeds=4, dims=(1, 2, 4))
-    assert cfg.checks == ("epochs", "weight_decay")
+    assert cfg.checks == tuple(fs.CHECKS)
     configs = fs.run_configs(cfg)
     cells = {(p, 4, m, s) for p in fs.PROBLEMS for m in ("nn0", "nn1") for s in range(3)}
     # d = 4 (the first "higher d"), NN and Sobolev-1 NN, both problems, the first three seeds
@@ -330,3 +330,51 @@ def test_arms_start_with_the_paper_arm_and_split_apart():
     assert fs.split_check(df)[0].index.tolist() == [0]
     assert fs.arm_frame(df, "no_decay").index.tolist() == [1]
     assert fs.arm_frame(df, "paper").index.tolist() == [0]
+
+
+def test_sensitivity_checks_of_the_book_profile():
+    cfg = fs.FEScalingConfig.from_profile("book")
+    configs = fs.run_configs(cfg)
+    by_kind = {}
+    for c in configs:
+        by_kind.setdefault(c.get("kind"), []).append(c)
+    for kind in ("budget_check", "wd_check", "val_check"):
+        assert {c["d"] for c in by_kind[kind]} == {4, 6}
+        assert {c["method"] for c in by_kind[kind]} == {"nn0", "nn1"}
+        assert "arm" not in by_kind[kind][0]
+    order = by_kind["order_check"]
+    assert {c["problem"] for c in order} == {"frame"} and {c["d"] for c in order} == {2, 4, 6}
+    assert all(c["activation_order"] == "loads_first" for c in order)
+    assert all(c.get("arm") == "no_decay" and c["weight_decay"] == 0.0
+               for c in order if c["method"].startswith("nn"))
+    assert {c["method"] for c in order} == {"gp", "gegp", "nn0", "nn1"}
+    # the existing d = 4 checks keep their configs (and so their records)
+    assert {"kind": "wd_check"}.items() <= by_kind["wd_check"][0].items()
+
+
+def test_loads_first_activates_the_loads_and_matches_the_table_order():
+    assert fs.active_parameters(2, "loads_first") == [6, 7]
+    assert fs.active_parameters(4, "loads_first") == [6, 7, 0, 1]
+    assert fs.active_parameters(3) == [0, 1, 2]
+    with pytest.raises(ValueError, match="'activation_order'"):
+        fs.active_parameters(2, "random")
+    b = fs.problem_bounds("frame", 8, "loads_first")
+    x = b[:, 0] + 0.37 * (b[:, 1] - b[:, 0])
+    v1, g1, h1 = fs.evaluate("frame", 8, x[None], 1.0, "loads_first")
+    perm = fs.active_parameters(8, "loads_first")
+    x_table = torch.empty(8, dtype=torch.float64)
+    x_table[perm] = x
+    v0, g0, h0 = fs.evaluate("frame", 8, x_table[None], 1.0)
+    assert torch.allclose(v1, v0, rtol=1e-12)
+    assert torch.allclose(g1[0], g0[0][perm], rtol=1e-10)
+    assert torch.allclose(h1[0], h0[0][perm][:, perm], rtol=1e-10)
+
+
+def test_a_validation_set_per_seed_keeps_the_training_subsets():
+    test, val, pool = fs.split(600, 120, 60, 0)
+    order = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(3))]
+    v3 = fs.seed_validation(val, order, 300, 3)
+    assert len(v3) == 60 and len(set(v3.tolist())) == 60
+    assert not set(v3.tolist()) & set(order[:300].tolist()) and not set(v3.tolist()) & set(test.tolist())
+    assert not torch.equal(v3, fs.seed_validation(val, order, 300, 4))
+    assert torch.equal(v3, fs.seed_validation(val, order, 300, 3))

@@ -59,12 +59,40 @@ LABEL = {"gp": "GPR", "gegp": "GE-GPR", "hegp": "HE-GPR (Hessian diagonal)", "nn
          "nn1": "Sobolev NN, order 1", "nn2": "Sobolev NN, order 2"}
 FRAME_ORDER = ("w", "h", "d1", "d2", "d3", "d4", "Fx", "Fy")
 BOOK_SIZES = (1, 2, 3, 5, 8, 12, 18, 27, 40, 60, 90, 135, 200, 300)
-# Sensitivity checks of the network settings: the value and first-order networks at d = 4 (the
-# first "higher d") for the first CHECK_SEEDS seeds, rerun with one setting changed. Name ->
-# (run "kind", the changed setting, its value as a function of the config).
-CHECKS: dict[str, tuple[str, str, Any]] = {
-    "epochs": ("budget_check", "max_epochs", lambda cfg: cfg.check_epochs),
-    "weight_decay": ("wd_check", "weight_decay", lambda cfg: 0.0),
+ACTIVATION_ORDERS = ("table", "loads_first")
+"""Orders in which the frame's parameters become active: the paper's Table 1 (w, h, d1, ..., d4,
+Fx, Fy), or the two loads first (Fx, Fy, w, h, d1, ...)."""
+
+
+@dataclass(frozen=True)
+class SensitivityCheck:
+    """A rerun of some of the sweep's runs with one setting changed, marked by ``"kind"``.
+
+    It changes the configs of ``arm`` (the GPs belong to the paper arm) for ``methods`` and
+    ``problems`` at the ``dims`` in the sweep, for the first :data:`CHECK_SEEDS` seeds, and is
+    compared with exactly those runs (:func:`check_table`).
+    """
+
+    kind: str
+    setting: str
+    value: Any  # FEScalingConfig -> the changed setting's value
+    dims: tuple[int, ...]
+    methods: tuple[str, ...] = ("nn0", "nn1")
+    problems: tuple[str, ...] = PROBLEMS
+    arm: str = "paper"
+
+
+# Sensitivity checks: the epoch cap and the weight decay of the paper arm at d = 4 (the first
+# "higher d") and 6; a validation set drawn per seed at d = 4 and 6 (is the d = 4 anomaly
+# validation noise?); the loads activated first on the frame at d = 2, 4, 6 (how much of
+# "effort against d" is the order of Table 1?), for the networks of the arm that fits.
+CHECKS: dict[str, SensitivityCheck] = {
+    "epochs": SensitivityCheck("budget_check", "max_epochs", lambda cfg: cfg.check_epochs, (4, 6)),
+    "weight_decay": SensitivityCheck("wd_check", "weight_decay", lambda cfg: 0.0, (4, 6)),
+    "val_split": SensitivityCheck("val_check", "val_split", lambda cfg: "per_seed", (4, 6)),
+    "activation_order": SensitivityCheck("order_check", "activation_order",
+                                         lambda cfg: "loads_first", (2, 4, 6),
+                                         ("gp", "gegp", "nn0", "nn1"), ("frame",), "no_decay"),
 }
 # Arms of the network sweep: "paper" is the literal reading of the paper's "L2 weight decay of
 # 0.001" (Adam's coupled L2 term, 20 000 epochs in the book profile); "no_decay" trains the
@@ -154,14 +182,23 @@ class FEScalingConfig(StudyConfig):
 
 
 # ----------------------------------------------------------------------------- problems and data
-def problem_bounds(problem: str, d: int) -> Tensor:
-    """Box of the active parameters. *Shape:* (d, 2)."""
+def active_parameters(d: int, order: str = "table") -> list[int]:
+    """Columns of the frame's 8 parameters (:data:`FRAME_ORDER`) that are active at d."""
+    if order not in ACTIVATION_ORDERS:
+        raise ValueError(f"parameter 'activation_order': got {order!r}; allowed: one of "
+                         f"{ACTIVATION_ORDERS}")
+    cols = list(range(len(FRAME_ORDER)))
+    return (cols if order == "table" else cols[-2:] + cols[:-2])[:d]
+
+
+def problem_bounds(problem: str, d: int, order: str = "table") -> Tensor:
+    """Box of the active parameters (in the frame's activation ``order``). *Shape:* (d, 2)."""
     if problem == "rosenbrock":
         return torch.tensor([[-1.0, 1.0]] * d, dtype=torch.float64)
     if problem == "frame":
         from derivlearn.solvers.frame import BOUNDS
 
-        return torch.tensor(BOUNDS[:d], dtype=torch.float64)
+        return torch.tensor([BOUNDS[i] for i in active_parameters(d, order)], dtype=torch.float64)
     raise ValueError(f"parameter 'problem': must be one of {PROBLEMS}, got {problem!r}")
 
 
@@ -171,24 +208,26 @@ def _rosenbrock(x: Tensor) -> Tensor:
     return (100.0 * (x[:, 1:] - x[:, :-1] ** 2) ** 2 + (1.0 - x[:, :-1]) ** 2).sum(dim=1)
 
 
-def evaluate(problem: str, d: int, x: Tensor, frame_element_size: float = 0.25) -> list[Tensor]:
-    """Values, gradients and Hessians w.r.t. the d active parameters. *Shapes:* x (N, d) ->
-    ``[(N,), (N, d), (N, d, d)]``."""
+def evaluate(problem: str, d: int, x: Tensor, frame_element_size: float = 0.25,
+             order: str = "table") -> list[Tensor]:
+    """Values, gradients and Hessians w.r.t. the d active parameters (of the frame, in its
+    activation ``order``). *Shapes:* x (N, d) -> ``[(N,), (N, d), (N, d, d)]``."""
     if problem == "rosenbrock":
         return derivative_tensors(_rosenbrock, x, 2)
     if problem == "frame":
         from derivlearn.solvers.frame import FrameModel
 
+        cols = active_parameters(d, order)
         model = FrameModel(element_size=frame_element_size)
         full = model.bounds.mean(dim=1).repeat(x.shape[0], 1)
-        full[:, :d] = x
+        full[:, cols] = x
         v, g, h = model.evaluate(full, order=2)
-        return [v, g[:, :d], h[:, :d, :d]]
+        return [v, g[:, cols], h[:, cols][:, :, cols]]
     raise ValueError(f"parameter 'problem': must be one of {PROBLEMS}, got {problem!r}")
 
 
 def dataset(problem: str, d: int, n_samples: int, data_seed: int,
-            frame_element_size: float = 0.25) -> dict[str, Tensor]:
+            frame_element_size: float = 0.25, activation_order: str = "table") -> dict[str, Tensor]:
     """Uniform samples with values, gradients and Hessians, generated once and cached on disk
     under ``cache_dir()/fe_scaling/<key>.pt``, keyed by all of the arguments.
 
@@ -198,6 +237,8 @@ def dataset(problem: str, d: int, n_samples: int, data_seed: int,
     spec = {"study": STUDY, "problem": problem, "d": d, "n_samples": n_samples, "seed": data_seed,
             "frame_element_size": frame_element_size if problem == "frame" else None, "version": 1,
             "model_version": _model_version(problem)}
+    if activation_order != "table":  # the default stays out of the key: existing caches hold
+        spec["activation_order"] = activation_order
     path = cache_dir() / STUDY / f"{problem}-d{d}-{config_key(spec)}.pt"
     if path.exists() and (data := _load_cached(path, d, n_samples, warn=False)) is not None:
         return data
@@ -206,7 +247,7 @@ def dataset(problem: str, d: int, n_samples: int, data_seed: int,
         fcntl.flock(lock, fcntl.LOCK_EX)
         if path.exists() and (data := _load_cached(path, d, n_samples, warn=True)) is not None:
             return data
-        data = _generate(problem, d, n_samples, data_seed, frame_element_size)
+        data = _generate(problem, d, n_samples, data_seed, frame_element_size, activation_order)
         atomic_torch_save(path, data)
         record_checksum(path)
     return data
@@ -232,13 +273,13 @@ def _load_cached(path: Path, d: int, n_samples: int, warn: bool) -> dict[str, Te
 
 
 def _generate(problem: str, d: int, n_samples: int, data_seed: int,
-              frame_element_size: float) -> dict[str, Tensor]:
-    bounds = problem_bounds(problem, d)
+              frame_element_size: float, activation_order: str = "table") -> dict[str, Tensor]:
+    bounds = problem_bounds(problem, d, activation_order)
     g = torch.Generator().manual_seed(data_seed * 1009 + d)
     u = torch.rand(n_samples, d, generator=g, dtype=torch.float64)
     x = bounds[:, 0] + u * (bounds[:, 1] - bounds[:, 0])
     t0 = time.perf_counter()
-    y, grad, hess = evaluate(problem, d, x, frame_element_size)
+    y, grad, hess = evaluate(problem, d, x, frame_element_size, activation_order)
     return {"x": x, "y": y, "grad": grad, "hess": hess, "seconds": torch.tensor(time.perf_counter() - t0)}
 
 
@@ -257,6 +298,15 @@ def split(n_samples: int, n_test: int, n_val: int, data_seed: int) -> tuple[Tens
     return perm[:n_test], perm[n_test:n_test + n_val], perm[n_test + n_val:]
 
 
+def seed_validation(val: Tensor, order: Tensor, n_train: int, seed: int) -> Tensor:
+    """A validation set drawn per seed (the ``val_split`` check): ``len(val)`` samples from the
+    fixed validation set and the pool samples this seed never trains on (``order[n_train:]``),
+    so that the training subsets stay those of the sweep. *Shape:* (n_val,) indices."""
+    free = torch.cat([val, order[n_train:]])
+    g = torch.Generator().manual_seed(seed * 7919 + 1)
+    return free[torch.randperm(len(free), generator=g)[:len(val)]]
+
+
 def scaled(data: dict[str, Tensor], bounds: Tensor) -> tuple[Scaling, list[Tensor], Tensor]:
     """Min-max scaling (inputs by the box, outputs by all samples) of values and derivatives.
 
@@ -267,34 +317,37 @@ def scaled(data: dict[str, Tensor], bounds: Tensor) -> tuple[Scaling, list[Tenso
 
 
 # ----------------------------------------------------------------------------- one run
-CHECK_METHODS = ("nn0", "nn1")
 CHECK_SEEDS = 3
 
 
-def check_dim(cfg: FEScalingConfig) -> int:
-    """The d of the sensitivity checks: 4 (the first "higher d"), else the largest in the sweep."""
-    return HIGH_D if HIGH_D in cfg.dims else max(cfg.dims)
+def check_dims(cfg: FEScalingConfig, check: SensitivityCheck) -> list[int]:
+    """The d at which a sensitivity check runs: its own dims that are in the sweep, else (a
+    small sweep, such as the smoke profile's) the largest d of the sweep."""
+    return [d for d in check.dims if d in cfg.dims] or [max(cfg.dims)]
 
 
 def run_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
     """One run per (problem, d, method, seed); each config carries every setting it uses.
 
     Seeds are the outer loop, so that a sweep stopped part-way has every cell at fewer seeds
-    rather than some cells at all seeds. The sensitivity checks in ``cfg.checks`` follow (see
-    :data:`CHECKS`): the value and first-order networks at d = :func:`check_dim` for the first
-    ``CHECK_SEEDS`` seeds, rerun with one setting changed and marked by ``"kind"``;
-    :func:`split_check` separates them from the sweep."""
+    rather than some cells at all seeds. The other arms of the network sweep follow (see
+    :data:`ARMS`; marked by ``"arm"``), then the sensitivity checks in ``cfg.checks`` (see
+    :class:`SensitivityCheck`; marked by ``"kind"``); :func:`split_check` and
+    :func:`arm_frame` separate them."""
     sweep = _sweep_configs(cfg)
-    out = list(sweep)
-    for arm in cfg.arms[1:]:  # the other arms of the network sweep, marked by "arm"
-        out += [{**c, **ARMS[arm](cfg), "arm": arm} for c in sweep if c["method"].startswith("nn")]
-    d = check_dim(cfg)
+    arms = {"paper": sweep}
+    for arm in cfg.arms[1:]:
+        arms[arm] = [{**c, **ARMS[arm](cfg), "arm": arm} for c in sweep if c["method"].startswith("nn")]
+    out = [c for configs in arms.values() for c in configs]
     for name in cfg.checks:
-        kind, key, value = CHECKS[name]
-        for c in sweep:
-            if (c["d"] == d and c["method"] in CHECK_METHODS
+        chk = CHECKS[name]
+        dims = check_dims(cfg, chk)
+        base = [c for c in arms.get(chk.arm, []) if c["method"].startswith("nn")]
+        base += [c for c in sweep if not c["method"].startswith("nn")]  # GPs: one arm
+        for c in base:
+            if (c["d"] in dims and c["method"] in chk.methods and c["problem"] in chk.problems
                     and c["seed"] < cfg.base_seed + min(CHECK_SEEDS, cfg.seeds)):
-                out.append({**c, "kind": kind, key: value(cfg)})
+                out.append({**c, "kind": chk.kind, chk.setting: chk.value(cfg)})
     return out
 
 
@@ -303,15 +356,20 @@ def split_check(df):
     other_arm = df["arm"].notna() if "arm" in df.columns else df.index != df.index
     if "kind" not in df.columns:
         return df[~other_arm], df.iloc[:0]
-    is_check = df["kind"].isin([k for k, _, _ in CHECKS.values()])
+    is_check = df["kind"].isin([c.kind for c in CHECKS.values()])
     return df[~is_check & ~other_arm], df[is_check]
 
 
 def arm_frame(df, arm: str):
-    """The records of one arm of the network sweep (``"paper"``: the sweep without checks)."""
+    """The records of one arm of the network sweep, without checks (``"paper"``: with the GPs)."""
     if arm == "paper":
         return split_check(df)[0]
-    return df[df["arm"] == arm] if "arm" in df.columns else df.iloc[:0]
+    if "arm" not in df.columns:
+        return df.iloc[:0]
+    sel = df["arm"] == arm
+    if "kind" in df.columns:
+        sel &= ~df["kind"].isin([c.kind for c in CHECKS.values()])
+    return df[sel]
 
 
 def _sweep_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
@@ -340,14 +398,17 @@ def _sweep_configs(cfg: FEScalingConfig) -> list[dict[str, Any]]:
 def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     """Train one method on all training sizes for one seed; metrics per size."""
     problem, d, method = config["problem"], config["d"], config["method"]
+    activation = config.get("activation_order", "table")
     data = dataset(problem, d, config["n_samples"], config["data_seed"],
-                   config.get("frame_element_size", 0.25))
+                   config.get("frame_element_size", 0.25), activation)
     test, val, pool = split(config["n_samples"], config["n_test"], config["n_val"], config["data_seed"])
-    bounds = problem_bounds(problem, d)
+    bounds = problem_bounds(problem, d, activation)
     _, (y, grad, hess), x = scaled(data, bounds)
     order = ORDER[method]
     perm = pool[torch.randperm(len(pool), generator=torch.Generator().manual_seed(config["seed"]))]
     sizes = list(config["sizes"])
+    if config.get("val_split", "fixed") == "per_seed":
+        val = seed_validation(val, perm, max(sizes), config["seed"])
     t0 = time.perf_counter()
     if method.startswith("nn"):
         res = _run_nn(config, x, [y, grad, hess], perm, test, val, order, device)
@@ -628,22 +689,27 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
         """What the sensitivity checks say about the value NN against the first-order NN."""
         rows = [r for r in summary.get("sensitivity_checks", []) if r["problem"] == problem]
         out = []
+
+        def show(v: Any) -> str:
+            return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
         for name in CHECKS:
-            sel = {(r["method"], r["target"]): r for r in rows if r["check"] == name}
-            if not sel:
-                continue
-            any_row = next(iter(sel.values()))
-            parts = []
-            for t in cfg.targets:
-                a, b = sel.get(("nn1", t)), sel.get(("nn0", t))
-                if a is None or b is None:
-                    continue
-                def ratio(k: str, a=a, b=b) -> str:
-                    return "NN misses" if b[k] is None or a[k] is None else f"{a[k] / b[k]:.2f}"
-                parts.append(f"R²={t}: {ratio('effort')} → {ratio('effort_check')}")
-            out.append(f"{name} check (d={any_row['d']}, {any_row['seeds']} seeds; "
-                       f"{any_row['setting']} {any_row['sweep_value']:g} → {any_row['check_value']:g}), "
-                       f"NN1/NN effort {', '.join(parts)} (theory {2 / (any_row['d'] + 1):.2f})")
+            for d in sorted({r["d"] for r in rows if r["check"] == name}):
+                sel = {(r["method"], r["target"]): r for r in rows if r["check"] == name and r["d"] == d}
+                any_row = next(iter(sel.values()))
+                parts = []
+                for t in cfg.targets:
+                    a, b = sel.get(("nn1", t)), sel.get(("nn0", t))
+                    if a is None or b is None:
+                        continue
+
+                    def ratio(k: str, a=a, b=b) -> str:
+                        return "NN misses" if b[k] is None or a[k] is None else f"{a[k] / b[k]:.2f}"
+                    parts.append(f"R²={t}: {ratio('effort')} → {ratio('effort_check')}")
+                if parts:
+                    out.append(f"{name} check (d={d}, {any_row['seeds']} seeds; {any_row['setting']} "
+                               f"{show(any_row['sweep_value'])} → {show(any_row['check_value'])}), "
+                               f"NN1/NN effort {', '.join(parts)} (theory {2 / (d + 1):.2f})")
         return "; ".join(out)
     if "frame" in cfg.problems and {"nn0", "nn1"} <= set(cfg.methods):
         parts, oks, ns, below, above = [], 0, 0, [], []
@@ -765,40 +831,61 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
             "capped_fraction": capped / total if total else math.nan}
 
 
-def check_table(df, check, targets: Sequence[float]):
-    """Each sensitivity check against the sweep on the same (problem, d, method, seeds).
+DEFAULT_SETTING = {"activation_order": "table", "val_split": "fixed"}
+"""What a run without the setting does (the sweep's configs leave these out)."""
 
-    One row per (check, problem, method, target): the effort to reach the target with the
+
+def check_table(df, check, targets: Sequence[float]):
+    """Each sensitivity check against the runs it changed, on the same (problem, d, method, seed).
+
+    One row per (check, problem, d, method, target): the effort to reach the target with the
     sweep's setting and with the check's (medians over seeds; NaN where fewer than half of the
     seeds reach it), the seeds that reach it, and the median over seeds of the best test R² over
     the training sizes.
 
-    *Shape:* a frame with columns check, setting, sweep_value, check_value, problem, d, method,
-    target, effort, effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
+    Args:
+        df: run records that hold the checks' base runs: every arm a check changes
+            (``report.frame()``; the paper arm alone suffices for its own checks).
+        check: the checks' records (:func:`split_check`).
+        targets: R² targets.
+
+    *Shape:* a frame with columns check, setting, sweep_value, check_value, arm, problem, d,
+    method, target, effort, effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
     """
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
-    for name, (kind, key, _) in CHECKS.items():
-        chk = check[check["kind"] == kind] if len(check) else check
-        if chk.empty:
+    gps = arm_frame(df, "paper")
+    gps = gps[~gps["method"].str.startswith("nn")] if len(gps) else gps
+    for name, chk in CHECKS.items():
+        sel = check[check["kind"] == chk.kind] if len(check) else check
+        if sel.empty:
             continue
-        keys = set(zip(chk["problem"], chk["d"], chk["method"], chk["seed"], strict=True))
-        base = df[[k in keys for k in zip(df["problem"], df["d"], df["method"], df["seed"], strict=True)]]
-        long_b, long_c = long_frame(base), long_frame(chk)
-        best_b, best_c = (lg.groupby(["problem", "method", "seed"])["r2"].max()
-                          .groupby(["problem", "method"]).median() for lg in (long_b, long_c))
+        base_all = pd.concat([arm_frame(df, chk.arm), gps])
+        keys = set(zip(sel["problem"], sel["d"], sel["method"], sel["seed"], strict=True))
+        base = base_all[[k in keys for k in zip(base_all["problem"], base_all["d"], base_all["method"],
+                                                 base_all["seed"], strict=True)]]
+        base = base[~base.index.duplicated()]  # the GPs of the paper arm come in twice
+        if base.empty:
+            continue
+        long_b, long_c = long_frame(base), long_frame(sel)
+        cells = ["problem", "d", "method"]
+        best_b, best_c = (lg.groupby([*cells, "seed"])["r2"].max().groupby(cells).median()
+                          for lg in (long_b, long_c))
+        sweep_value = (base[chk.setting].iloc[0] if chk.setting in base.columns
+                       and pd.notna(base[chk.setting].iloc[0]) else DEFAULT_SETTING[chk.setting])
         for t in targets:
             merged = effort_to_target(long_b, t).merge(effort_to_target(long_c, t),
-                                                       on=["problem", "d", "method"], suffixes=("", "_check"))
+                                                       on=cells, suffixes=("", "_check"))
             for _, r in merged.iterrows():
-                rows.append({"check": name, "setting": key, "sweep_value": base[key].iloc[0],
-                             "check_value": chk[key].iloc[0],
+                cell = (r.problem, r.d, r.method)
+                rows.append({"check": name, "setting": chk.setting, "sweep_value": sweep_value,
+                             "check_value": sel[chk.setting].iloc[0], "arm": chk.arm,
                              "problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
                              "effort": r["median"], "effort_check": r["median_check"],
                              "reached": int(r.reached), "reached_check": int(r.reached_check),
-                             "seeds": int(r.seeds), "best_r2": float(best_b[(r.problem, r.method)]),
-                             "best_r2_check": float(best_c[(r.problem, r.method)])})
+                             "seeds": int(r.seeds), "best_r2": float(best_b[cell]),
+                             "best_r2_check": float(best_c[cell])})
     return pd.DataFrame(rows)
 
 
