@@ -378,3 +378,22 @@ def test_a_validation_set_per_seed_keeps_the_training_subsets():
     assert not set(v3.tolist()) & set(order[:300].tolist()) and not set(v3.tolist()) & set(test.tolist())
     assert not torch.equal(v3, fs.seed_validation(val, order, 300, 4))
     assert torch.equal(v3, fs.seed_validation(val, order, 300, 3))
+
+
+def test_bootstrap_ratios_and_the_band_count():
+    rows = []
+    for seed in range(5):  # nn1 reaches R^2 0.9 at N = 10 on every seed, nn0 at N = 40 (seed 4: never)
+        for method, n_hit in (("nn0", 40 if seed < 4 else None), ("nn1", 10)):
+            for n in (10, 20, 40):
+                rows.append({"problem": "frame", "d": 3, "method": method, "seed": seed, "N": n,
+                             "r2": 0.95 if n_hit and n >= n_hit else 0.5})
+    long = pd.DataFrame(rows)
+    tab, rep = fs.bootstrap_ratios(long, [0.9], [("nn1", "nn0")], reps=500, seed=0)
+    assert len(tab) == 1 and rep.shape == (500, 1)
+    row = tab.iloc[0]
+    med = fs.effort_to_target(long, 0.9).set_index("method")["median"]  # seed 4 of nn0: never
+    assert med["nn1"] == 10 * cost.cost(3, 1)  # reached at the first size: no interpolation
+    assert row.ratio == pytest.approx(med["nn1"] / med["nn0"]) and row.theory == pytest.approx(0.5)
+    assert row.lo <= row.ratio <= row.hi and row.n_seeds == 5
+    band = fs.band_count(tab, rep)
+    assert band["within"] == 1 and band["of"] == 1 and 0 <= band["lo"] <= band["hi"] <= 1

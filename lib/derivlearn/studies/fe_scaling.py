@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from derivlearn import cost, metrics
+from derivlearn import cost, metrics, stats
 from derivlearn.cachefiles import CacheDamaged, atomic_torch_save, record_checksum, verify_checksum
 from derivlearn.claims import VERDICTS, Claim, verdict
 from derivlearn.derivatives import derivative_tensors, full_to_unique
@@ -538,6 +538,20 @@ def crossing(sizes, scores, target: float, interpolate: bool = True) -> float:
     return math.inf
 
 
+def seed_efforts(long, target: float, interpolate: bool = True):
+    """Effort of every (problem, d, method, seed) to reach ``target`` (inf if never; see
+    :func:`crossing`). *Shape:* a frame with columns problem, d, method, seed, effort."""
+    import pandas as pd
+
+    rows = []
+    for (p, d, m, s), g in long.groupby(["problem", "d", "method", "seed"]):
+        g = g.sort_values("N")
+        n = crossing(list(g["N"]), [None if v is None else float(v) for v in g["r2"]], target, interpolate)
+        rows.append({"problem": p, "d": int(d), "method": m, "seed": int(s),
+                     "effort": n * cost.cost(int(d), ORDER[m]) if math.isfinite(n) else math.inf})
+    return pd.DataFrame(rows, columns=["problem", "d", "method", "seed", "effort"])
+
+
 def effort_to_target(long, target: float, interpolate: bool = True):
     """Least effort at which each (problem, d, method, seed) reaches ``target`` (inf if never;
     see :func:`crossing`), and the median over seeds (NaN where the median is not reached)."""
@@ -545,16 +559,10 @@ def effort_to_target(long, target: float, interpolate: bool = True):
 
     if long.empty:
         return pd.DataFrame(columns=["problem", "d", "method", "median", "lo", "hi", "reached"])
-    rows = []
-    for (p, d, m, s), g in long.groupby(["problem", "d", "method", "seed"]):
-        g = g.sort_values("N")
-        n = crossing(list(g["N"]), [None if v is None else float(v) for v in g["r2"]], target, interpolate)
-        rows.append({"problem": p, "d": d, "method": m, "seed": s,
-                     "effort": n * cost.cost(int(d), ORDER[m]) if math.isfinite(n) else math.inf})
-    per = pd.DataFrame(rows)
+    per = seed_efforts(long, target, interpolate)
+
     def q(v, frac: float) -> float:  # upper order statistic, no interpolation (values may be inf)
-        a = np.sort(np.asarray(v, dtype=float))
-        return float(a[math.ceil(frac * (len(a) - 1))])
+        return float(stats.upper_quantile(np.asarray(v, dtype=float), frac))
 
     agg = per.groupby(["problem", "d", "method"])["effort"].agg(
         median=lambda v: q(v, 0.5), lo=lambda v: q(v, 0.25), hi=lambda v: q(v, 0.75),
@@ -562,6 +570,71 @@ def effort_to_target(long, target: float, interpolate: bool = True):
     for c in ("median", "lo", "hi"):
         agg[c] = agg[c].where(np.isfinite(agg[c]), np.nan)
     return agg
+
+
+def bootstrap_ratios(long, targets: Sequence[float], pairs: Sequence[tuple[str, str]],
+                     reps: int = stats.BOOTSTRAP_REPS, seed: int = 0):
+    """Effort ratios enh / base per (problem, target, d) with bootstrap intervals over seeds.
+
+    The point value is the ratio of the medians over seeds (as :func:`ratio_to_theory`); a
+    replicate resamples the seeds that both methods ran, with the same draw for every cell.
+    ``inf`` medians (the target not reached by half of the seeds) give ratios 0 (only enh
+    reaches it), inf (only base does) or undefined.
+
+    Returns ``(table, replicates)``: a frame with columns problem, target, d, enh, base, ratio,
+    lo, hi, theory, n_seeds, and the replicates *(reps, rows)* in the table's row order.
+    """
+    import pandas as pd
+
+    rows, reps_cols = [], []
+    for t in targets:
+        per = seed_efforts(long, t)
+        for problem in sorted(per["problem"].unique()) if len(per) else []:
+            for enh, base in pairs:
+                for d in sorted(per["d"].unique()):
+                    a = per[(per.problem == problem) & (per.d == d) & (per.method == enh)]
+                    b = per[(per.problem == problem) & (per.d == d) & (per.method == base)]
+                    seeds = sorted(set(a["seed"]) & set(b["seed"]))
+                    if not seeds:
+                        continue
+                    ea = a.set_index("seed").loc[seeds, "effort"].to_numpy(float)
+                    eb = b.set_index("seed").loc[seeds, "effort"].to_numpy(float)
+                    idx = stats.resample(len(seeds), reps, seed)
+                    rep = stats.ratio(stats.upper_quantile(ea[idx], 0.5), stats.upper_quantile(eb[idx], 0.5))
+                    point = float(stats.ratio(stats.upper_quantile(ea, 0.5), stats.upper_quantile(eb, 0.5)))
+                    lo, hi = stats.interval(rep)
+                    rows.append({"problem": problem, "target": t, "d": int(d), "enh": enh, "base": base,
+                                 "ratio": point, "lo": lo, "hi": hi,
+                                 "theory": theory_ratio(int(d), ORDER[enh]), "n_seeds": len(seeds)})
+                    reps_cols.append(rep)
+    table = pd.DataFrame(rows, columns=["problem", "target", "d", "enh", "base", "ratio", "lo", "hi",
+                                        "theory", "n_seeds"])
+    return table, (np.stack(reps_cols, axis=1) if reps_cols else np.empty((reps, 0)))
+
+
+def theory_ratio(d: int, order: int) -> float:
+    """Equivalent-information effort ratio of order-``order`` data to values, R(d, r)."""
+    return float(cost.ratio(d, order))
+
+
+def band_count(table, replicates, factor: float = 2.0, min_d: int = 2) -> dict[str, Any]:
+    """How many (target, d) ratios lie within ``factor`` of theory, with a bootstrap interval.
+
+    Only rows with ``d >= min_d`` (d = 1 predicts no gain) and a defined point ratio count; a
+    replicate's undefined ratio counts as outside the band. Returns ``{"within": k, "of": n,
+    "lo": ..., "hi": ..., "rows": [...]}`` (the interval of the count over replicates)."""
+    sel = np.flatnonzero((table["d"].to_numpy() >= min_d) & np.isfinite(table["ratio"].to_numpy())
+                         & (table["ratio"].to_numpy() > 0))
+    if sel.size == 0:
+        return {"within": 0, "of": 0, "lo": math.nan, "hi": math.nan, "rows": []}
+    theory = table["theory"].to_numpy(float)[sel]
+    q_point = table["ratio"].to_numpy(float)[sel] / theory
+    q_rep = replicates[:, sel] / theory
+    inside = lambda q: (q >= 1 / factor) & (q <= factor)  # noqa: E731 (nan: False)
+    counts = inside(q_rep).sum(axis=1)
+    lo, hi = stats.interval(counts)
+    return {"within": int(inside(q_point).sum()), "of": int(sel.size), "lo": int(lo), "hi": int(hi),
+            "rows": [int(i) for i in sel]}
 
 
 def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], list[Claim]]:
