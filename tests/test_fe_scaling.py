@@ -397,3 +397,33 @@ def test_bootstrap_ratios_and_the_band_count():
     assert row.lo <= row.ratio <= row.hi and row.n_seeds == 5
     band = fs.band_count(tab, rep)
     assert band["within"] == 1 and band["of"] == 1 and 0 <= band["lo"] <= band["hi"] <= 1
+
+
+def test_interval_outcomes():
+    assert fs.interval_outcome(0.0, 0.0) == "win"  # only the derivative model reaches the target
+    assert fs.interval_outcome(0.3, 0.9) == "win"
+    assert fs.interval_outcome(0.3, 1.2) == "tie"
+    assert fs.interval_outcome(1.1, math.inf) == "loss"
+    assert fs.interval_outcome(math.nan, math.nan) is None
+
+
+def test_arm_claims_grade_each_arm_with_intervals():
+    cfg = fs.FEScalingConfig.from_profile("smoke", dims=(1, 2, 4, 5))
+    rows = []
+    for problem in ("frame", "rosenbrock"):
+        for d in (1, 2, 4, 5):
+            for seed in range(5):
+                for method, score in (("nn0", 0.5), ("nn1", 0.999), ("nn2", 0.999)):
+                    for n in (10, 20):
+                        rows.append({"problem": problem, "d": d, "method": method, "seed": seed,
+                                     "N": n, "r2": score})
+    claims = fs.arm_claims(cfg, pd.DataFrame(rows), "no_decay", reps=200)
+    by = {c.claim: c for c in claims}
+    follows = by["Sobolev-1 NN on the FE frame follows the 2/(d+1) effort reduction "
+                 f"({fs.ARM_LABEL['no_decay']})"]
+    assert follows.verdict == "not tested" and "only NN1 reaches" in follows.ours  # NN never does
+    beats = [c for c in claims if c.claim.startswith("Sobolev-1 NN beats")]
+    assert len(beats) == 2 and all(c.verdict == "confirmed" for c in beats)
+    hess = [c for c in claims if c.claim.startswith("Hessian NN")]
+    # NN2 also beats NN at the low target at d < 4 (the value NN never reaches it): partly
+    assert len(hess) == 2 and all(c.verdict == "partly confirmed" for c in hess)
