@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
 import pytest
 import torch
 
@@ -17,21 +16,54 @@ DT = torch.float64
 
 def test_run_plan_has_each_cell_once_and_pinn_only_where_an_equation_is_known():
     cfg = gi.GradINNConfig.from_profile("book")
-    configs = gi.run_configs(cfg)
-    cells = [(c["problem"], c["method"], c["n_train"], c["noise"], c.get("lam"), c.get("prior"))
+    configs = [c for c in gi.run_configs(cfg) if c.get("protocol") == gi.PROTOCOL]
+    cells = [(c["problem"], c["method"], c["n_train"], c["noise"], c.get("variant"), c.get("prior"))
              for c in configs]
     assert len(cells) == len(set(cells))
     assert {c[0] for c in cells if c[1] == "pinn"} == set(gi.PINN_PROBLEMS)
-    assert all(c[4] is None and c[5] is None for c in cells if c[1] not in ("gradinn", "pinn", "sobolev"))
-    # the matched prior is the default, the other family appears only in the prior ablation
-    lv = {c[5] for c in cells if c[0] == "lotka_volterra" and c[1] == "gradinn" and c[2] != cfg.ablation_size}
-    assert lv == {"sinusoidal"}
-    lv_sin = next(c for c in configs if c["problem"] == "lotka_volterra" and c.get("prior") == "sinusoidal")
-    assert lv_sin["prior_options"] == {"sigma": 8.0}
-    pinn_lams = {c[4] for c in cells if c[1] == "pinn" and c[2] == cfg.ablation_size and c[3] == 0.0}
-    assert pinn_lams == {cfg.pinn_lam, *cfg.pinn_lams}
+    assert {c[0] for c in cells} == set(gi.PROBLEMS) >= {"friedman1", "friedman1_5d"}
+    assert all(c[4] is None and c[5] is None for c in cells if c[1] != "gradinn")
+    # both readings of F at every size with their matched prior; all priors in the ablation
+    for v in gi.VARIANTS:
+        lv = {c[5] for c in cells if c[0] == "lotka_volterra" and c[4] == v and c[2] != cfg.ablation_size}
+        assert lv == {gi.matched_prior("lotka_volterra", v)} != {"smooth"}
+        assert {c[2] for c in cells if c[4] == v and c[0] == "stokes"} == set(cfg.sizes)
+        abl = {c[5] for c in cells if c[4] == v and c[2] == cfg.ablation_size and c[0] == "burgers"}
+        assert abl == set(gi.PRIORS[v])
+    osc = next(c for c in configs if c.get("prior") == "oscillatory")
+    assert osc["prior_options"] == {"sigma": gi.OSCILLATORY_SIGMA}
     noisy = {(c[0], c[3]) for c in cells if c[2] == cfg.noise_size}
     assert {s for _, s in noisy} == {0.0, *cfg.noises}
+    assert {c[1] for c in cells if c[3] > 0} == set(gi.NOISE_METHODS)
+    # the same protocol for every method: one grid of one length, the same budget for networks
+    assert {len(next(iter(c["grid"].values()))) for c in configs} == {4}
+    assert all(list(c["grid"]) == [gi.HYPERPARAMETER[c["method"]]] for c in configs)
+    assert {(c["epochs"], c["eval_every"], c["lr"]) for c in configs if c["method"] != "gp"} == {
+        (cfg.epochs, cfg.eval_every, cfg.lr)}
+    assert {c["val_fraction"] for c in configs} == {0.2}
+    # the runs the claims rest on come first, so that a sweep cut short still has them
+    tiers = [gi._tier(c) for c in configs]
+    assert tiers == sorted(tiers) and configs[0]["method"] == "gradinn" and configs[1]["method"] == "nn"
+
+
+def test_the_first_protocol_keeps_its_committed_records():
+    """The book plan holds the committed records of the first protocol under their keys, at
+    result version 1, and the validation protocol's runs are versioned apart."""
+    from pathlib import Path
+
+    from derivlearn.store import ResultStore, config_key
+
+    cfg = gi.GradINNConfig.from_profile("book")
+    committed = ResultStore(Path(__file__).resolve().parents[1] / "results", "gradinn").records()
+    first = {r["key"] for r in committed if "protocol" not in r["config"]}
+    assert len(first) == 164
+    planned = {config_key(c, cfg.version_of(c)) for c in gi.run_configs(cfg)}
+    assert first <= planned
+    assert {config_key(c, cfg.version_of(c)) for c in gi.first_configs()} == first
+    assert {cfg.version_of(c) for c in gi.first_configs()} == {cfg.RESULT_VERSION}
+    new = next(c for c in gi.run_configs(cfg) if c.get("protocol"))
+    assert cfg.version_of(new) == cfg.PROTOCOL_VERSION
+    assert "first" not in gi.GradINNConfig.PROFILE_TABLE["smoke"]["experiments"]
 
 
 def test_bad_parameters_name_themselves():
@@ -41,8 +73,14 @@ def test_bad_parameters_name_themselves():
         gi.GradINNConfig.from_profile("smoke", methods=("gradinn",))
     with pytest.raises(ValueError, match="noises"):
         gi.GradINNConfig.from_profile("smoke", noises=(1.5,))
-    with pytest.raises(ValueError, match="prior"):
-        gi.GradINNConfig.from_profile("smoke", prior="wiggly")
+    with pytest.raises(ValueError, match="variants"):
+        gi.GradINNConfig.from_profile("smoke", variants=("wiggly",))
+    with pytest.raises(ValueError, match="same number of trials"):
+        gi.GradINNConfig.from_profile("smoke", lams=(0.1, 1.0, 10.0))
+    with pytest.raises(ValueError, match="lams"):
+        gi.GradINNConfig.from_profile("smoke", lams=(0.0, 1.0))  # lambda = 0 is the standard NN
+    with pytest.raises(ValueError, match="sizes"):
+        gi.GradINNConfig.from_profile("smoke", sizes=(3, 20))
 
 
 def test_units_round_trip_and_transform_gradients_by_the_chain_rule():
@@ -98,14 +136,89 @@ def test_training_sets_are_nested_noisy_and_reproducible():
     assert not torch.equal(gi.training_set("friedman1", 4, 20, 0.0, False)[0], x1)
 
 
-@pytest.mark.parametrize("method", gi.METHODS)
-def test_one_run_per_method_gives_finite_errors_per_seed(method):
+def test_the_five_input_friedman_form_sees_the_same_data_and_splits():
+    for n, noise in ((30, 0.0), (40, 0.1)):
+        x10, y10, g10, sd10 = gi.training_set("friedman1", 2, n, noise, with_grad=True)
+        x5, y5, g5, sd5 = gi.training_set("friedman1_5d", 2, n, noise, with_grad=True)
+        assert torch.equal(x5, x10[:, :5]) and torch.equal(y5, y10) and sd5 == sd10
+        assert torch.equal(g5, g10[:, :5])
+    t10, t5 = gi.test_set("friedman1", 50), gi.test_set("friedman1_5d", 50)
+    assert torch.equal(t5[0], t10[0][:, :5]) and torch.equal(t5[1], t10[1])
+    for a, b in zip(gi.split("friedman1", 3, 25, 0.2), gi.split("friedman1_5d", 3, 25, 0.2), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_validation_split_is_seeded_disjoint_and_covers_the_training_set():
+    fit, val = gi.split("stokes", 1, 25, 0.2)
+    assert len(val) == 5 and len(fit) == 20
+    assert sorted(torch.cat([fit, val]).tolist()) == list(range(25))
+    assert torch.equal(gi.split("stokes", 1, 25, 0.2)[1], val)
+    assert not torch.equal(gi.split("stokes", 2, 25, 0.2)[1], val)
+    assert len(gi.split("stokes", 1, 4, 0.2)[1]) == 2  # at least two validation points
+    with pytest.raises(ValueError, match="n_train"):
+        gi.split("stokes", 1, 3, 0.2)
+
+
+def test_no_collocation_point_inside_the_stokes_sphere():
+    p = problems.get("stokes")
+    units = gi.Units(p.domain[:, 0], p.domain[:, 1], 0.0, 1.0)
+    xs = gi.collocation_sampler("stokes", units)(20_000, torch.Generator().manual_seed(0))
+    assert xs.min() >= -1 and xs.max() <= 1
+    assert bool(p.contains(units.x_back(xs)).all())
+    # and the box problems fill their whole box
+    pb = problems.get("burgers")
+    ub = gi.Units(pb.domain[:, 0], pb.domain[:, 1], 0.0, 1.0)
+    xb = gi.collocation_sampler("burgers", ub)(20_000, torch.Generator().manual_seed(0))
+    assert xb.min() < -0.99 and xb.max() > 0.99
+
+
+@pytest.mark.parametrize("model", ["gradinn-finetuned", "gradinn-capacity", "nn", "pinn", "sobolev", "gp"])
+def test_one_validation_run_per_method_selects_by_validation_and_records_it(model):
+    method, _, variant = model.partition("-")
     cfg = gi.GradINNConfig.from_profile("smoke", problems=("lotka_volterra",), experiments=("size",))
-    c = next(c for c in gi.run_configs(cfg) if c["method"] == method)
+    c = next(c for c in gi.run_configs(cfg) if c["method"] == method
+             and c.get("variant") == (variant or None))
     m = gi.run(c, "cpu")
-    assert len(m["rmse"]) == cfg.seeds
-    assert all(v is not None and math.isfinite(v) and v > 0 for v in m["rmse"] + m["grad_rmse"])
+    (name, grid), = c["grid"].items()
+    assert name == gi.HYPERPARAMETER[method] and len(grid) == 2
+    assert len(m["rmse"]) == cfg.seeds and m["failed"] == [None] * cfg.seeds
+    assert all(v is not None and math.isfinite(v) and v > 0
+               for v in m["rmse"] + m["grad_rmse"] + m["train_rmse"])
+    assert len(m["trial_val_mse"]) == cfg.seeds and all(len(r) == len(grid) for r in m["trial_val_mse"])
+    for s in range(cfg.seeds):  # the selected value has the lowest validation error of the seed's trials
+        vals = m["trial_val_mse"][s]
+        assert m["selected"][s] == grid[min(range(len(grid)), key=lambda k: (vals[k], k))]
+        if method != "gp":
+            assert m["epochs"][s] == m["trial_epoch"][s][grid.index(m["selected"][s])]
+            assert m["epochs"][s] % c["eval_every"] == 0 or m["epochs"][s] == c["epochs"]
+    assert m["noise_sd"] == [0.0] * cfg.seeds
     assert torch.get_num_threads() >= 1
+
+
+def test_the_refit_is_the_selected_trial_retrained_on_all_points():
+    """The refit starts from the trial's initial weights, trains on all N points with the selected
+    value for the selected epochs; with the validation points dropped it would be the trial."""
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1",), experiments=("size",), seeds=1)
+    c = next(c for c in gi.run_configs(cfg) if c["method"] == "nn")
+    x_test, y_test, _ = gi.test_set("friedman1", c["n_test"])
+    data = [gi._seed_data(c, 0)]
+    out = gi._fit_networks(c, data, [1e-4, 1e-4], x_test, y_test)  # two equal trials tie: the first wins
+    assert out["chosen"] == [0]
+    trial_rmse = out["trial_rmse"][0]
+    assert trial_rmse[0] == pytest.approx(trial_rmse[1], rel=1e-6)
+    refit = out["refit"][0]
+    assert refit["selected"] == 1e-4 and refit["epochs"] == out["trial_epoch"][0][0]
+    # refit on the fit split only: then it reproduces the trial exactly
+    only_fit = gi._Seed(**{**data[0].__dict__, "xs": data[0].xs[data[0].fit], "ys": data[0].ys[data[0].fit],
+                           "y": data[0].y[data[0].fit], "fit": torch.arange(len(data[0].fit)),
+                           "val": data[0].val[:0]})
+    from derivlearn.models import gradinn as G
+
+    u, _ = gi._initial(c, [only_fit], [0])
+    again = G.fit_ensemble(gi._objective(c, [only_fit], [0], torch.tensor([1e-4]), "all"), u,
+                           lr=c["lr"], stop_at=[refit["epochs"]])
+    pred, _ = gi._evaluate(again.u, [only_fit], [0], x_test)
+    assert float((pred[0] - y_test).pow(2).mean().sqrt()) == pytest.approx(trial_rmse[0], rel=1e-6)
 
 
 def test_a_diverging_seed_is_recorded_and_the_run_goes_on(monkeypatch):
@@ -120,8 +233,8 @@ def test_a_diverging_seed_is_recorded_and_the_run_goes_on(monkeypatch):
         return res
 
     monkeypatch.setattr(baselines, "train_standard_nn", diverging_first_seed)
-    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1",), experiments=("size",))
-    c = next(c for c in gi.run_configs(cfg) if c["method"] == "nn")
+    c = dict(next(c for c in gi.first_configs() if c["method"] == "nn" and c["problem"] == "friedman1"),
+             seeds=2, epochs=30, n_train=10, n_test=100)  # the first protocol, at smoke size
     m = gi.run(c, "cpu")
     assert m["failed"][0] == "non-finite training loss at epoch 7" and m["rmse"][0] is None
     assert m["failed"][1] is None and m["rmse"][1] > 0
@@ -129,53 +242,3 @@ def test_a_diverging_seed_is_recorded_and_the_run_goes_on(monkeypatch):
                         lambda *a, **k: (r := original(*a, **k), r.history.loss.__setitem__(0, math.inf))[0])
     with pytest.raises(gi.RunFailed, match="every seed failed: non-finite training loss at epoch 0"):
         gi.run(c, "cpu")
-
-
-def _fake_frame(cfg: gi.GradINNConfig, better: str) -> pd.DataFrame:
-    rows = []
-    for p in cfg.problems:
-        for m in ("gradinn", "nn", "pinn"):
-            for n in cfg.sizes:
-                if m == "pinn" and p not in gi.PINN_PROBLEMS:
-                    continue
-                e = 0.1 if m == better else 0.2
-                rows.append({"status": "ok", "problem": p, "method": m, "n_train": n, "noise": 0.0,
-                             "seed": 0, "lam": {"gradinn": cfg.lam, "pinn": cfg.pinn_lam}.get(m),
-                             "prior": gi.resolve_prior(p, cfg.prior) if m == "gradinn" else None,
-                             "rmse": [e, e], "nrmse": [e, e], "grad_rmse": [e, e], "grad_nrmse": [e, e],
-                             "failed": [None, None]})
-    return pd.DataFrame(rows)
-
-
-def test_claims_follow_the_numbers():
-    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "burgers"), sizes=(10, 200),
-                                        experiments=("size",))
-    summary, claims = gi.summarize(cfg, _fake_frame(cfg, "gradinn"))
-    assert summary["friedman_200"]["nn_over_gradinn"] == pytest.approx(2.0)
-    by = {c.claim.split(":")[0]: c.verdict for c in claims}
-    assert by["Friedman #1 with 200 training points"] == "partly confirmed"  # 2 < 12.75 / 2
-    assert by["GradINN beats standard NNs at low data"] == "confirmed"
-    assert by["GradINN beats PINN-like approaches at low data"] == "confirmed"
-    _, claims = gi.summarize(cfg, _fake_frame(cfg, "nn"))
-    by = {c.claim.split(":")[0]: c.verdict for c in claims}
-    assert by["GradINN beats standard NNs at low data"] == "not confirmed"
-    assert by["Friedman #1 with 200 training points"] == "not confirmed"
-
-
-def test_noise_claim_compares_error_growth():
-    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "stokes"), noises=(0.1,),
-                                        experiments=("noise",))
-    rows = []
-    for p in cfg.problems:
-        for m, (e0, e1) in {"gradinn": (0.5, 0.55), "nn": (0.1, 0.3 if p == "stokes" else 0.105)}.items():
-            for s, e in ((0.0, e0), (0.1, e1)):
-                rows.append({"status": "ok", "problem": p, "method": m, "n_train": cfg.noise_size,
-                             "noise": s, "seed": 0, "lam": cfg.lam if m == "gradinn" else None,
-                             "prior": gi.resolve_prior(p, cfg.prior) if m == "gradinn" else None,
-                             "rmse": [e], "nrmse": [e], "grad_rmse": [e], "grad_nrmse": [e],
-                             "failed": [None]})
-    _, claims = gi.summarize(cfg, pd.DataFrame(rows))
-    c = next(c for c in claims if c.claim == "GradINN is robust to noise")
-    # grows less on stokes only (x1.1 < x3), not on friedman1 (x1.1 > x1.05): no majority
-    assert c.verdict == "not confirmed"
-    assert "grows less in 1 of 2 problems" in c.ours and "lower RMSE in only 0 of 2" in c.ours

@@ -32,8 +32,8 @@ def _central_fd(p: problems.Problem, x: torch.Tensor, h: float) -> torch.Tensor:
 
 
 def test_registry_names_and_interface():
-    assert problems.names() == ["friedman1", "stokes", "lotka_volterra", "lotka_volterra_predator",
-                                "burgers"]
+    assert problems.names() == ["friedman1", "friedman1_5d", "stokes", "lotka_volterra",
+                                "lotka_volterra_predator", "burgers"]
     for name in problems.names():
         p = problems.get(name)
         assert p.name == name
@@ -104,6 +104,23 @@ def test_friedman_inactive_inputs_have_zero_gradient():
     p = problems.get("friedman1")
     g = p.gradient(p.sample(50, _gen(3)))
     assert torch.equal(g[:, 5:], torch.zeros(50, 5, dtype=F64))
+
+
+def test_friedman_five_active_inputs_form():
+    """The 5-input form is the 10-input one without its inactive inputs."""
+    p5, p10 = problems.get("friedman1_5d"), problems.get("friedman1")
+    assert (p5.dim, p10.dim) == (5, 10) and p5.name == "friedman1_5d"
+    assert torch.equal(p5.domain, p10.domain[:5])
+    x = p10.sample(64, _gen(4))
+    torch.testing.assert_close(p5.value(x[:, :5]), p10.value(x), rtol=0, atol=0)
+    torch.testing.assert_close(p5.gradient(x[:, :5]), p10.gradient(x)[:, :5], rtol=0, atol=0)
+    x0 = torch.tensor([[0.5, 0.5, 0.5, 0.0, 0.0]], dtype=F64)  # 10 sin(pi/4)
+    assert p5.value(x0).item() == pytest.approx(10 * math.sin(math.pi / 4))
+    for bad in (7, True, "5"):
+        with pytest.raises(ValueError, match="parameter 'n_inputs'"):
+            problems.Friedman1(n_inputs=bad)
+    with pytest.raises(ValueError, match="parameter 'x'"):
+        p5.value(torch.zeros(2, 10, dtype=F64))
 
 
 # --------------------------------------------------------------------------- Stokes

@@ -9,6 +9,16 @@
 
 Every trainer builds U as :class:`derivlearn.models.gradinn.ValueNet` from ``stream(seed, 0)``,
 so for one seed all methods start from the same weights.
+
+The ``*_objective`` functions give the same losses for ensembles (stacked networks trained at
+once by :func:`derivlearn.models.gradinn.fit_ensemble`), one hyperparameter per member:
+
+* :func:`nn_objective`: the data loss plus ``weight_decay / 2 * ||theta||^2`` (what Adam's
+  ``weight_decay`` adds to the gradient);
+* :func:`sobolev_objective`: the gradient error divided by the mean squared norm of the given
+  gradients (scale-free, as GradINN's mismatch);
+* :func:`pinn_objective`: the squared residual of a point-wise residual function, evaluated on
+  all members at once by flattening them into one batch of points.
 """
 
 from __future__ import annotations
@@ -20,9 +30,12 @@ import torch
 from torch import Tensor
 
 from derivlearn.models.gradinn import (
+    EnsembleLoss,
+    EnsembleObjective,
     History,
     LossTerms,
     Scalar,
+    Stack,
     ValueNet,
     adam_loop,
     check_common,
@@ -36,7 +49,9 @@ from derivlearn.models.gradinn import (
     fail,
     input_gradient,
     lam_at,
+    stack_forward,
     torch_dtype,
+    value_and_gradient,
 )
 
 Residual = Callable[[Tensor, Scalar], Tensor]
@@ -218,3 +233,68 @@ def train_sobolev(x: Tensor, y: Tensor, g: Tensor, *, lam: float | Callable[[int
         return sobolev_loss(u, x, y, g, lam_at(lam, epoch))
 
     return BaselineResult(u, adam_loop(u.parameters(), closure, epochs=epochs, lr=lr, lam=lam))
+
+
+# --------------------------------------------------------------------------- ensemble objectives
+
+def _data(u: Stack, x: Tensor, y: Tensor) -> Tensor:
+    return (stack_forward(u, x)[..., 0] - y).pow(2).mean(dim=1)
+
+
+def nn_objective(x: Tensor, y: Tensor, weight_decay: Tensor) -> EnsembleObjective:
+    """Data loss + ``weight_decay / 2 * ||theta_U||^2`` per member; ``reg`` is ``||theta_U||^2 / 2``.
+
+    *Shapes:* x (E, N, d), y (E, N), weight_decay (E,).
+    """
+    def objective(u: Stack, f: Stack | None, epoch: int) -> EnsembleLoss:
+        data = _data(u, x, y)
+        reg = 0.5 * u.squared_norm()
+        return EnsembleLoss(data + weight_decay * reg, data, reg)
+    return objective
+
+
+def sobolev_objective(x: Tensor, y: Tensor, g: Tensor, lam: Tensor) -> EnsembleObjective:
+    """Data loss + ``lam * mean_i ||grad U(x_i) - g_i||^2 / mean_i ||g_i||^2`` per member.
+
+    *Shapes:* x (E, N, d), y (E, N), g (E, N, d), lam (E,).
+    """
+    scale = g.pow(2).sum(dim=2).mean(dim=1).clamp_min(1e-12)
+
+    def objective(u: Stack, f: Stack | None, epoch: int) -> EnsembleLoss:
+        pred, grad = value_and_gradient(u, x)
+        data = (pred - y).pow(2).mean(dim=1)
+        reg = (grad - g).pow(2).sum(dim=2).mean(dim=1) / scale
+        return EnsembleLoss(data + lam * reg, data, reg)
+    return objective
+
+
+def ensemble_scalar(u: Stack, members: int) -> Scalar:
+    """All members of ``u`` as one scalar field of flattened points: ``(E M, d) -> (E M,)``, rows
+    ``e M .. (e + 1) M - 1`` belonging to member ``e``. Members do not interact, so derivatives
+    of it by autograd are every member's own."""
+    def f(z: Tensor) -> Tensor:
+        return stack_forward(u, z.reshape(members, -1, z.shape[1]))[..., 0].reshape(-1)
+    return f
+
+
+def pinn_objective(x: Tensor, y: Tensor, colloc: Callable[[int], Tensor], residual: Residual,
+                   lam: Tensor) -> EnsembleObjective:
+    """Data loss + ``lam * mean_c ||r(x_c, U)||^2`` per member.
+
+    ``residual`` is called once per epoch with the flattened points (E M, d) and
+    :func:`ensemble_scalar`; it returns (E M,) or (E M, k). *Shapes:* x (E, N, d), y (E, N),
+    lam (E,), ``colloc(epoch)`` (E, M, d).
+    """
+    def objective(u: Stack, f: Stack | None, epoch: int) -> EnsembleLoss:
+        data = _data(u, x, y)
+        xc = colloc(epoch)
+        e, m, d = xc.shape
+        z = xc.reshape(e * m, d).detach().requires_grad_(True)
+        with torch.enable_grad():
+            r = residual(z, ensemble_scalar(u, e))
+        if not isinstance(r, Tensor) or r.shape[0] != e * m:
+            fail("residual", f"a callable returning (M,) or (M, k) with M = {e * m}",
+                 getattr(r, "shape", type(r)))
+        reg = r.reshape(e, m, -1).pow(2).sum(dim=2).mean(dim=1)
+        return EnsembleLoss(data + lam * reg, data, reg)
+    return objective

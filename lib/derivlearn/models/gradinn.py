@@ -4,21 +4,48 @@ The Gradient Informed Neural Network fits a scalar network ``U: R^d -> R`` to da
 network ``F: R^d -> R^d`` encodes a prior belief about the gradient of the target. Both are
 trained together by Adam on
 
-    L = mean_i (U(x_i) - y_i)^2  +  lam * mean_c || grad_x U(x_c) - F(x_c) ||^2,
+    L = mean_i (U(x_i) - y_i)^2  +  lam * mean_c || grad_x U(x_c) - F(x_c) ||^2 [/ G^2],
 
-where the data points ``x_i`` are fixed and the collocation points ``x_c`` are redrawn uniformly
-in the domain every epoch. ``grad_x U`` is taken by ``torch.autograd.grad(create_graph=True)``, so
-the second term trains both U and F.
+where the data points ``x_i`` are fixed and the collocation points ``x_c`` are redrawn in the
+domain every epoch. The second term trains both U and F: F is *fine-tuned* towards grad_x U, so
+the data can relax the prior.
 
-The paper summary we work from gives no architecture for F. The two prior families here are our
-reading of "a network that encodes prior beliefs such as smoothness":
+Two readings of "a network that encodes prior beliefs such as smoothness" live here.
 
-* ``"smooth"``: a small, low-capacity tanh MLP (default one hidden layer of 8 units) whose output
-  layer starts with small weights (``out_scale``), so F starts near zero and can only represent
-  slowly varying gradient fields;
+**Fine-tuned prior** (:class:`PriorNet`, what the paper's abstract and third-party summaries
+describe): F is a network of the same class as U (``d -> width x depth -> d``), fully trained, and
+the prior sits in its *initialisation*:
+
+* ``"smooth"``: tanh features whose first-layer weights are uniform in ``±sigma/sqrt(d)``
+  (``sigma = 1``: pre-activations of about unit size over the box [-1, 1]^d, so every feature
+  bends at most about once across the domain), output weights uniform in ``±out_scale``
+  (0.01) and output bias zero: F starts as a nearly zero, slowly varying field ("the target is
+  flat unless the data say otherwise");
+* ``"oscillatory"``: a first layer of sine features ``sin(w x + b)`` with ``w ~ N(0, sigma^2)``
+  per entry (angular frequency in radians per unit of the scaled input) and ``b ~ U(-pi, pi)``,
+  then tanh layers, output as above: F starts as a small field oscillating at about ``sigma``.
+
+The weight is scale-free (``normalize=True``): the mismatch is divided by ``G^2``, the mean
+squared gradient norm of U at the same collocation points, held constant within each step
+(detached). The data term is the mean squared error of z-scored outputs, i.e. a fraction of the
+output variance; the divided mismatch is the fraction of the gradient energy that disagrees with
+F. ``lam = 1`` therefore weighs "all of the output variance" against "all of the gradient
+energy", on every problem and under any rescaling of inputs or outputs.
+
+**Capacity prior** (:class:`SmoothPrior`, :class:`SinusoidalPrior`, our first reading, kept as a
+named variant): the prior sits in F's restricted *capacity*:
+
+* ``"smooth"``: a small tanh MLP (one hidden layer of 8 units) whose output layer starts with
+  small weights (``out_scale``), so F can only represent slowly varying gradient fields;
 * ``"sinusoidal"``: random Fourier features ``[sin(x W^T), cos(x W^T)]`` with frequencies
   ``W ~ N(0, sigma^2)`` drawn once from a seeded generator and kept fixed, followed by a trainable
   linear read-out started with small weights; ``sigma`` sets the band of the prior.
+
+Two trainers. :func:`train_gradinn` trains one (U, F) pair with autograd (double backward) and
+is kept as the plain reference. :func:`fit_ensemble` trains many runs as one batched model
+(:class:`Stack`: weights stacked along a leading member axis; seeds and hyperparameter trials of
+a cell at once), with grad_x U in closed form (:func:`value_and_gradient`), so that the second
+backward pass is an ordinary one; it is what the chapter uses.
 
 Seeds: one integer ``seed`` drives three independent ``torch.Generator`` streams, ``4 seed + 0``
 for U's initialisation, ``4 seed + 1`` for F's and ``4 seed + 2`` for the collocation points
@@ -29,6 +56,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -43,7 +71,14 @@ ACTIVATIONS = ("tanh", "sin", "sigmoid", "softplus", "silu", "gelu")
 """Activations of U; all smooth, so ``grad_x U`` is differentiable in the parameters."""
 
 PRIORS = ("smooth", "sinusoidal")
-"""Families of the gradient-prior network F."""
+"""Families of the capacity-prior network F (:func:`make_prior`)."""
+
+FINETUNED_PRIORS = ("smooth", "oscillatory")
+"""Initialisations of the fine-tuned prior network F (:class:`PriorNet`)."""
+
+VARIANTS = ("finetuned", "capacity")
+"""Readings of F: a full network whose initialisation carries the prior, fine-tuned with U
+(:class:`PriorNet`), or a restricted network whose capacity carries it (:func:`make_prior`)."""
 
 PRIOR_OPTIONS = {"smooth": ("hidden", "out_scale"), "sinusoidal": ("n_features", "sigma", "out_scale")}
 """Keyword options of each prior family (see :class:`SmoothPrior`, :class:`SinusoidalPrior`)."""
@@ -466,3 +501,428 @@ def train_gradinn(x: Tensor, y: Tensor, domain: Tensor, *, lam: float | Callable
     hist = adam_loop(params, closure, epochs=epochs, lr=lr, lam=lam)
     hist.colloc = colloc
     return GradINNResult(u, f, hist)
+
+
+# --------------------------------------------------------------------------- fine-tuned prior
+
+class PriorNet(nn.Module):
+    """F of the same class as U, ``d -> width x depth -> d``, whose initialisation is the prior.
+
+    Every layer is trained. ``kind`` sets the first layer (see the module docstring):
+
+    * ``"smooth"``: tanh, weights uniform in ``±sigma/sqrt(d)``, bias uniform in ``±1/sqrt(d)``;
+    * ``"oscillatory"``: sine, weights ``N(0, sigma^2)`` per entry, bias uniform in ``±pi``.
+
+    Further hidden layers are tanh with ``torch.nn.Linear``'s default initialisation; the output
+    layer has weights uniform in ``±out_scale`` and zero bias, so F starts small.
+
+    Args:
+        d: input and output dimension.
+        kind: one of :data:`FINETUNED_PRIORS`.
+        width, depth: hidden units per layer and hidden layers (those of U by default).
+        sigma: frequency scale of the first layer (> 0): the weight bound of ``"smooth"`` in
+            units of ``1/sqrt(d)``, the standard deviation of ``"oscillatory"`` in radians per
+            unit of the scaled input.
+        out_scale: bound of the initial output weights (>= 0).
+        seed: initialisation seed (generator ``stream(seed, 1)``).
+        dtype: ``"float32"`` or ``"float64"``.
+    """
+
+    def __init__(self, d: int, kind: str = "smooth", width: int = 32, depth: int = 2, *,
+                 sigma: float = 1.0, out_scale: float = 0.01, seed: int = 0,
+                 dtype: str = "float32") -> None:
+        super().__init__()
+        check_int("d", d, 1)
+        check_choice("kind", kind, FINETUNED_PRIORS)
+        check_int("width", width, 1)
+        check_int("depth", depth, 1)
+        check_number("sigma", sigma, positive=True)
+        check_number("out_scale", out_scale)
+        dt = torch_dtype(dtype)
+        gen = stream(seed, 1)
+        sizes = [d] + [width] * depth + [d]
+        self.layers = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1], dtype=dt)
+                                    for i in range(len(sizes) - 1))
+        first = self.layers[0]
+        with torch.no_grad():
+            if kind == "smooth":
+                first.weight.uniform_(-sigma / math.sqrt(d), sigma / math.sqrt(d), generator=gen)
+                first.bias.uniform_(-1 / math.sqrt(d), 1 / math.sqrt(d), generator=gen)
+            else:
+                first.weight.normal_(0.0, sigma, generator=gen)
+                first.bias.uniform_(-math.pi, math.pi, generator=gen)
+        for lin in self.layers[1:-1]:
+            _init_linear(lin, gen)
+        _init_linear(self.layers[-1], gen, out_scale)
+        self.kind = kind
+        self.acts = ("tanh" if kind == "smooth" else "sin",) + ("tanh",) * (depth - 1) + ("linear",)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """F(x). *Shapes:* x (N, d) -> (N, d)."""
+        for lin, act in zip(self.layers, self.acts, strict=True):
+            x = lin(x)
+            if act != "linear":
+                x = torch.sin(x) if act == "sin" else torch.tanh(x)
+        return x
+
+
+# --------------------------------------------------------------------------- ensembles
+
+def _dtanh(z: Tensor, a: Tensor) -> Tensor:
+    return 1 - a * a
+
+
+def _dsigmoid(z: Tensor, a: Tensor) -> Tensor:
+    return a * (1 - a)
+
+
+STACK_ACTIVATIONS: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor] | None]] = {
+    "linear": (lambda z: z, lambda z, a: torch.ones_like(z)),
+    "tanh": (torch.tanh, _dtanh),
+    "sin": (torch.sin, lambda z, a: torch.cos(z)),
+    "sigmoid": (torch.sigmoid, _dsigmoid),
+    "softplus": (nn.functional.softplus, lambda z, a: torch.sigmoid(z)),
+    "sincos": (lambda z: torch.cat([torch.sin(z), torch.cos(z)], dim=-1), None),
+}
+"""Activations of a :class:`Stack` layer: the function and its derivative ``(z, act(z)) ->
+act'(z)`` (``None``: forward only; ``"sincos"`` doubles the width)."""
+
+
+@dataclass
+class Stack:
+    """E networks of one shape as stacked layers: a batched matrix product evaluates all members.
+
+    Layer ``l`` maps ``h -> act_l(h W_l^T + b_l)``. *Shapes:* ``weights[l]`` (E, n_out, n_in),
+    ``biases[l]`` (E, n_out). ``frozen[l]``: the layer is not trained (the fixed frequencies of
+    the sinusoidal capacity prior).
+    """
+
+    weights: list[Tensor]
+    biases: list[Tensor]
+    acts: tuple[str, ...]
+    frozen: tuple[bool, ...]
+
+    @property
+    def members(self) -> int:
+        return self.weights[0].shape[0]
+
+    def tensors(self) -> list[Tensor]:
+        """All parameter tensors, layer by layer (weight, bias)."""
+        return [t for wb in zip(self.weights, self.biases, strict=True) for t in wb]
+
+    def trainable(self) -> list[Tensor]:
+        """The tensors of the layers that are trained."""
+        return [t for (w, b), fz in zip(zip(self.weights, self.biases, strict=True), self.frozen,
+                                        strict=True) if not fz for t in (w, b)]
+
+    def replace(self, tensors: Sequence[Tensor]) -> Stack:
+        """The same layout with other tensors (``tensors()`` order)."""
+        return Stack(list(tensors[0::2]), list(tensors[1::2]), self.acts, self.frozen)
+
+    def detach(self) -> Stack:
+        return self.replace([t.detach().clone() for t in self.tensors()])
+
+    def select(self, members: Sequence[int]) -> Stack:
+        """A sub-ensemble (copies), members in the given order (repeats allowed)."""
+        idx = torch.as_tensor(list(members), dtype=torch.int64)
+        return self.replace([t.detach()[idx].clone() for t in self.tensors()])
+
+    def squared_norm(self) -> Tensor:
+        """Sum of squares of the trained tensors per member. *Shape:* (E,)."""
+        return sum(t.pow(2).flatten(1).sum(dim=1) for t in self.trainable())
+
+
+def _layers_of(module: nn.Module) -> list[tuple[Tensor, Tensor, str, bool]]:
+    """(weight, bias, activation, frozen) of each layer of a U or F module."""
+    if isinstance(module, ValueNet):
+        mods = list(module.net)
+        names = {nn.Tanh: "tanh", Sin: "sin", nn.Sigmoid: "sigmoid", nn.Softplus: "softplus"}
+        out = []
+        for i, m in enumerate(mods):
+            if isinstance(m, nn.Linear):
+                nxt = mods[i + 1] if i + 1 < len(mods) else None
+                if nxt is not None and type(nxt) not in names:
+                    fail("activation", f"one of {sorted(set(names.values()))} for an ensemble",
+                         type(nxt).__name__)
+                out.append((m.weight, m.bias, "linear" if nxt is None else names[type(nxt)], False))
+        return out
+    if isinstance(module, PriorNet):
+        return [(lin.weight, lin.bias, act, False) for lin, act in zip(module.layers, module.acts,
+                                                                       strict=True)]
+    if isinstance(module, SmoothPrior):
+        return [(module.hidden.weight, module.hidden.bias, "tanh", False),
+                (module.out.weight, module.out.bias, "linear", False)]
+    if isinstance(module, SinusoidalPrior):
+        zero = torch.zeros(module.omega.shape[0], dtype=module.omega.dtype)
+        return [(module.omega, zero, "sincos", True), (module.out.weight, module.out.bias, "linear", False)]
+    fail("module", "a ValueNet, PriorNet, SmoothPrior or SinusoidalPrior", type(module).__name__)
+    raise AssertionError  # unreachable
+
+
+def stack_modules(modules: Sequence[nn.Module]) -> Stack:
+    """Stack networks of one layout (one per member) into a :class:`Stack` (copies)."""
+    if len(modules) < 1:
+        fail("modules", "at least one module", len(modules))
+    layers = [_layers_of(m) for m in modules]
+    acts = tuple(a for _, _, a, _ in layers[0])
+    frozen = tuple(f for _, _, _, f in layers[0])
+    if any(tuple(a for _, _, a, _ in lay) != acts or
+           [tuple(w.shape) for w, *_ in lay] != [tuple(w.shape) for w, *_ in layers[0]] for lay in layers):
+        fail("modules", "networks of one layout", [type(m).__name__ for m in modules])
+    weights = [torch.stack([lay[i][0].detach() for lay in layers]).clone() for i in range(len(acts))]
+    biases = [torch.stack([lay[i][1].detach() for lay in layers]).clone() for i in range(len(acts))]
+    return Stack(weights, biases, acts, frozen)
+
+
+def stack_forward(stack: Stack, x: Tensor) -> Tensor:
+    """Evaluate every member. *Shapes:* x (E, B, n_in) -> (E, B, n_out)."""
+    h = x
+    for w, b, act in zip(stack.weights, stack.biases, stack.acts, strict=True):
+        h = STACK_ACTIVATIONS[act][0](torch.baddbmm(b[:, None, :], h, w.transpose(1, 2)))
+    return h
+
+
+def value_and_gradient(stack: Stack, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Values and input gradients of scalar networks, the gradient in closed form.
+
+    ``grad_x U = W_1^T diag(act'(z_1)) ... W_L^T`` evaluated by a backward sweep through the
+    layers with ordinary tensor operations, so the result is differentiable in the weights by a
+    single (not a double) backward pass. *Shapes:* x (E, B, d) -> (E, B), (E, B, d).
+    """
+    if stack.weights[-1].shape[1] != 1:
+        fail("stack", "networks with one output", tuple(stack.weights[-1].shape))
+    zs, hs = [], []
+    h = x
+    for w, b, act in zip(stack.weights, stack.biases, stack.acts, strict=True):
+        z = torch.baddbmm(b[:, None, :], h, w.transpose(1, 2))
+        h = STACK_ACTIVATIONS[act][0](z)
+        zs.append(z)
+        hs.append(h)
+    last = len(stack.weights) - 1
+    if stack.acts[last] == "linear":  # d out / d h_last is the output row, the same at every point
+        delta = stack.weights[last][:, :, :]                              # (E, 1, n_in)
+    else:
+        delta = None
+        last += 1
+    for li in range(last - 1, -1, -1):
+        deriv = STACK_ACTIVATIONS[stack.acts[li]][1]
+        if deriv is None:
+            fail("stack", "activations with a derivative for the input gradient", stack.acts[li])
+        dz = deriv(zs[li], hs[li])
+        delta = dz if delta is None else delta * dz                      # (E, B, n_out)
+        delta = torch.bmm(delta, stack.weights[li])                       # (E, B, n_in)
+    if delta.shape[1] != x.shape[1]:  # a network with no hidden layer: a constant gradient
+        delta = delta.expand(-1, x.shape[1], -1)
+    return hs[-1][..., 0], delta
+
+
+def relative_mismatch(g: Tensor, f: Tensor, normalize: bool = True, floor: float = 1e-8) -> Tensor:
+    """mean_c ||g_c - f_c||^2 per member, divided by the detached mean_c ||g_c||^2 if ``normalize``.
+
+    *Shapes:* g, f (E, M, d) -> (E,). ``floor`` keeps a vanishing gradient from dividing by zero.
+    """
+    mis = (g - f).pow(2).sum(dim=2).mean(dim=1)
+    if not normalize:
+        return mis
+    scale = g.detach().pow(2).sum(dim=2).mean(dim=1).clamp_min(floor)
+    return mis / scale
+
+
+class EnsembleLoss(NamedTuple):
+    """Per-member loss terms of one epoch, *Shape:* (E,) each: ``total = data + lam reg (+ decay)``."""
+
+    total: Tensor
+    data: Tensor
+    reg: Tensor
+
+
+EnsembleObjective = Callable[[Stack, "Stack | None", int], EnsembleLoss]
+"""``objective(u, f, epoch)``: the loss terms of every member at an epoch."""
+
+
+@dataclass
+class EnsembleFit:
+    """Outcome of :func:`fit_ensemble`, one entry per member.
+
+    ``u``/``f`` hold each member's kept weights: those of its lowest validation MSE (validation
+    mode) or those after ``stop_at[e]`` epochs (stop mode). ``epoch[e]`` is the epoch of the kept
+    weights, ``val_mse[e]`` their validation MSE (NaN in stop mode), ``data_loss``/``reg_loss``
+    the loss terms at that epoch (taken before its Adam step, in the loss's units), ``failed[e]``
+    ``None`` or why the member's loss became non-finite.
+    """
+
+    u: Stack
+    f: Stack | None
+    epoch: list[int]
+    val_mse: list[float]
+    data_loss: list[float]
+    reg_loss: list[float]
+    failed: list[str | None]
+    epochs_run: int
+    seconds: float
+
+
+def fit_ensemble(objective: EnsembleObjective, u: Stack, f: Stack | None = None, *,
+                 epochs: int | None = None, lr: float = 1e-3, x_val: Tensor | None = None,
+                 y_val: Tensor | None = None, eval_every: int = 25,
+                 stop_at: Sequence[int] | None = None) -> EnsembleFit:
+    """Train every member by full-batch Adam (one optimiser; its update is elementwise, so the
+    members stay independent) and keep one set of weights per member.
+
+    Two modes:
+
+    * validation (``x_val``, ``y_val`` given): every ``eval_every`` epochs the validation MSE of
+      U is computed; each member keeps the weights of its lowest one (early stopping by
+      checkpoint; training runs all ``epochs``);
+    * stop (``stop_at`` given): member ``e`` keeps its weights after ``stop_at[e]`` epochs;
+      training runs ``max(stop_at)`` epochs.
+
+    Args:
+        objective: the per-member loss (:data:`EnsembleObjective`), summed for the backward pass.
+        u: initial value networks (copied). f: initial prior networks (copied) or None.
+        epochs: Adam steps in validation mode (stop mode: ``max(stop_at)``).
+        lr: Adam learning rate.
+        x_val, y_val: validation data per member. *Shapes:* (E, V, d), (E, V).
+        eval_every: epochs between validation checks.
+        stop_at: epochs per member (>= 1) for stop mode.
+    """
+    check_number("lr", lr, positive=True)
+    check_int("eval_every", eval_every, 1)
+    e = u.members
+    validate = x_val is not None
+    if validate == (stop_at is not None):
+        fail("x_val/stop_at", "exactly one of validation data and stop_at", (validate, stop_at))
+    if stop_at is not None:
+        stop_at = [check_int("stop_at", int(k), 1) for k in stop_at]
+        if len(stop_at) != e:
+            fail("stop_at", f"{e} epochs, one per member", len(stop_at))
+        epochs = max(stop_at)
+    check_int("epochs", epochs, 1)
+    t0 = time.perf_counter()
+    uw = [t.detach().clone().requires_grad_(not fz) for t, fz in
+          zip(u.tensors(), [fz for fz in u.frozen for _ in (0, 1)], strict=True)]
+    fw = None if f is None else [t.detach().clone().requires_grad_(not fz) for t, fz in
+                                  zip(f.tensors(), [fz for fz in f.frozen for _ in (0, 1)], strict=True)]
+    cur_u = u.replace(uw)
+    cur_f = None if f is None else f.replace(fw)
+    params = cur_u.trainable() + ([] if cur_f is None else cur_f.trainable())
+    opt = torch.optim.Adam(params, lr=lr)
+    keep_u = cur_u.detach()
+    keep_f = None if cur_f is None else cur_f.detach()
+    best = torch.full((e,), math.inf, dtype=torch.float64)
+    kept_epoch = torch.zeros(e, dtype=torch.int64)
+    kept_data = torch.full((e,), math.nan, dtype=torch.float64)
+    kept_reg = torch.full((e,), math.nan, dtype=torch.float64)
+    failed: list[str | None] = [None] * e
+    finite = torch.ones(e, dtype=torch.bool)
+    stops = None if stop_at is None else torch.tensor(stop_at)
+
+    def keep(mask: Tensor, data: Tensor, reg: Tensor, epoch: int) -> None:
+        idx = torch.nonzero(mask).flatten()
+        if idx.numel() == 0:
+            return
+        with torch.no_grad():
+            for kt, wt in zip(keep_u.tensors(), cur_u.tensors(), strict=True):
+                kt.index_copy_(0, idx, wt.detach()[idx])
+            if keep_f is not None:
+                for kt, wt in zip(keep_f.tensors(), cur_f.tensors(), strict=True):
+                    kt.index_copy_(0, idx, wt.detach()[idx])
+        kept_epoch[idx] = epoch
+        kept_data[idx] = data[idx]
+        kept_reg[idx] = reg[idx]
+
+    for epoch in range(1, epochs + 1):
+        opt.zero_grad(set_to_none=True)
+        terms = objective(cur_u, cur_f, epoch - 1)
+        terms.total.sum().backward()
+        data = terms.data.detach().double()
+        reg = terms.reg.detach().double()
+        check = validate and (epoch % eval_every == 0 or epoch == epochs)
+        opt.step()
+        ok = torch.isfinite(terms.total.detach())
+        newly = finite & ~ok
+        if bool(newly.any()):
+            for i in torch.nonzero(newly).flatten().tolist():
+                failed[i] = f"non-finite training loss at epoch {epoch - 1}"
+            finite &= ok
+        if stops is not None:
+            keep(stops == epoch, data, reg, epoch)
+        elif check:
+            with torch.no_grad():
+                pred = stack_forward(cur_u, x_val)[..., 0]
+                val = (pred - y_val).pow(2).mean(dim=1).double()
+            better = finite & torch.isfinite(val) & (val < best)
+            best = torch.where(better, val, best)
+            keep(better, data, reg, epoch)
+    return EnsembleFit(keep_u, keep_f, kept_epoch.tolist(),
+                       (best if validate else torch.full((e,), math.nan, dtype=torch.float64)).tolist(),
+                       kept_data.tolist(), kept_reg.tolist(), failed, epochs, time.perf_counter() - t0)
+
+
+Sampler = Callable[[int, torch.Generator], Tensor]
+"""``sampler(n, generator)``: n points of the domain in the training units. *Shape:* (n, d)."""
+
+
+def box_sampler(domain: Tensor) -> Sampler:
+    """Uniform points in the box ``domain`` *(d, 2)*."""
+    def draw(n: int, gen: torch.Generator) -> Tensor:
+        return sample_collocation(domain, n, gen)
+    return draw
+
+
+class CollocationDraws:
+    """Collocation points of every member, redrawn every epoch from the member's seed stream.
+
+    Members that share a seed (the hyperparameter trials of one training set) share the points,
+    so the trials differ only in their hyperparameter. Each seed's stream ``stream(seed, 2)``
+    draws ``chunk`` epochs at once (one sampler call), so the per-epoch cost does not grow with
+    the number of seeds. Epochs must be asked for in order 0, 1, 2, ...
+
+    Args:
+        sampler: draws points of the domain (:data:`Sampler`).
+        seeds: the seed of every member. *Length:* E.
+        n: points per epoch.
+        dtype: dtype of the returned points.
+        chunk: epochs drawn per sampler call.
+    """
+
+    def __init__(self, sampler: Sampler, seeds: Sequence[int], n: int, dtype: torch.dtype,
+                 chunk: int = 50) -> None:
+        check_int("n_colloc", n, 1)
+        check_int("chunk", chunk, 1)
+        self.sampler, self.n, self.dtype, self.chunk = sampler, n, dtype, chunk
+        distinct = sorted(set(int(s) for s in seeds))
+        self.gens = [stream(s, 2) for s in distinct]
+        self.member = torch.tensor([distinct.index(int(s)) for s in seeds])
+        self.block: Tensor | None = None
+        self.start = 0
+        self.next_epoch = 0
+
+    def __call__(self, epoch: int) -> Tensor:
+        """The points of ``epoch``. *Shape:* (E, n, d)."""
+        if epoch != self.next_epoch:
+            fail("epoch", f"the next epoch {self.next_epoch}", epoch)
+        self.next_epoch += 1
+        if self.block is None or epoch - self.start >= self.chunk:
+            parts = [self.sampler(self.chunk * self.n, g).reshape(self.chunk, self.n, -1) for g in self.gens]
+            self.block = torch.stack(parts, dim=1).to(self.dtype)       # (chunk, seeds, n, d)
+            self.start = epoch
+        return self.block[epoch - self.start][self.member]
+
+
+def gradinn_objective(x: Tensor, y: Tensor, colloc: Callable[[int], Tensor], lam: Tensor,
+                      normalize: bool = True) -> EnsembleObjective:
+    """The GradINN loss of every member: ``mean_i (U(x_i) - y_i)^2 + lam * mismatch``, the
+    mismatch by :func:`relative_mismatch` at the epoch's collocation points.
+
+    *Shapes:* x (E, N, d), y (E, N), lam (E,), ``colloc(epoch)`` (E, M, d).
+    """
+    def objective(u: Stack, f: Stack | None, epoch: int) -> EnsembleLoss:
+        if f is None:
+            fail("f", "the prior networks of a GradINN ensemble", None)
+        data = (stack_forward(u, x)[..., 0] - y).pow(2).mean(dim=1)
+        xc = colloc(epoch)
+        _, g = value_and_gradient(u, xc)
+        reg = relative_mismatch(g, stack_forward(f, xc), normalize)
+        return EnsembleLoss(data + lam * reg, data, reg)
+    return objective

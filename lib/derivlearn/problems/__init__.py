@@ -1,5 +1,8 @@
 """Reference problems of the GradINN chapter: targets with exact or high-accuracy gradients.
 
+Friedman #1 comes in two forms: ``friedman1`` (10 inputs, 5 of them inactive) and
+``friedman1_5d`` (the 5 active inputs only).
+
 Each problem has ``name``, ``dim``, ``domain`` *(dim, 2)*, ``sample(n, generator)`` *(n, dim)*,
 ``value(x)`` *(N,)* and ``gradient(x)`` *(N, dim)*, all float64.
 
@@ -22,6 +25,7 @@ from derivlearn.problems.stokes import StokesSphere
 
 _REGISTRY: dict[str, Callable[..., Problem]] = {
     "friedman1": Friedman1,
+    "friedman1_5d": lambda **kw: Friedman1(n_inputs=5, **kw),
     "stokes": StokesSphere,
     "lotka_volterra": LotkaVolterra,
     "lotka_volterra_predator": lambda **kw: LotkaVolterra(component="predator", **kw),
