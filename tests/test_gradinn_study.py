@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import torch
 
@@ -242,3 +243,153 @@ def test_a_diverging_seed_is_recorded_and_the_run_goes_on(monkeypatch):
                         lambda *a, **k: (r := original(*a, **k), r.history.loss.__setitem__(0, math.inf))[0])
     with pytest.raises(gi.RunFailed, match="every seed failed: non-finite training loss at epoch 0"):
         gi.run(c, "cpu")
+
+
+# --------------------------------------------------------------------------- claim rules
+
+
+def _rec(problem, model, n, noise, rmse, noise_sd=None):
+    method, _, variant = model.partition("-")
+    k = len(rmse)
+    grid = [0.1, 1.0]
+    return {"status": "ok", "protocol": gi.PROTOCOL, "problem": problem, "method": method,
+            "variant": variant or None,
+            "prior": gi.matched_prior(problem, variant) if variant else None, "n_train": n, "noise": noise,
+            "seed": 0, "grid": {gi.HYPERPARAMETER[method]: grid}, "rmse": list(rmse), "nrmse": list(rmse),
+            "grad_rmse": list(rmse), "grad_nrmse": list(rmse), "train_rmse": list(rmse),
+            "noise_sd": [noise_sd if noise_sd is not None else 0.0] * k, "selected": [1.0] * k,
+            "epochs": [100] * k, "failed": [None] * k, "trial_val_mse": [[0.2, 0.1]] * k,
+            "trial_rmse": [list(rmse[:1]) * 2] * k, "trial_epoch": [[100, 100]] * k}
+
+
+SPREAD = (1.0, 1.1, 0.9, 1.05, 0.95)
+
+
+def _frame(cfg, error):
+    """Records of every model at every size without noise; ``error(problem, model, n)`` gives the
+    mean RMSE, spread over five seeds by the factors SPREAD."""
+    rows = []
+    for p in cfg.problems:
+        for n in cfg.sizes:
+            for m in ("gradinn-finetuned", "gradinn-capacity", "nn", "pinn"):
+                if m == "pinn" and p not in gi.PINN_PROBLEMS:
+                    continue
+                rows.append(_rec(p, m, n, 0.0, [error(p, m, n) * f for f in SPREAD]))
+    return pd.DataFrame(rows)
+
+
+def _by(claims):
+    return {c.claim.split(":")[0].split(" (")[0]: c for c in claims}
+
+
+def test_paired_comparison_calls_a_difference_inside_the_seed_spread_a_tie():
+    def rows(a, b):
+        df = pd.DataFrame([_rec("stokes", "gradinn-finetuned", 25, 0.0, a), _rec("stokes", "nn", 25, 0.0, b)])
+        return gi.main_rows(gi.long_frame(df))
+
+    a = [1.0, 1.1, 0.9, 1.05, 0.95]
+    win = gi.paired(rows(a, [2 * v for v in a]), "gradinn-finetuned", "nn", "stokes", 25)
+    assert win["outcome"] == "win" and win["ratio"] == pytest.approx(2.0) and win["lo"] == pytest.approx(2.0)
+    loss = gi.paired(rows(a, [0.5 * v for v in a]), "gradinn-finetuned", "nn", "stokes", 25)
+    assert loss["outcome"] == "loss"
+    # GradINN better on average (ratio 1.1), but the seeds disagree: inside the spread, a tie
+    mixed = gi.paired(rows(a, [1.6, 0.8, 1.4, 0.9, 1.25]), "gradinn-finetuned", "nn", "stokes", 25)
+    assert mixed["ratio"] > 1.05 and mixed["lo"] < 1 < mixed["hi"] and mixed["outcome"] == "tie"
+    assert gi.paired(rows(a[:1], [3.0]), "gradinn-finetuned", "nn", "stokes", 25)["outcome"] == "tie"
+    assert gi.paired(rows(a, a), "gradinn-finetuned", "pinn", "stokes", 25) is None
+
+
+def test_low_data_and_pinn_verdicts_follow_the_tally():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "burgers"), sizes=(25, 50, 200),
+                                        experiments=("size",))
+    assert [gi.tally_verdict(o) for o in (["win", "win"], ["win", "tie", "tie"], ["win", "win", "loss"],
+                                          ["tie", "tie"], ["win", "loss", "loss"])] == [
+        "confirmed", "partly confirmed", "partly confirmed", "not confirmed", "not confirmed"]
+
+    def error(p, m, n):  # GradINN twice as good as the NN everywhere, the PINN better than both
+        return {"gradinn-finetuned": 1.0, "gradinn-capacity": 1.0, "nn": 2.0, "pinn": 0.5}[m]
+
+    by = _by(gi.summarize(cfg, _frame(cfg, error))[1])
+    low = by["GradINN beats standard networks at low data"]
+    pinn = by["GradINN beats PINN-like approaches at low data"]
+    assert low.verdict == "confirmed" and "4 wins, 0 ties, 0 losses in 4 cells" in low.ours
+    assert "N = 200" not in low.ours  # only the two smallest sizes are low data
+    assert pinn.verdict == "not confirmed" and "0 wins, 0 ties, 2 losses in 2 cells" in pinn.ours
+    assert "Burgers" in pinn.ours and "Friedman" not in pinn.ours  # only where the equation is known
+    assert "strictly more information" in pinn.deviation
+    for c in (low, pinn):
+        assert c.paper.startswith("Summary of the paper (not verified against the full text)")
+    # ties everywhere: not confirmed, whatever the means say
+    by = _by(gi.summarize(cfg, _frame(cfg, lambda p, m, n: 1.0))[1])
+    assert by["GradINN beats standard networks at low data"].verdict == "not confirmed"
+
+
+def test_friedman_verdict_needs_a_win_outside_the_spread_and_names_its_source():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "friedman1_5d"), sizes=(25, 200),
+                                        experiments=("size",))
+    for nn_error, expected in ((10.0, "confirmed"), (2.0, "partly confirmed"), (1.0, "not confirmed"),
+                               (0.5, "not confirmed")):
+        summary, claims = gi.summarize(cfg, _frame(cfg, lambda p, m, n, e=nn_error: e if m == "nn" else 1.0))
+        c = _by(claims)["Friedman #1 with 200 training points"]
+        assert c.verdict == expected, nn_error
+        assert summary["friedman1_200"]["nn_over_gradinn"] == pytest.approx(nn_error)
+        assert "5 active inputs" in c.ours
+        assert c.paper.startswith("Summary of the paper (not verified against the full text)")
+    assert summary["friedman1_5d_200"]["gradinn-capacity"] == pytest.approx(1.0)
+
+
+def test_every_verdict_says_what_it_rests_on_and_gives_the_capacity_reading():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "lotka_volterra"),
+                                        sizes=(25, 50, 200), experiments=("size",))
+
+    def error(p, m, n):  # the fine-tuned F wins, the capacity prior loses
+        return {"gradinn-finetuned": 1.0, "gradinn-capacity": 4.0, "nn": 2.0, "pinn": 2.0}[m]
+
+    summary, claims = gi.summarize(cfg, _frame(cfg, error))
+    judged = [c for c in claims if c.verdict != "not tested"]
+    assert len(judged) == 3
+    for c in judged:
+        assert gi.READING["gradinn-finetuned"] in c.deviation
+        assert "With the capacity prior instead: not confirmed" in c.deviation
+    assert [c["verdict"] for c in summary["claims"]] == [c.verdict for c in claims]
+    assert summary["claim_rules"] == gi.RULES
+    assert set(summary["rmse"]["friedman1"]) == {"gradinn-finetuned", "gradinn-capacity", "nn"}
+    assert summary["selected"]["lotka_volterra"]["gradinn-capacity"]["N=25,noise=0"] == [1.0] * 5
+
+
+def test_noise_robustness_is_error_over_noise_and_a_model_that_never_fits_is_not_robust():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("stokes", "burgers", "lotka_volterra"),
+                                        noises=(0.01, 0.1), noise_size=100, experiments=("noise",))
+    sigma = {0.01: 0.02, 0.1: 0.2}
+
+    def recs(p, m, errors):
+        return [_rec(p, m, 100, s, [e * f for f in SPREAD], sigma.get(s, 0.0)) for s, e in errors.items()]
+
+    rows = []
+    # stokes: GradINN fits (0.05 < 0.2) and noise adds less than sigma: robust;
+    # the NN fits but amplifies the noise (adds 3 sigma at 10 %): not robust
+    rows += recs("stokes", "gradinn-finetuned", {0.0: 0.05, 0.01: 0.06, 0.1: 0.2})
+    rows += recs("stokes", "nn", {0.0: 0.01, 0.01: 0.03, 0.1: 0.61})
+    # burgers: GradINN's error is flat, but far above every noise level: it never fits
+    rows += recs("burgers", "gradinn-finetuned", {0.0: 1.0, 0.01: 1.0, 0.1: 1.0})
+    rows += recs("burgers", "nn", {0.0: 0.05, 0.01: 0.06, 0.1: 0.2})
+    # lotka-volterra: robust
+    rows += recs("lotka_volterra", "gradinn-finetuned", {0.0: 0.01, 0.01: 0.02, 0.1: 0.1})
+    rows += recs("lotka_volterra", "nn", {0.0: 0.01, 0.01: 0.02, 0.1: 0.1})
+    summary, claims = gi.summarize(cfg, pd.DataFrame(rows))
+    long = gi.main_rows(gi.long_frame(pd.DataFrame(rows)))
+    r = gi.noise_robustness(long, cfg, "gradinn-finetuned", "burgers")
+    assert not r["fits"] and not r["robust"]
+    assert r["per_level"][0.1]["over_sigma"] == pytest.approx(5.0)
+    assert r["per_level"][0.1]["added_over_sigma"] == pytest.approx(0.0)  # flat, yet not robust
+    assert gi.noise_robustness(long, cfg, "gradinn-finetuned", "stokes")["robust"]
+    assert not gi.noise_robustness(long, cfg, "nn", "stokes")["robust"]
+    c = next(c for c in claims if c.claim == "GradINN is robust to noise")
+    assert c.verdict == "partly confirmed"  # robust on 2 of 3 problems
+    assert "GradINN robust on 2 of 3 problems" in c.ours and "Burgers: does not fit" in c.ours
+    assert "standard NN robust on 2 of 3" in c.ours
+    assert c.paper.startswith("Summary of the paper (not verified against the full text)")
+    rows = [r for r in rows if not (r["problem"] == "burgers" and r["method"] == "gradinn")]
+    rows += recs("burgers", "gradinn-finetuned", {0.0: 0.05, 0.01: 0.06, 0.1: 0.1})
+    c = next(c for c in gi.summarize(cfg, pd.DataFrame(rows))[1] if c.claim == "GradINN is robust to noise")
+    assert c.verdict == "confirmed"
