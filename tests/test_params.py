@@ -168,6 +168,7 @@ def test_from_notebook_collects_the_declared_knobs():
     ({"profile": "smoke", "sedes": 3, "dimz": [1]}, "'dimz', 'sedes'"),
     ({"Seeds": 3}, "'Seeds'"),
     ({"flag": None}, "'flag'"),  # even a None (papermill -p flag None) is refused
+    ({"_seeds": 3}, "'_seeds'"),  # a leading underscore is not an IPython name
 ])
 def test_from_notebook_refuses_undeclared_injected_names(injected, unknown):
     ns = _notebook_namespace(injected)

@@ -167,3 +167,23 @@ def test_infrastructure_errors_leave_the_run_pending_and_a_rerun_does_it(tmp_pat
     monkeypatch.setenv("DL_INFRA_FIXED", "1")  # the cache healed
     sweep()
     assert store.lookup(cfgs)[1]["status"] == "ok"
+
+
+@pytest.mark.parametrize("metrics", [{}, {"y": None, "pid": None, "device": None}])
+def test_an_ok_record_without_a_metric_value_is_skipped(tmp_path, metrics):
+    store = _store(tmp_path)
+    _rewrite_line(store, 1, lambda r: r.update(metrics=metrics))
+    with pytest.warns(RuntimeWarning, match="records.jsonl:2: .*without a single metric value"):
+        assert ResultStore(tmp_path, "sweeptest").lookup(h.configs(4))[1] is None
+
+
+def test_migrate_never_lets_an_old_line_beat_a_newer_record(tmp_path):
+    store = ResultStore(tmp_path, "s")
+    store.append(make_record({"study": "s", "x": 0}, status="ok", metrics={"y": 3}))  # current
+    old = make_record({"study": "s", "x": 0}, status="ok", metrics={"y": 12345})
+    old.pop("result_version")
+    old["key"] = config_key(old["config"])  # an unversioned line, appended after it
+    with open(store.path, "a") as fh:
+        fh.write(json.dumps(old) + "\n")
+    assert store.migrate(1) == 1
+    assert ResultStore(tmp_path, "s").lookup([{"study": "s", "x": 0}])[0]["metrics"]["y"] == 3

@@ -26,6 +26,7 @@ import dataclasses
 import inspect
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -340,9 +341,17 @@ _IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "PARAMET
 """Globals of an IPython kernel (besides the underscore ones), and the declared-names list."""
 
 
+_IPYTHON_PRIVATE = re.compile(r"_+|_i+|_i\d+|_\d+|_(?:dh|oh|ih|exit_code)|__\w+__")
+"""IPython's underscore names: output caches (``_``, ``__``, ``_3``), input history (``_i``,
+``_ii``, ``_i3``), ``_dh``/``_oh``/``_ih``, ``_exit_code`` and dunders (``__name__``)."""
+
+
 def _notebook_internal(name: str) -> bool:
-    """A name no papermill parameter can mean: IPython's (``In``, ``_i3``, ``__name__``, ...)."""
-    return name.startswith("_") or name in _IPYTHON_NAMES
+    """A name no papermill parameter can mean: IPython's (``In``, ``_i3``, ``__name__``, ...).
+
+    Other names with a leading underscore (``_seeds``) are not exempt: papermill would inject
+    them like any other."""
+    return bool(_IPYTHON_PRIVATE.fullmatch(name)) or name in _IPYTHON_NAMES
 
 
 def _is_value(value: Any) -> bool:

@@ -181,6 +181,8 @@ def record_problem(rec: Any) -> str | None:
         return f"'status' is {rec.get('status')!r}; allowed: one of {STATUSES}"
     if rec["status"] == "ok" and not isinstance(rec.get("metrics"), dict):
         return "an 'ok' record without a 'metrics' object"
+    if rec["status"] == "ok" and all(v is None for v in rec["metrics"].values()):
+        return "an 'ok' record without a single metric value"  # execute() never writes one
     if rec["status"] == "failed" and not isinstance(rec.get("reason"), str):
         return "a 'failed' record without a 'reason'"
     version = rec.get("result_version")
@@ -385,7 +387,7 @@ class ResultStore:
             if not self.path.exists():
                 return 0
             lines = [ln for ln in self.path.read_bytes().split(b"\n") if ln.strip()]
-            out, moved = [], 0
+            migrated, kept = [], []
             for i, ln in enumerate(lines, 1):
                 rec = _decode(self.path, i, ln)
                 if isinstance(rec, dict) and "result_version" not in rec \
@@ -393,11 +395,13 @@ class ResultStore:
                     v = check_version(version_of(version, rec["config"]))
                     rec["result_version"] = v
                     rec["key"] = config_key(rec["config"], v)
-                    ln = json.dumps(rec, sort_keys=True, allow_nan=False).encode()
-                    moved += 1
-                out.append(ln)
-            self._rewrite(out)
-        return moved
+                    migrated.append(json.dumps(rec, sort_keys=True, allow_nan=False).encode())
+                else:
+                    kept.append(ln)
+            # migrated lines first: a record that the current code wrote for the same run (a
+            # sweep that kept appending during the upgrade) comes later, so it wins
+            self._rewrite(migrated + kept)
+        return len(migrated)
 
     def _rewrite(self, lines: list[bytes]) -> None:
         """Replace the file by these lines (temporary file, fsync, rename); under the lock."""
