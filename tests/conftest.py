@@ -33,4 +33,5 @@ def _isolated_store(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DERIVLEARN_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("DERIVLEARN_PROGRESS", "0")
     monkeypatch.delenv("DERIVLEARN_SCHEDULER", raising=False)
+    monkeypatch.delenv("DERIVLEARN_COMPUTE", raising=False)  # a book build in process sets it
     return root

@@ -187,3 +187,42 @@ def test_migrate_never_lets_an_old_line_beat_a_newer_record(tmp_path):
         fh.write(json.dumps(old) + "\n")
     assert store.migrate(1) == 1
     assert ResultStore(tmp_path, "s").lookup([{"study": "s", "x": 0}])[0]["metrics"]["y"] == 3
+
+
+# ----------------------------------------------------------------------------- compute off
+def test_with_compute_off_a_chapter_reads_the_store_and_lists_what_is_missing(tmp_path, monkeypatch):
+    from derivlearn.studies import theory
+    from derivlearn.sweep import run_study
+
+    cfg = theory.TheoryConfig.from_profile("smoke", compute=True)
+    store = ResultStore(tmp_path, "theory")
+    configs = theory.run_configs(cfg)
+    run_study(cfg, theory.RUN, configs[:3], store)
+    calls = []
+    monkeypatch.setattr(theory, "polynomial_recovery", lambda c, d: calls.append(c))
+    monkeypatch.setenv("DERIVLEARN_COMPUTE", "0")
+    off = theory.TheoryConfig.from_profile("smoke")
+    assert not off.compute_enabled and theory.TheoryConfig.from_profile("smoke", compute=True).compute_enabled
+    report = run_study(off, theory.polynomial_recovery, configs, store)
+    assert not calls and report.n_run == 0 and len(report.records) == 3
+    assert report.missing == [dict(c) for c in configs[3:]]
+    assert "not in the store yet" in str(report) and len(report.frame()) == 3
+
+
+def test_the_book_build_of_the_book_profile_turns_compute_off(tmp_path, monkeypatch):
+    import os
+
+    from derivlearn import book
+
+    seen = {}
+
+    def execute(name, profile, out, root=None, parameters=None):
+        seen[profile] = os.environ.get("DERIVLEARN_COMPUTE")
+        raise RuntimeError("stop after the first chapter")
+
+    monkeypatch.setattr(book, "execute", execute)
+    for profile, expected in (("smoke", None), ("book", "0")):
+        monkeypatch.delenv("DERIVLEARN_COMPUTE", raising=False)
+        with pytest.raises(RuntimeError, match="stop"):
+            book.build(profile, workdir=tmp_path)
+        assert seen[profile] == expected

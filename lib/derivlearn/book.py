@@ -203,6 +203,8 @@ def build(profile: str = "book", root: Path | None = None, workdir: Path | None 
     src = out / "_build" / "src"
     _stage(root, src)
     os.environ.setdefault("DERIVLEARN_PROGRESS", "0")  # kernels inherit it: no bars in the book
+    if profile == "book":  # the committed records only: a sweep still in progress is reported,
+        os.environ.setdefault("DERIVLEARN_COMPUTE", "0")  # not computed during the build
     for name in names:
         target = src / GENERATED / f"{name}.ipynb"
         if only and name not in only and target.exists():

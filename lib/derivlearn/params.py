@@ -195,6 +195,8 @@ class StudyConfig:
     recompute: bool = knob(Flag(), "rerun runs already in the results store", False)
     retry_failed: bool = knob(Flag(), "rerun only the runs recorded as failed", False)
     progress: bool | None = knob(Optional(Flag()), "progress bar; None: on unless DERIVLEARN_PROGRESS=0")
+    compute: bool | None = knob(Optional(Flag()), "compute the runs missing from the store; None: on "
+                                "unless DERIVLEARN_COMPUTE=0 (the book build of the book profile)")
 
     @classmethod
     def knobs(cls) -> dict[str, dataclasses.Field]:
@@ -314,6 +316,14 @@ class StudyConfig:
         if self.progress is not None:
             return self.progress
         return os.environ.get("DERIVLEARN_PROGRESS", "1") not in ("0", "false", "no")
+
+    @property
+    def compute_enabled(self) -> bool:
+        """Whether a chapter computes the runs its store lacks (else it reads the records only,
+        and says which runs are missing)."""
+        if self.compute is not None:
+            return self.compute
+        return os.environ.get("DERIVLEARN_COMPUTE", "1") not in ("0", "false", "no")
 
 
 def _jsonable(obj: Any) -> Any:

@@ -154,11 +154,17 @@ class SweepReport:
     where: str
     wall_time_s: float
     failures: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (f"sweep {self.store.study}: {len(self.records)} runs, {self.n_cached} from the "
-                f"store, {self.n_run} computed ({self.where}), {self.n_failed} failed in total, "
-                f"{self.wall_time_s:.1f} s")
+        out = (f"sweep {self.store.study}: {len(self.records)} runs, {self.n_cached} from the "
+               f"store, {self.n_run} computed ({self.where}), {self.n_failed} failed in total, "
+               f"{self.wall_time_s:.1f} s")
+        if self.missing:
+            out += (f"; {len(self.missing)} run(s) of the plan are not in the store yet and were "
+                    f"not computed (compute off): python -m derivlearn.run {self.store.study} "
+                    "computes them")
+        return out
 
     def frame(self):
         """DataFrame of this sweep's records (config and metrics flattened)."""
@@ -454,15 +460,33 @@ def _run_dask(
             cluster.close()
 
 
+def read_sweep(configs: Sequence[Mapping[str, Any]], store: ResultStore,
+               version: VersionSpec = 1) -> SweepReport:
+    """The stored records of a sweep, computing nothing: ``records`` holds those found (in the
+    order of ``configs``), ``missing`` the configs that have none (a sweep still in progress)."""
+    t0 = time.perf_counter()
+    configs = [dict(c) for c in configs]
+    found = store.lookup(configs, version)
+    records = [r for r in found if r is not None]
+    return SweepReport(store=store, records=records, n_cached=len(records), n_run=0,
+                       n_failed=sum(r["status"] == "failed" for r in records), where="store only",
+                       wall_time_s=time.perf_counter() - t0,
+                       missing=[c for c, r in zip(configs, found, strict=True) if r is None])
+
+
 def run_study(cfg: Any, fn: RunFn, configs: Sequence[Mapping[str, Any]],
               store: ResultStore | None = None) -> SweepReport:
     """:func:`run_sweep` with the sweep knobs of a study config (a ``StudyConfig``).
 
-    The store defaults to the profile's (see :func:`derivlearn.store.default_root`).
+    The store defaults to the profile's (see :func:`derivlearn.store.default_root`). With
+    ``cfg.compute_enabled`` false (``make book`` at the book profile) nothing is computed: the
+    report holds the stored records and lists the missing runs (:func:`read_sweep`).
     """
     from derivlearn.store import open_store
 
     store = store if store is not None else open_store(cfg.study, cfg.profile)
+    if not cfg.compute_enabled:
+        return read_sweep(configs, store, cfg.version_of)
     return run_sweep(fn, configs, store, scheduler=cfg.scheduler, n_workers=cfg.n_workers,
                      device=cfg.device, recompute=cfg.recompute, retry_failed=cfg.retry_failed,
                      progress=cfg.progress_enabled, version=cfg.version_of)
