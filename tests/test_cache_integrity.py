@@ -125,7 +125,8 @@ def test_damaged_small_file_is_rebuilt(tmp_path, damage):
             fh.write(bytes(16))
     again = JacobianData.open(p, Layout(S, D_M, D_Q), meta={"chunk": CHUNK})
     out = again.fill(tanh_map, inputs, chunk=CHUNK)
-    assert out["generated"] == (S if damage == "header_zeroed" else 0)  # only a lost array regenerates
+    # a lost array, or lost checksums (nothing can verify the data then), regenerate everything
+    assert out["generated"] == (S if damage in ("header_zeroed", "checksums_empty") else 0)
     again.verify()
     assert again.done.all()
     assert all(np.array_equal(before[n], a) for n, a in arrays(p).items())
@@ -153,15 +154,18 @@ def test_damaged_projection_is_recomputed(tmp_path, damage):
     assert np.array_equal(np.array(data.project(phi)), first)
 
 
-def test_data_set_without_checksums_gets_them_once_and_implausible_chunks_regenerate(tmp_path):
+def test_done_samples_without_a_checksum_are_regenerated_not_trusted(tmp_path):
     data = filled(tmp_path / "d")
     before = arrays(data.path)
-    (data.path / jd.SUMS).unlink()                            # as written before checksums
-    zero_second_half(data.path / "V.npy")
-    again = JacobianData.open(data.path)                      # adopts the plausible chunks
-    assert again.done[:4].all() and not again.done[4:].any()
-    assert (data.path / jd.SUMS).exists()
-    assert again.fill(tanh_map, inputs, chunk=CHUNK)["generated"] == 6
+    (data.path / jd.SUMS).unlink()                            # lost (or written before checksums)
+    with open(data.path / "q.npy", "r+b") as fh:              # and one flipped bit in q
+        fh.seek(-3, os.SEEK_END)
+        byte = fh.read(1)
+        fh.seek(-3, os.SEEK_END)
+        fh.write(bytes([byte[0] ^ 0x10]))
+    again = JacobianData.open(data.path)
+    assert not again.done.any()
+    assert again.fill(tanh_map, inputs, chunk=CHUNK)["generated"] == S
     again.verify()
     assert all(np.array_equal(before[n], a) for n, a in arrays(data.path).items())
 

@@ -35,9 +35,9 @@ data can be regenerated, and otherwise named:
   the chunks it lost are unmarked; an array with a damaged header is recreated and every chunk
   unmarked; a damaged done mask is rebuilt from the checksums (the chunks that have one); a
   damaged ``layout.json`` is rewritten when the caller gives the layout, else it raises
-  :class:`~derivlearn.cachefiles.CacheDamaged`. Chunks marked done without a checksum (data sets
-  written before checksums existed) get one on open, after a plausibility check of their content
-  (finite numbers, orthonormal columns of U and V), once.
+  :class:`~derivlearn.cachefiles.CacheDamaged`. Samples marked done without a checksum (a lost or
+  damaged ``checksums.json``, or data written before checksums existed) are unmarked and
+  regenerated: nothing else can tell a flipped bit from sound data.
 * Reading verifies each chunk the first time a process reads it (and again only when an array
   file changes): a checksum mismatch unmarks the chunk and raises ``CacheDamaged`` naming the
   file; a plain re-run regenerates it (``derivlearn.studies.dino.dataset`` calls ``fill``).
@@ -48,7 +48,7 @@ data can be regenerated, and otherwise named:
 Cost, measured at d_M = 4225, d_Q = r = 50 (1024 samples, 0.89 GB) on the reference machine (2
 shared cores, data in the page cache): verifying takes 1.4 s per GB read, once per process (a
 batch whose chunks are verified pays about 20 us, five ``stat`` calls); hashing during generation
-takes about as long; checksums for a data set written before them take 2.2 s per GB, once.
+takes about as long.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ class JacobianData:
 
     def _repair(self) -> None:
         """Open-time checks, under the lock (module docstring): array files against the layout,
-        the done mask, the checksums; records the checksums of done chunks that have none."""
+        the done mask, the checksums; unmarks done samples that have no checksum."""
         S = self.layout.n_samples
         lost = np.zeros(S, dtype=bool)                     # samples whose data is gone
         for name, shape in self.layout.shapes().items():
@@ -240,7 +240,7 @@ class JacobianData:
             done[r[0]:r[1]] = False
         done &= ~lost
         self._set_sums(sums)
-        fresh = self._adopt(done)
+        fresh = self._distrust(done)
         if fresh or not sums_ok or lost.any() or not done_ok:
             self._write_state(done)
         self._maps.clear()
@@ -285,7 +285,7 @@ class JacobianData:
                     raise CacheDamaged(f, f"bad entry {[a, b, d]!r}")
                 sums[(a, b)] = d
         except (CacheDamaged, AttributeError, KeyError, TypeError, ValueError) as exc:
-            _log.warning("%s: damaged (%s); checksums are recomputed", f, exc)
+            _log.warning("%s: damaged (%s); the samples it covered are regenerated", f, exc)
             return {}, False
         return sums, True
 
@@ -308,39 +308,20 @@ class JacobianData:
     def _chunk_digests(self, a: int, b: int) -> dict[str, str]:
         return {n: digest(self.array(n)[a:b]) for n in ARRAYS}
 
-    def _plausible(self, a: int, b: int) -> bool:
-        """Finite numbers and orthonormal columns of U and V in samples ``a..b-1`` (a check for
-        chunks without a checksum: a zero-filled or cut chunk fails it)."""
-        arr = {n: np.asarray(self.array(n)[a:b], dtype=np.float64) for n in ARRAYS}
-        if not all(np.isfinite(v).all() for v in arr.values()) or (arr["s"] < 0).any():
-            return False
-        return all(np.allclose(np.linalg.norm(arr[n], axis=1), 1.0, atol=1e-3) for n in ("U", "V"))
+    def _distrust(self, done: np.ndarray) -> bool:
+        """Unmark done samples that have no checksum, so that :meth:`fill` regenerates them.
 
-    def _adopt(self, done: np.ndarray) -> bool:
-        """Checksums for done samples without one (trust on first use, after :meth:`_plausible`),
-        in blocks of the data set's chunk; implausible blocks are unmarked. Returns whether
-        anything changed."""
+        Every chunk this code writes gets its checksum before it is marked done, so a done sample
+        without one comes from a lost or damaged checksum file (or from code older than the
+        checksums). Nothing then tells sound data from damaged data of the same shape (a flipped
+        bit passes any plausibility test), and regenerating is cheaper than a wrong record.
+        Returns whether anything changed."""
         loose = done & (self._owner < 0)
         if not loose.any():
             return False
-        chunk = self.meta.get("chunk")
-        chunk = chunk if isinstance(chunk, int) and chunk >= 1 else DEFAULT_CHUNK
-        sums = dict(self._sums)
-        for base in range(0, self.layout.n_samples, chunk):
-            rows = np.flatnonzero(loose[base:base + chunk]) + base
-            if not len(rows):
-                continue
-            for run in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1):
-                a, b = int(run[0]), int(run[-1]) + 1
-                if self._plausible(a, b):
-                    sums[(a, b)] = self._chunk_digests(a, b)
-                else:
-                    _log.warning("%s: samples %d..%d are implausible (no checksum to compare); "
-                                "they will be regenerated", self.path, a, b - 1)
-                    done[a:b] = False
-        _log.info("%s: checksums recorded for %d samples written without them", self.path,
-                 int(loose.sum()))
-        self._set_sums(sums)
+        _log.warning("%s: %d done samples have no checksum (%s lost or damaged); they will be "
+                     "regenerated", self.path, int(loose.sum()), SUMS)
+        done &= ~loose
         return True
 
     def _stamp(self) -> tuple[tuple[int, int, int], ...]:
@@ -421,12 +402,12 @@ class JacobianData:
 
     # ------------------------------------------------------------------ verifying
     def _reload(self) -> None:
-        """Re-read the checksums (another process may have regenerated or adopted chunks)."""
+        """Re-read the checksums (another process may have regenerated chunks)."""
         with _locked(self.path / ".lock"):
             sums, _ = self._load_sums()
             self._set_sums(sums)
             done = self.done
-            if self._adopt(done):
+            if self._distrust(done):
                 self._write_state(done)
 
     def verify(self, idx: np.ndarray | list[int] | slice = slice(None)) -> None:
