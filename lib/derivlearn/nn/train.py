@@ -11,11 +11,24 @@ Member e's result equals that of :func:`derivlearn.nn.reference.train_reference`
 Engines for the network derivatives in the loss:
 
 * ``"taylor"``: Taylor mode (:mod:`derivlearn.nn.taylor`), fastest at order >= 3;
-* ``"autograd"``: nested reverse mode over the distinct partials only, fastest at order <= 2
-  (forward mode would need d tangents where reverse mode needs one pass);
+* ``"autograd"``: nested reverse mode over the distinct partials only (about d nested backward
+  passes for the Hessian), fastest at order 1;
+* ``"jet2"`` (order <= 2): closed-form jets (:mod:`derivlearn.nn.jet`): forward Jacobians and
+  the Hessian as a sum of layer terms weighted by the adjoints of one explicit reverse sweep,
+  differentiated by a single backward pass; fastest at order 2 (0.4-0.9x of autograd's step);
+* ``"forward2"`` (order <= 2): closed-form forward propagation of the Jacobian and of the
+  Hessian's upper triangle through every layer, for comparison;
 * ``"autograd_naive"``: nested reverse mode over every entry of the full tensors (the route of
   Hartmann et al.), for benchmarks;
-* ``"auto"``: ``"taylor"`` for order >= 3 with a Taylor-capable activation, else ``"autograd"``.
+* ``"auto"``: ``"taylor"`` for order >= 3 with a Taylor-capable activation, ``"jet2"`` for
+  order 2 with a closed-form activation (tanh, sigmoid, sin), else ``"autograd"``; the
+  measurements are in :meth:`TrainSpec.resolved_engine`.
+
+All engines agree to round-off (1e-15 relative in float64, values, derivatives and parameter
+gradients of the loss; ``tests/test_jet.py``). In float32, round-off differences between
+engines grow over thousands of training epochs like any other round-off change (a different
+BLAS, or a 1-ulp change of the initial weights), so a record trained with one engine is
+repeated by another only to that degree.
 """
 
 from __future__ import annotations
@@ -30,10 +43,14 @@ from torch import Tensor
 
 from derivlearn.derivatives import derivative_tensors, n_unique
 from derivlearn.nn import sobolev
+from derivlearn.nn.jet import JET_ACTIVATIONS, mlp_jet
 from derivlearn.nn.mlp import ACTIVATIONS, MLPParams, MLPSpec, forward, init_params
 from derivlearn.nn.taylor import TAYLOR_ACTIVATIONS, mlp_derivatives
 
-ENGINES = ("auto", "taylor", "autograd", "autograd_naive")
+ENGINES = ("auto", "taylor", "autograd", "autograd_naive", "jet2", "forward2")
+JET_ENGINES = {"jet2": {"hessian": "adjoint", "gradient": "adjoint"},
+               "forward2": {"hessian": "forward", "gradient": "forward"}}
+"""Closed-form engines of order <= 2 (:func:`derivlearn.nn.jet.mlp_jet` arguments)."""
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 STOP_REASONS = ("patience", "target", "max_epochs", "nonfinite")
 
@@ -92,6 +109,13 @@ class TrainSpec:
         if self.engine == "taylor" and self.order > 0 and self.activation not in TAYLOR_ACTIVATIONS:
             raise ValueError(f"parameter 'engine': 'taylor' needs activation in {TAYLOR_ACTIVATIONS}, "
                              f"got activation {self.activation!r}")
+        if self.engine in JET_ENGINES and self.order > 0:
+            if self.order > 2:
+                raise ValueError(f"parameter 'engine': {self.engine!r} needs order <= 2, "
+                                 f"got order {self.order}")
+            if self.activation not in JET_ACTIVATIONS:
+                raise ValueError(f"parameter 'engine': {self.engine!r} needs activation in "
+                                 f"{JET_ACTIVATIONS}, got activation {self.activation!r}")
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             fail("lr", "a number > 0")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
@@ -123,10 +147,33 @@ class TrainSpec:
         return DTYPES[self.dtype]
 
     def resolved_engine(self) -> str:
+        """The engine ``"auto"`` stands for: the fastest measured route per order.
+
+        Measured with ``benchmarks/training_cost.py --threads 1`` (float32, CPU time of whole
+        training steps, Adam and validation included, N = 300 full batch, MLPs 2 x width;
+        medians of 11 interleaved repetitions; step time over nested autograd's):
+
+        * order 2: ``"jet2"`` at every measured (d, width), d in {1, 2, 4, 8}, width in
+          {4, 16, 64, 200}: 0.4-0.6x at d = 4 and 8, 0.7-0.9x at d = 1 and 2 (2x200 at d = 8:
+          0.5x; the FE-scaling chapter's 14-member ensembles of 2x4 and 2x16 at d = 4 and 8:
+          0.43-0.64x). ``"forward2"`` (Hessian propagated forward) ties with it only where
+          the Hessian has 1 to 10 entries (d <= 4, width <= 16: 0.5-0.9x) and loses as d or
+          the width grow (2x200 at d = 8: 3.0x); ``"taylor"`` costs 0.8-5.4x;
+        * order 1: ``"autograd"``. Forward-mode gradients (``"forward2"``) are not faster
+          (0.9-2.2x; ties at d = 1); the written-out reverse sweep of ``"jet2"`` saves about 10 %
+          (0.8-1.0x), within the spread at width 200, and is left opt-in, since committed
+          order-1 records were computed with autograd and float32 training does not repeat
+          round-off differences exactly (see ``tests/test_jet.py`` and the engine docs);
+        * order >= 3: ``"taylor"`` (the training-core measurements).
+
+        Activations without closed-form or Taylor derivatives use ``"autograd"``.
+        """
         if self.engine != "auto":
             return self.engine
         if self.order >= 3 and self.activation in TAYLOR_ACTIVATIONS:
             return "taylor"
+        if self.order == 2 and self.activation in JET_ACTIVATIONS:
+            return "jet2"
         return "autograd"
 
     def as_dict(self) -> dict:
@@ -157,6 +204,8 @@ def network_derivatives(params: MLPParams, x: Tensor, order: int, engine: str) -
     ``[(E, B), (E, B, n_1), ...]``, differentiable with respect to the weights."""
     if engine == "taylor" or order == 0:
         return mlp_derivatives(params, x, order)
+    if engine in JET_ENGINES:
+        return mlp_jet(params, x, order, **JET_ENGINES[engine])
     e, b, d = x.shape
 
     def f(xf: Tensor) -> Tensor:
