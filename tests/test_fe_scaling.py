@@ -100,6 +100,8 @@ def test_run_records_metrics_per_size_and_effort():
                                                               ("nn1", "no_decay")]
     assert configs[0]["seed"] == cfg.base_seed
     assert configs[2]["weight_decay"] == 0.0 and configs[2]["max_epochs"] == cfg.check_epochs
+    nn2 = fs.run_configs(fs.FEScalingConfig.from_profile("smoke", methods=("nn2",), checks=()))
+    assert "engine" not in nn2[0] and nn2[1]["engine"] == "jet2"  # records' engine; the new arm's
     for c in configs:
         m = fs.run(c, "cpu")
         assert len(m["r2"]) == len(cfg.sizes) and all(r is not None for r in m["r2"])

@@ -292,7 +292,7 @@ def test_train_spec_combinations_and_data_shapes():
         with pytest.raises(ValueError, match="device"):
             TrainSpec(device="cuda")
     assert TrainSpec(order=3).resolved_engine() == "taylor"
-    assert TrainSpec(order=2).resolved_engine() == "autograd"
+    assert TrainSpec(order=2).resolved_engine() == "jet2"  # the fastest measured (nn.train)
     assert TrainSpec(order=3, activation="relu").resolved_engine() == "autograd"
     x, tg, xv, yv = _problem(1, members=1)
     with pytest.raises(ValueError, match="targets"):
@@ -333,3 +333,10 @@ def test_members_with_different_training_sizes_equal_reference():
         train_ensemble(TrainSpec(n_batches=2), x, tg, xv, yv, seeds=[0, 1, 2], n_train=sizes)
     with pytest.raises(ValueError, match="n_train"):
         train_ensemble(spec, x, tg, xv, yv, seeds=[0, 1, 2], n_train=[0, 1, 2])
+
+
+def test_study_runs_keep_the_engine_of_their_records():
+    from derivlearn.nn.train import engine_of
+
+    assert engine_of({}, 2) == "autograd" and engine_of({}, 1) == "autograd"  # before engines
+    assert engine_of({}, 4) == "auto" and engine_of({"engine": "jet2"}, 2) == "jet2"

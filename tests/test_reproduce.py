@@ -40,6 +40,9 @@ COMMITTED = [
      lambda r: r["config"]["problem"] == "rosenbrock" and r["config"]["d"] <= 2
      and r["config"]["method"] in ("gp", "hegp", "nn2") and r["wall_time_s"] < 6,
      reproduce.RTOL, reproduce.ATOL, "CPU records"),
+    ("fe_scaling", "fe_scaling", 1,  # a Hessian network: catches a change of its engine
+     lambda r: r["config"]["method"] == "nn2" and r["config"]["d"] == 1 and r["wall_time_s"] < 2,
+     reproduce.RTOL, reproduce.ATOL, "CPU records, nested autograd"),
     ("gradinn", "gradinn", 2, lambda r: r["config"]["method"] == "gp" and r["wall_time_s"] < 3,
      reproduce.RTOL, reproduce.ATOL, "CPU records"),
     ("higher_order_sobolev", "higher_order", 1, lambda r: r["wall_time_s"] < 6, 1e-4, 1e-9,
@@ -60,7 +63,7 @@ def _module(name: str):
 
 
 @pytest.mark.parametrize("folder,module,n,cheap,rtol,atol,why", COMMITTED,
-                         ids=[c[0] for c in COMMITTED])
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(COMMITTED)])
 def test_committed_records_follow_from_the_code(folder, module, n, cheap, rtol, atol, why):
     mod = _module(module)
     cfg = mod.CONFIG.from_profile("book")

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -178,6 +179,16 @@ class TrainSpec:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def engine_of(config: Mapping[str, Any], order: int) -> str:
+    """The engine of a study's run: its config's ``"engine"``, else the route that computed the
+    records made before configs named one (nested autograd up to order 2, ``"auto"``, i.e.
+    Taylor mode, above). Float32 training does not repeat another engine's round-off exactly,
+    so a run that does not name its engine keeps the one its committed record was made with;
+    new sweeps name theirs (e.g. ``"jet2"``, the fastest at order 2)."""
+    engine = config.get("engine")
+    return engine if engine is not None else ("autograd" if order <= 2 else "auto")
 
 
 def shuffle_generator(seed: int) -> torch.Generator:

@@ -146,7 +146,7 @@ def _points(f: testfns.TestFunction, n: int, seed: int) -> Tensor:
 
 def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     """Train ``reps`` networks (one ensemble) and evaluate them on the test set."""
-    from derivlearn.nn.train import TrainSpec, train_ensemble
+    from derivlearn.nn.train import TrainSpec, engine_of, train_ensemble
 
     f = testfns.get(config["function"])
     k, n, reps, seed = config["order"], config["n_train"], config["reps"], config["seed"]
@@ -170,7 +170,8 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     spec = TrainSpec(width=config["width"], depth=2, activation="tanh", order=k,
                      weighting=config["weighting"], partials=config["partials"], lr=config["lr"],
                      n_batches=config["n_batches"], patience=config["patience"],
-                     max_epochs=config["max_epochs"], dtype=config["dtype"], device=device)
+                     max_epochs=config["max_epochs"], dtype=config["dtype"], device=device,
+                     engine=engine_of(config, k))
     t0 = time.perf_counter()
     res = train_ensemble(spec, torch.stack(xs), targets, torch.stack(xvs), torch.stack(yvs),
                          seeds=[seed * 1000 + r for r in range(reps)])
