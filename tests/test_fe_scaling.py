@@ -101,7 +101,8 @@ def test_run_records_metrics_per_size_and_effort():
     assert configs[0]["seed"] == cfg.base_seed
     assert configs[2]["weight_decay"] == 0.0 and configs[2]["max_epochs"] == cfg.check_epochs
     nn2 = fs.run_configs(fs.FEScalingConfig.from_profile("smoke", methods=("nn2",), checks=()))
-    assert "engine" not in nn2[0] and nn2[1]["engine"] == "jet2"  # records' engine; the new arm's
+    assert all(("engine" in c) == ("arm" in c) for c in nn2)  # the records' engine; the new arm's
+    assert {c["engine"] for c in nn2 if "arm" in c} == {"jet2"}
     for c in configs:
         m = fs.run(c, "cpu")
         assert len(m["r2"]) == len(cfg.sizes) and all(r is not None for r in m["r2"])
