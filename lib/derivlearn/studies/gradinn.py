@@ -1062,7 +1062,8 @@ def _first_defaults(first):
     if len(first) == 0:
         return first
     g = first.method == "gradinn"
-    prior_ok = [FIRST_PRIOR.get(p) == pr for p, pr in zip(first.problem, first.prior, strict=True)]
+    prior_ok = np.array([FIRST_PRIOR.get(p) == pr for p, pr in zip(first.problem, first.prior,
+                                                                     strict=True)], dtype=bool)
     keep = (~g | ((first.lam == FIRST["lam"]) & prior_ok))
     keep &= (first.method != "pinn") | (first.lam == FIRST["pinn_lam"])
     return first[keep]
