@@ -85,3 +85,24 @@ def test_log_mean_ci_is_a_geometric_band_that_stays_positive():
     assert m == pytest.approx(1e-2) and 0 < lo < m < hi
     assert lo * hi == pytest.approx(m * m)  # symmetric in log space
     assert all(math.isnan(v) for v in ho.log_mean_ci([None, -1.0]))
+
+
+def test_claim2_corrected_rule_checks_both_halves():
+    good = {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.12, 4: 0.06, 5: 0.055}   # up to 4, then barely
+    worse5 = {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.12, 4: 0.06, 5: 1.08}  # order 5 18x worse (issue 19)
+    big5 = {0: 1.0, 1: 0.5, 2: 0.25, 3: 0.12, 4: 0.06, 5: 0.01}    # order 5 helps a lot
+    stops2 = {0: 1.0, 1: 0.5, 2: 0.1, 3: 0.1, 4: 0.1, 5: 0.1}      # stops improving at 2
+    assert ho.improves_then_barely(good, 4) == (True, True)
+    assert ho.improves_then_barely(worse5, 4) == (True, False)
+    assert ho.improves_then_barely(big5, 4) == (True, False)
+    assert ho.improves_then_barely(stops2, 4) == (False, True)
+    assert ho.improves_then_barely({0: 1.0, 4: 0.5}, 4) == (True, None)
+    assert ho.claim2_verdict({"sum_squares": good, "matyas": good}) == "confirmed"
+    assert ho.claim2_verdict({"sum_squares": worse5, "matyas": worse5}) == "partly confirmed"
+    assert ho.claim2_verdict({"sum_squares": good, "matyas": worse5}) == "partly confirmed"
+    assert ho.claim2_verdict({"sum_squares": {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0, 4: 5.0, 5: 50.0}}) \
+        == "not confirmed"
+    assert ho.claim2_verdict({"sum_squares": {0: 1.0, 4: 0.5}}) == "not tested"
+    assert ho.claim2_verdict({}) == "not tested"
+    # the chapter's current rule (first half only) calls the worse-order-5 case confirmed
+    assert ho._useful_order(worse5) == 4

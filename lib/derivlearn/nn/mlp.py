@@ -5,7 +5,9 @@ An ensemble of E networks of identical shape is stored as ``weights[l]`` of shap
 members at once, so K runs of a small network cost about as much Python overhead as one.
 Member ``e`` is initialised exactly as ``torch.nn.Linear`` would be (uniform
 ``±1/sqrt(fan_in)`` for weights and biases) from its own seed, so it is the same network
-whether it is trained alone or inside an ensemble.
+whether it is trained alone or inside an ensemble. ``init="glorot"`` instead draws
+Glorot-uniform weights (``±sqrt(6 / (fan_in + fan_out))``) and zero biases, the default of a
+Keras ``Dense`` layer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+INITS = ("torch", "glorot")
+"""Initialisations of :func:`init_params`: ``"torch"`` (``torch.nn.Linear``'s, the default) and
+``"glorot"`` (Glorot-uniform weights, zero biases; Keras' default)."""
 ACTIVATIONS = ("tanh", "sigmoid", "sin", "relu", "softplus", "gelu", "silu")
 """Activations of the MLP builder. Taylor-mode derivatives support ``tanh``, ``sigmoid`` and
 ``sin`` (see :mod:`derivlearn.nn.taylor`); the others train with the autograd engine."""
@@ -115,17 +120,27 @@ class MLPParams:
 
 
 def init_params(spec: MLPSpec, seeds: Sequence[int], dtype: torch.dtype = torch.float64,
-                device: str | torch.device = "cpu") -> MLPParams:
-    """Initialise one member per seed like ``torch.nn.Linear`` (U(±1/sqrt(fan_in)) for weights,
-    then biases, layer by layer, from ``torch.Generator().manual_seed(seed)``)."""
+                device: str | torch.device = "cpu", init: str = "torch") -> MLPParams:
+    """Initialise one member per seed from ``torch.Generator().manual_seed(seed)``, layer by
+    layer. ``init="torch"``: like ``torch.nn.Linear`` (U(±1/sqrt(fan_in)) for weights, then
+    biases); ``init="glorot"``: U(±sqrt(6 / (fan_in + fan_out))) for weights, zero biases
+    (Keras' ``glorot_uniform`` and ``zeros``)."""
     if len(seeds) < 1:
         raise ValueError("parameter 'seeds': need at least one seed")
+    if init not in INITS:
+        raise ValueError(f"parameter 'init': must be one of {INITS}, got {init!r}")
     s = spec.sizes
     weights: list[list[Tensor]] = [[] for _ in range(len(s) - 1)]
     biases: list[list[Tensor]] = [[] for _ in range(len(s) - 1)]
     for seed in seeds:
         g = torch.Generator().manual_seed(int(seed))
         for li in range(len(s) - 1):
+            if init == "glorot":
+                bound = (6.0 / (s[li] + s[li + 1])) ** 0.5
+                weights[li].append((torch.rand(s[li + 1], s[li], generator=g, dtype=torch.float64)
+                                    * 2 - 1) * bound)
+                biases[li].append(torch.zeros(s[li + 1], dtype=torch.float64))
+                continue
             bound = 1.0 / s[li] ** 0.5
             weights[li].append((torch.rand(s[li + 1], s[li], generator=g, dtype=torch.float64)
                                 * 2 - 1) * bound)

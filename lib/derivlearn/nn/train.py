@@ -45,7 +45,7 @@ from torch import Tensor
 from derivlearn.derivatives import derivative_tensors, n_unique
 from derivlearn.nn import sobolev
 from derivlearn.nn.jet import JET_ACTIVATIONS, mlp_jet
-from derivlearn.nn.mlp import ACTIVATIONS, MLPParams, MLPSpec, forward, init_params
+from derivlearn.nn.mlp import ACTIVATIONS, INITS, MLPParams, MLPSpec, forward, init_params
 from derivlearn.nn.taylor import TAYLOR_ACTIVATIONS, mlp_derivatives
 
 ENGINES = ("auto", "taylor", "autograd", "autograd_naive", "jet2", "forward2")
@@ -65,6 +65,14 @@ class TrainSpec:
     MSE, or as soon as the validation R^2 reaches ``target_r2``; the best epoch's weights are
     restored either way. ``weight_decay`` is Adam's (L2 added to the gradient, as in
     ``torch.optim.Adam``).
+
+    Options of the Sobolev loss (defaults: the behaviour that made the committed records):
+    ``reduction`` over the entries of each order (``"mean"``, or ``"sum"`` as in Hartmann et
+    al.'s eq. 6; :mod:`derivlearn.nn.sobolev`), ``rho`` the fixed rho's definition (one of
+    :data:`derivlearn.nn.sobolev.RHO_DEFINITIONS`, with ``rho_eps`` for
+    ``"inverse_variance_eps"``), ``init`` the initialisation (:data:`derivlearn.nn.mlp.INITS`),
+    and ``diagnostics``: with the adaptive weighting, count per member and order how often the
+    rule fired and the mean factor it applied (:attr:`EnsembleResult.adaptive`).
     """
 
     width: int = 200
@@ -85,6 +93,11 @@ class TrainSpec:
     target_r2: float | None = None
     dtype: str = "float32"
     device: str = "cpu"
+    reduction: str = "mean"
+    init: str = "torch"
+    rho: str = "inverse_variance"
+    rho_eps: float = sobolev.RHO_EPS
+    diagnostics: bool = False
 
     def __post_init__(self) -> None:
         self.check()
@@ -104,7 +117,9 @@ class TrainSpec:
         MLPSpec(1, self.width, self.depth, self.activation)  # width, depth, activation
         intpos("order", 0)
         for name, allowed in (("partials", sobolev.PARTIALS), ("weighting", sobolev.WEIGHTINGS),
-                              ("engine", ENGINES), ("dtype", tuple(DTYPES))):
+                              ("engine", ENGINES), ("dtype", tuple(DTYPES)),
+                              ("reduction", sobolev.REDUCTIONS), ("init", INITS),
+                              ("rho", sobolev.RHO_DEFINITIONS)):
             if getattr(self, name) not in allowed:
                 fail(name, f"one of {allowed}")
         if self.engine == "taylor" and self.order > 0 and self.activation not in TAYLOR_ACTIVATIONS:
@@ -125,6 +140,10 @@ class TrainSpec:
             fail("betas", "two numbers in [0, 1)")
         if not self.eps > 0:
             fail("eps", "a number > 0")
+        if not (isinstance(self.rho_eps, (int, float)) and self.rho_eps > 0):
+            fail("rho_eps", "a number > 0")
+        if not isinstance(self.diagnostics, bool):
+            fail("diagnostics", "True or False")
         intpos("batch_size", 1, optional=True)
         intpos("n_batches", 1, optional=True)
         if self.batch_size is not None and self.n_batches is not None:
@@ -255,6 +274,12 @@ class EnsembleResult:
     failed: list[str | None]
     history: dict[str, list[list[float]]] = field(repr=False)
     seconds: float = 0.0
+    adaptive: dict[str, list[list[float]]] | None = field(default=None, repr=False)
+    """With ``spec.diagnostics`` and the adaptive weighting: per member, per order 0..K,
+    ``"fired"`` the fraction of training steps (minibatches) in which the adaptive rule rescaled
+    the order, ``"mean_rho"`` the factor applied, averaged over all steps (1 in a step where
+    the rule did not fire), and ``"steps"`` (per member) the number of steps; else None.
+    Counted on the device without synchronising, read once at the end."""
 
     def predict(self, x: Tensor, order: int = 0, engine: str | None = None) -> list[Tensor]:
         """Values and unique partials up to ``order``. *Shapes:* x (M, d) or (E, M, d) ->
@@ -269,7 +294,8 @@ class EnsembleResult:
 
 def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val: Tensor,
                    y_val: Tensor, seeds: Sequence[int],
-                   n_train: Sequence[int] | None = None) -> EnsembleResult:
+                   n_train: Sequence[int] | None = None,
+                   rho_targets: Sequence[Tensor] | None = None) -> EnsembleResult:
     """Train ``len(seeds)`` members at once.
 
     Args:
@@ -283,6 +309,9 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
         n_train: members with different training sizes (full-batch training only): member e
             uses the first ``n_train[e]`` rows of its data, the rest is padding that gets zero
             weight in the loss. Default: all N rows for every member.
+        rho_targets: the targets from which the fixed rho is computed (``weighting="fixed"``),
+            shaped like ``targets``, e.g. in other units than the training targets; default
+            ``targets`` themselves.
     """
     if not isinstance(spec, TrainSpec):
         raise ValueError(f"parameter 'spec': expected a TrainSpec, got {type(spec).__name__}")
@@ -324,9 +353,29 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
     t0 = time.perf_counter()
     engine = spec.resolved_engine()
     mspec = spec.mlp_spec(d)
-    best = init_params(mspec, list(seeds), dtype=dt, device=dev)
+    best = init_params(mspec, list(seeds), dtype=dt, device=dev, init=spec.init)
     gens = [shuffle_generator(s) for s in seeds]
-    rho_fixed = sobolev.fixed_rho(tg, spec.partials, sw) if spec.weighting == "fixed" else None
+    rho_fixed = None
+    if spec.weighting == "fixed":
+        if rho_targets is None:
+            rt = tg
+        else:
+            if len(rho_targets) < spec.order + 1:
+                raise ValueError(f"parameter 'rho_targets': need {spec.order + 1} entries, "
+                                 f"got {len(rho_targets)}")
+            rt = [_as_members(rho_targets[k].to(dtype=dt, device=dev), e, f"rho_targets[{k}]",
+                              1 if k == 0 else 2) for k in range(spec.order + 1)]
+            if any(a.shape != b.shape for a, b in zip(rt, tg, strict=True)):
+                raise ValueError("parameter 'rho_targets': shapes must match 'targets'")
+            if sw is not None:
+                rt = [torch.where(sw.reshape(e, n, *([1] * (t.ndim - 2))) > 0, t, 0.0) for t in rt]
+        rho_fixed = sobolev.fixed_rho(rt, spec.partials, sw, definition=spec.rho, eps=spec.rho_eps)
+    diag = spec.diagnostics and spec.weighting == "adaptive" and spec.order > 0
+    if diag:
+        fired_acc = torch.zeros(e, spec.order + 1, dtype=torch.float64, device=dev)
+        rho_acc = torch.zeros(e, spec.order + 1, dtype=torch.float64, device=dev)
+        steps_acc = torch.zeros(e, dtype=torch.float64, device=dev)
+    stats: dict[str, Tensor] | None = {} if diag else None
     yv_var = ((yv - yv.mean(dim=1, keepdim=True)) ** 2).mean(dim=1)
     slices = batch_slices(n, spec)
 
@@ -363,9 +412,13 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
                 xb, tb = xa, ta
             opt.zero_grad(set_to_none=True)
             pred = network_derivatives(params, xb, spec.order, engine)
-            errs = sobolev.order_errors(pred, tb, spec.partials, swa)
+            errs = sobolev.order_errors(pred, tb, spec.partials, swa, reduction=spec.reduction)
             losses = sobolev.sobolev_loss(errs, spec.weighting,
-                                          None if rho_fixed is None else rho_fixed[act])
+                                          None if rho_fixed is None else rho_fixed[act], stats=stats)
+            if stats is not None:
+                fired_acc.index_add_(0, act, stats["fired"].to(torch.float64))
+                rho_acc.index_add_(0, act, stats["rho"].to(torch.float64))
+                steps_acc.index_add_(0, act, torch.ones(len(active), dtype=torch.float64, device=dev))
             losses.sum().backward()
             opt.step()
             loss_sum += losses.detach().to(torch.float64) * (sl.stop - sl.start)
@@ -411,8 +464,15 @@ def train_ensemble(spec: TrainSpec, x: Tensor, targets: Sequence[Tensor], x_val:
     for m in range(e):
         if failed[m] is None and not math.isfinite(best_val[m]):
             failed[m] = "no finite validation error in any epoch"
+    adaptive = None
+    if diag:
+        steps = steps_acc.clamp(min=1.0)[:, None]
+        adaptive = {"fired": (fired_acc / steps).cpu().tolist(),
+                    "mean_rho": (rho_acc / steps).cpu().tolist(),
+                    "steps": steps_acc.cpu().tolist()}
     return EnsembleResult(spec, best, best_epoch, epochs, best_val, reason, failed,
-                          {"train_loss": hist_loss, "val_mse": hist_val}, time.perf_counter() - t0)
+                          {"train_loss": hist_loss, "val_mse": hist_val}, time.perf_counter() - t0,
+                          adaptive)
 
 
 def _compact(work: list[Tensor], opt: torch.optim.Adam, keep: list[int],
