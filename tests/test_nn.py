@@ -276,7 +276,8 @@ def test_batch_slices_follow_tensor_split():
     ("order", -1), ("partials", "some"), ("weighting", "dynamic"), ("engine", "jax"),
     ("lr", 0.0), ("weight_decay", -1.0), ("batch_size", 0), ("n_batches", 0), ("max_epochs", 0),
     ("patience", 0), ("target_r2", 1.5), ("dtype", "float16"), ("activation", "swish"),
-    ("width", 0), ("depth", 0), ("device", "tpu"),
+    ("width", 0), ("depth", 0), ("device", "tpu"), ("reduction", "max"), ("init", "he"),
+    ("rho", "std"), ("rho_eps", 0.0), ("diagnostics", 1),
 ])
 def test_train_spec_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
