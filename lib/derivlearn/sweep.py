@@ -36,8 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from derivlearn.params import Scheduler, resolve_device
-from derivlearn.store import ResultStore, VersionSpec, config_key, make_record, version_of
+from derivlearn.params import SCHEDULER_ENV, Scheduler, env_scheduler, resolve_device
+from derivlearn.store import (
+    ResultStore,
+    VersionSpec,
+    config_key,
+    make_record,
+    records_frame,
+    version_of,
+)
 
 RunFn = Callable[[dict[str, Any], str], Mapping[str, Any]]
 
@@ -168,8 +175,6 @@ class SweepReport:
 
     def frame(self):
         """DataFrame of this sweep's records (config and metrics flattened)."""
-        from derivlearn.store import records_frame
-
         return records_frame(self.records)
 
 
@@ -185,8 +190,6 @@ def resolve_scheduler(scheduler: str | None, n_pending: int, device: str) -> str
     runs, on one core, or on a GPU (one process drives it best); otherwise ``'local'``.
     """
     if scheduler is None:
-        from derivlearn.params import SCHEDULER_ENV, env_scheduler
-
         scheduler = env_scheduler() if os.environ.get(SCHEDULER_ENV) else "auto"
     Scheduler()("scheduler", scheduler)
     if scheduler != "auto":
