@@ -20,7 +20,18 @@ most the slices in use are in RAM, never a second copy of the data set.
 
 Generation is resumable: :meth:`JacobianData.fill` computes the samples not yet marked done, in
 chunks, and flushes each chunk before marking it done, so an interrupted generation loses at
-most one chunk. A lock file serializes concurrent writers.
+most one chunk. A lock file serializes concurrent writers. It never recomputes a sample that is
+done: within a chunk only the runs of samples not done are generated.
+
+Growth in place: :meth:`JacobianData.open` with ``grow=True`` and a layout with more samples
+extends a data set without touching its samples. ``layout.json`` is replaced first, then each
+array file gets the longer first axis in its header (numpy leaves room for the first axis to
+grow, so the header keeps its length and is rewritten in place; a header that would not fit is
+copied into a new file, atomically) and is extended with zeros, then the done mask is extended.
+Growth interrupted at any point is completed by the next open: an array shorter than its layout
+(same row shape) is extended the same way, a short done mask is padded. Rows that were there
+keep their bytes, their done marks and their checksums; cached projections
+(:meth:`JacobianData.project`) are extended by the new rows only.
 
 Integrity. Every file is written atomically (:mod:`derivlearn.cachefiles`): the data arrays are
 preallocated once and each chunk is flushed before it is marked done; ``done.npy``,
@@ -40,7 +51,7 @@ data can be regenerated, and otherwise named:
   regenerated: nothing else can tell a flipped bit from sound data.
 * Reading verifies each chunk the first time a process reads it (and again only when an array
   file changes): a checksum mismatch unmarks the chunk and raises ``CacheDamaged`` naming the
-  file; a plain re-run regenerates it (``derivlearn.studies.dino.dataset`` calls ``fill``).
+  file; a plain re-run regenerates it (``derivlearn.studies.dino.segment`` calls ``fill``).
   Reading samples that are not generated raises ``CacheDamaged`` too.
 * ``proj_*.npy`` are checked for shape and size, and against their ``.sha256`` file once per
   process; a damaged one is recomputed.
@@ -56,6 +67,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import io
 import logging
 import os
 import time
@@ -137,6 +149,52 @@ def _overlaps(r: Range, a: int, b: int) -> bool:
     return r[0] < b and a < r[1]
 
 
+def _runs(mask: np.ndarray) -> list[Range]:
+    """The maximal runs ``[a, b)`` of True in a boolean vector."""
+    idx = np.flatnonzero(mask)
+    if not len(idx):
+        return []
+    cuts = np.flatnonzero(np.diff(idx) > 1) + 1
+    return [(int(r[0]), int(r[-1]) + 1) for r in np.split(idx, cuts)]
+
+
+def _extend_npy(path: Path, shape: tuple[int, ...]) -> None:
+    """Grow a float32 ``.npy`` file's first axis to ``shape[0]`` (same row shape), keeping the
+    bytes of its rows: the header is rewritten in place when the new one has the same length
+    (numpy pads headers so that the first axis can grow), else the rows are copied into a new
+    file that atomically replaces it; then the file is extended with zeros to its size.
+
+    Raises:
+        CacheDamaged: the file is unreadable or holds another row shape or dtype.
+    """
+    head = npy_header(path)
+    if head.shape[1:] != tuple(shape[1:]) or head.shape[0] > shape[0] or head.dtype != np.float32:
+        raise CacheDamaged(path, f"holds {head.shape} {head.dtype}, cannot grow to {shape} float32")
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+    buf = io.BytesIO()
+    writer = (np.lib.format.write_array_header_1_0 if version == (1, 0)
+              else np.lib.format.write_array_header_2_0)
+    writer(buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                 "fortran_order": False, "shape": tuple(shape)})
+    header = buf.getvalue()
+    if len(header) == head.offset:
+        with open(path, "r+b") as f:
+            f.write(header)
+            f.truncate(len(header) + int(np.prod(shape)) * 4)
+            f.flush()
+            os.fsync(f.fileno())
+        return
+    old = np.load(path, mmap_mode="r", allow_pickle=False)
+    rows = min(old.shape[0], max(0, head.file_size - head.offset) // (int(np.prod(shape[1:])) * 4))
+    with atomic_path(path) as tmp:
+        new = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=tuple(shape))
+        for a in range(0, rows, 256):
+            new[a:min(a + 256, rows)] = old[a:min(a + 256, rows)]
+        new.flush()
+        del new
+
+
 class JacobianData:
     """A folder of float32 memory-maps ``m, q, U, s, V``, a ``done`` mask and the chunks'
     checksums (see the module docstring). Open an existing one or create it with :meth:`open`."""
@@ -156,12 +214,22 @@ class JacobianData:
     # ------------------------------------------------------------------ files
     @classmethod
     def open(cls, path: str | Path, layout: Layout | None = None,
-             meta: dict[str, Any] | None = None) -> JacobianData:
+             meta: dict[str, Any] | None = None, *, grow: bool = False) -> JacobianData:
         """Open the data set in ``path``, creating empty arrays when ``layout`` is given and the
         folder holds none, and check it (module docstring: damage is healed or named).
 
+        Args:
+            path: the data set's folder.
+            layout: its layout; required to create it.
+            meta: stored with a new data set (e.g. its ``"chunk"``).
+            grow: accept a stored data set of the same d_M and d_Q with another number of
+                samples: one with fewer samples than ``layout`` grows in place (module
+                docstring), one with more is opened as it is (its layout then exceeds
+                ``layout``).
+
         Raises:
-            ValueError: a ``layout`` that differs from the stored one, or none to create one.
+            ValueError: a ``layout`` that differs from the stored one (beyond what ``grow``
+                allows), or none to create one.
             CacheDamaged: ``layout.json`` is damaged and no ``layout`` was given to rebuild it.
         """
         path = Path(path)
@@ -185,10 +253,21 @@ class JacobianData:
                 if lay is None:
                     _log.warning("%s: damaged; rewritten from the layout given", info)
                     stored_meta = meta or {}
+                    if grow:                       # keep the samples of a data set that grew
+                        layout = cls._stored_size(path, layout)
                     atomic_write_json(info, {"layout": layout.__dict__, "meta": stored_meta})
                     lay = layout
         if layout is not None and layout != lay:
-            raise ValueError(f"parameter 'layout': {layout} differs from the stored {lay} in {path}")
+            if not grow or (layout.d_m, layout.d_q) != (lay.d_m, lay.d_q):
+                raise ValueError(f"parameter 'layout': {layout} differs from the stored {lay} in {path}")
+            if layout.n_samples > lay.n_samples:
+                with _locked(path / ".lock"):
+                    now, now_meta = cls._read_layout(path)
+                    if now is not None and now.n_samples < layout.n_samples:
+                        cls._grow_files(path, now, layout, now_meta)
+                    lay, stored_meta = cls._read_layout(path)
+                if lay is None:                          # pragma: no cover - written just now
+                    raise CacheDamaged(info, "not a readable layout after growing")
         data = cls(path, lay, stored_meta)
         with _locked(path / ".lock"):
             data._repair()
@@ -204,6 +283,34 @@ class JacobianData:
         atomic_write_json(path / SUMS, {"hash": HASH, "chunks": []})
         atomic_save_npy(path / "done.npy", np.zeros(layout.n_samples, dtype=bool))
         atomic_write_json(path / "layout.json", {"layout": layout.__dict__, "meta": meta})
+
+    @staticmethod
+    def _stored_size(path: Path, layout: Layout) -> Layout:
+        """``layout`` with at least the samples the arrays hold (their headers' first axis, where
+        a header is readable and has the layout's row shape): what a damaged ``layout.json`` of a
+        data set that grew beyond ``layout`` said."""
+        n = layout.n_samples
+        for name, shape in layout.shapes().items():
+            with contextlib.suppress(CacheDamaged):
+                head = npy_header(path / f"{name}.npy")
+                if head.shape[1:] == shape[1:] and head.dtype == np.float32:
+                    n = max(n, head.shape[0])
+        return Layout(n, layout.d_m, layout.d_q)
+
+    @staticmethod
+    def _grow_files(path: Path, old: Layout, new: Layout, meta: dict[str, Any]) -> None:
+        """Grow the files from ``old`` to ``new`` samples, under the lock (module docstring):
+        ``layout.json`` first, then the arrays, then the done mask; what a kill leaves undone is
+        completed by :meth:`_repair`."""
+        _log.info("%s: growing from %d to %d samples", path, old.n_samples, new.n_samples)
+        atomic_write_json(path / "layout.json", {"layout": new.__dict__, "meta": meta})
+        for name, shape in new.shapes().items():
+            with contextlib.suppress(CacheDamaged):     # a damaged array is healed by _repair
+                _extend_npy(path / f"{name}.npy", shape)
+        with contextlib.suppress(CacheDamaged):         # a damaged mask is rebuilt by _repair
+            done = load_npy(path / "done.npy", (old.n_samples,), np.bool_)
+            atomic_save_npy(path / "done.npy", np.concatenate(
+                [done, np.zeros(new.n_samples - old.n_samples, dtype=bool)]))
 
     @staticmethod
     def _read_layout(path: Path) -> tuple[Layout | None, dict[str, Any]]:
@@ -231,10 +338,16 @@ class JacobianData:
             done = load_npy(self.path / "done.npy", (S,), np.bool_)
             done_ok = True
         except CacheDamaged as exc:
-            done, done_ok = np.zeros(S, dtype=bool), False
-            for a, b in sums:
-                done[a:b] = True
-            _log.warning("%s; rebuilt from %s (%d of %d samples done)", exc, SUMS, int(done.sum()), S)
+            done, done_ok = self._short_done(S), False
+            if done is not None:
+                _log.info("%s: the done mask of an interrupted growth padded to %d samples",
+                          self.path, S)
+            else:
+                done = np.zeros(S, dtype=bool)
+                for a, b in sums:
+                    done[a:b] = True
+                _log.warning("%s; rebuilt from %s (%d of %d samples done)", exc, SUMS,
+                             int(done.sum()), S)
         for r in [r for r in sums if lost[r[0]:r[1]].any()]:
             del sums[r]
             done[r[0]:r[1]] = False
@@ -245,11 +358,29 @@ class JacobianData:
             self._write_state(done)
         self._maps.clear()
 
+    def _short_done(self, S: int) -> np.ndarray | None:
+        """A sound done mask shorter than ``S`` (left by an interrupted growth), padded with
+        False; None when the mask is damaged otherwise."""
+        try:
+            done = load_npy(self.path / "done.npy", None, np.bool_)
+        except CacheDamaged:
+            return None
+        if done.ndim != 1 or done.shape[0] >= S:
+            return None
+        return np.concatenate([done, np.zeros(S - done.shape[0], dtype=bool)])
+
     def _repair_array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """Check one array file; fix its size or recreate it. Returns the lost samples (S,) bool."""
+        """Check one array file; fix its size or recreate it; complete an interrupted growth.
+        Returns the lost samples (S,) bool."""
         f, lost = self.path / f"{name}.npy", np.zeros(self.layout.n_samples, dtype=bool)
         try:
             head = npy_header(f)
+            if (head.shape[1:] == shape[1:] and head.shape[0] < shape[0] and head.dtype == np.float32
+                    and head.file_size == head.expected_size):
+                _log.info("%s: %d of %d rows (an interrupted growth); extended", f, head.shape[0],
+                          shape[0])
+                _extend_npy(f, shape)
+                head = npy_header(f)
             if head.shape != shape or head.dtype != np.float32:
                 raise CacheDamaged(f, f"holds {head.shape} {head.dtype}, the layout needs {shape} float32")
         except CacheDamaged as exc:
@@ -279,7 +410,7 @@ class JacobianData:
                 raise CacheDamaged(f, f"hash {raw.get('hash')!r}, expected {HASH!r}")
             sums = {}
             for a, b, d in raw["chunks"]:
-                if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b <= self.layout.n_samples
+                if not (isinstance(a, int) and isinstance(b, int) and 0 <= a < b
                         and isinstance(d, dict) and set(d) == set(ARRAYS)
                         and all(isinstance(v, str) for v in d.values())):
                     raise CacheDamaged(f, f"bad entry {[a, b, d]!r}")
@@ -300,7 +431,13 @@ class JacobianData:
 
     def _write_state(self, done: np.ndarray) -> None:
         """Checksums first, then the done mask (a kill between them leaves a checksum of a chunk
-        not marked done, which the next ``fill`` overwrites)."""
+        not marked done, which the next ``fill`` overwrites). A mask that another process grew
+        beyond this object's layout keeps its further samples."""
+        with contextlib.suppress(CacheDamaged):
+            full = self._done_file()
+            if full.shape[0] > done.shape[0]:
+                full[:done.shape[0]] = done
+                done = full
         atomic_write_json(self.path / SUMS, {"hash": HASH, "chunks": [[a, b, d] for (a, b), d
                                                                       in self._sums.items()]}, indent=None)
         atomic_save_npy(self.path / "done.npy", done)
@@ -334,8 +471,12 @@ class JacobianData:
         if name not in ARRAYS:
             raise ValueError(f"parameter 'name': got {name!r}; allowed: {ARRAYS}")
         if name not in self._maps:
-            self._maps[name] = load_npy(self.path / f"{name}.npy", self.layout.shapes()[name],
-                                        np.float32, mmap_mode="r")
+            f, want = self.path / f"{name}.npy", self.layout.shapes()[name]
+            head = npy_header(f)
+            if head.shape[1:] == want[1:] and head.shape[0] > want[0]:   # grown by another process
+                self._maps[name] = load_npy(f, head.shape, np.float32, mmap_mode="r")[:want[0]]
+            else:
+                self._maps[name] = load_npy(f, want, np.float32, mmap_mode="r")
         return self._maps[name]
 
     @property
@@ -345,7 +486,16 @@ class JacobianData:
         Raises:
             CacheDamaged: ``done.npy`` is damaged (it is rebuilt by the next :meth:`open`).
         """
-        return load_npy(self.path / "done.npy", (self.layout.n_samples,), np.bool_)
+        return self._done_file()[:self.layout.n_samples].copy()
+
+    def _done_file(self) -> np.ndarray:
+        """The stored done mask: this layout's samples, or more when another process grew the
+        data set after this object was opened."""
+        f, S = self.path / "done.npy", self.layout.n_samples
+        done = load_npy(f, None, np.bool_)
+        if done.ndim != 1 or done.shape[0] < S:
+            raise CacheDamaged(f, f"shape {done.shape}, expected ({S},) or longer")
+        return np.array(done)
 
     def nbytes(self) -> int:
         """Bytes of the data arrays on disk (without cached projections)."""
@@ -353,52 +503,61 @@ class JacobianData:
 
     # ------------------------------------------------------------------ writing
     def fill(self, fn: Callable[[Tensor], tuple[Tensor, Tensor]], inputs: Callable[[int, int], Tensor],
-             chunk: int = DEFAULT_CHUNK, log: Callable[[str], None] | None = None) -> dict[str, float]:
-        """Generate every sample not yet done, and record each chunk's checksums.
+             chunk: int = DEFAULT_CHUNK, log: Callable[[str], None] | None = None,
+             stop: int | None = None) -> dict[str, float]:
+        """Generate every sample not yet done (below ``stop``), and record each chunk's checksums.
 
         Args:
             fn: ``m (n, d_M) float64 -> (q (n, d_Q), J (n, d_Q, d_M))``.
             inputs: ``(start, stop) -> m (stop - start, d_M)``, the inputs of samples
-                ``start..stop-1`` (deterministic, e.g. prior samples from a seeded stream).
+                ``start..stop-1`` (deterministic, e.g. prior samples from a seeded stream; the
+                input of a sample must not depend on the range it is asked in, as ``fill``
+                asks only for the runs of samples not done).
             chunk: samples per flush (and per checksum).
             log: optional progress callback.
+            stop: generate only samples below this index (default: all).
 
         Returns:
             ``{"generated": n, "seconds": t, "seconds_per_sample": t / n}``.
         """
         lay = self.layout
+        end = lay.n_samples if stop is None else min(int(stop), lay.n_samples)
         t0, made = time.perf_counter(), 0
-        for start in range(0, lay.n_samples, chunk):
-            stop = min(start + chunk, lay.n_samples)
-            if self.done[start:stop].all():
-                continue
-            m = inputs(start, stop).to(torch.float64)
-            if m.shape != (stop - start, lay.d_m):
-                raise ValueError(f"parameter 'inputs': returned shape {tuple(m.shape)}, expected "
-                                 f"({stop - start}, {lay.d_m})")
-            q, jac = fn(m)
-            u, s, vh = torch.linalg.svd(jac.to(torch.float64), full_matrices=False)
-            with _locked(self.path / ".lock"):
-                sums = {}
-                for name, val in (("m", m), ("q", q), ("U", u), ("s", s), ("V", vh.transpose(1, 2))):
-                    mm = np.load(self.path / f"{name}.npy", mmap_mode="r+")
-                    mm[start:stop] = val.detach().cpu().numpy().astype(np.float32)
-                    mm.flush()
-                    sums[name] = digest(mm[start:stop])
-                    del mm
-                stored, _ = self._load_sums()
-                stored = {r: d for r, d in stored.items() if not _overlaps(r, start, stop)}
-                stored[(start, stop)] = sums
-                self._set_sums(stored)
-                done = self.done
-                done[start:stop] = True
-                self._write_state(done)
-            self._maps.clear()
-            made += stop - start
-            if log:
-                log(f"{self.path.name}: {int(self.done.sum())}/{lay.n_samples} samples")
+        for base in range(0, end, chunk):
+            for a, b in _runs(~self.done[base:min(base + chunk, end)]):
+                made += self._generate(fn, inputs, base + a, base + b)
+                if log:
+                    log(f"{self.path.name}: {int(self.done.sum())}/{lay.n_samples} samples")
         sec = time.perf_counter() - t0
         return {"generated": made, "seconds": sec, "seconds_per_sample": sec / made if made else 0.0}
+
+    def _generate(self, fn: Callable[[Tensor], tuple[Tensor, Tensor]],
+                  inputs: Callable[[int, int], Tensor], start: int, stop: int) -> int:
+        """Compute, store, checksum and mark samples ``start..stop-1``. Returns their number."""
+        lay = self.layout
+        m = inputs(start, stop).to(torch.float64)
+        if m.shape != (stop - start, lay.d_m):
+            raise ValueError(f"parameter 'inputs': returned shape {tuple(m.shape)}, expected "
+                             f"({stop - start}, {lay.d_m})")
+        q, jac = fn(m)
+        u, s, vh = torch.linalg.svd(jac.to(torch.float64), full_matrices=False)
+        with _locked(self.path / ".lock"):
+            sums = {}
+            for name, val in (("m", m), ("q", q), ("U", u), ("s", s), ("V", vh.transpose(1, 2))):
+                mm = np.load(self.path / f"{name}.npy", mmap_mode="r+")
+                mm[start:stop] = val.detach().cpu().numpy().astype(np.float32)
+                mm.flush()
+                sums[name] = digest(mm[start:stop])
+                del mm
+            stored, _ = self._load_sums()
+            stored = {r: d for r, d in stored.items() if not _overlaps(r, start, stop)}
+            stored[(start, stop)] = sums
+            self._set_sums(stored)
+            done = self.done
+            done[start:stop] = True
+            self._write_state(done)
+        self._maps.clear()
+        return stop - start
 
     # ------------------------------------------------------------------ verifying
     def _reload(self) -> None:
@@ -493,7 +652,8 @@ class JacobianData:
 
     def project(self, phi: Tensor, chunk: int = 256) -> np.memmap:
         """``J Phi`` for every sample, computed once per basis and cached next to the data (with a
-        checksum file; a damaged cache file is recomputed).
+        checksum file; a damaged cache file is recomputed; after the data set grew, only the new
+        rows are computed).
 
         Args:
             phi: input basis. *Shape:* (d_M, r_M).
@@ -509,21 +669,31 @@ class JacobianData:
         out = self.path / f"proj_{key}.npy"
         s_, dq = self.layout.n_samples, self.layout.d_q
         shape = (s_, dq, phi.shape[1])
+        have, old = 0, None                              # rows kept from a smaller data set's file
         if out.exists():
             try:
-                mm = load_npy(out, shape, np.float32, mmap_mode="r")
-                verify_checksum(out)
-                return mm
+                head = npy_header(out)
+                if head.shape[1:] == shape[1:] and head.shape[0] < s_:
+                    old = load_npy(out, head.shape, np.float32, mmap_mode="r")
+                    verify_checksum(out)
+                    have = head.shape[0]
+                else:
+                    mm = load_npy(out, shape, np.float32, mmap_mode="r")
+                    verify_checksum(out)
+                    return mm
             except CacheDamaged as exc:
                 _log.warning("%s; recomputed", exc)
-        self.verify()
+                have, old = 0, None
+        self.verify(slice(have, s_))
         with atomic_path(out) as tmp:
             mm = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-            for a in range(0, s_, chunk):
-                b = self.batch(slice(a, a + chunk), ("U", "s", "V"), torch.float64)
+            for a in range(0, have, chunk):
+                mm[a:min(a + chunk, have)] = old[a:min(a + chunk, have)]
+            for a in range(have, s_, chunk):
+                b = self.batch(slice(a, min(a + chunk, s_)), ("U", "s", "V"), torch.float64)
                 mm[a:a + chunk] = ((b["U"] * b["s"][:, None, :]) @ (b["V"].transpose(1, 2) @ p64)).numpy()
             mm.flush()
-            del mm
+            del mm, old
         record_checksum(out)
         return load_npy(out, shape, np.float32, mmap_mode="r")
 
