@@ -105,6 +105,92 @@ def test_proposition_2_4_dipnet_jacobian_annihilates_complement(small):
     assert (Jd @ X).abs().max() > 1e-3  # ... but not directions in span Φ
 
 
+def _modify_input_projector(V: np.ndarray) -> np.ndarray:
+    """The authors' ``modify_projectors`` for an AS/KLE input basis (dino, first commit,
+    dino/surrogate_construction/dataUtilities.py), verbatim in numpy."""
+    input_projector, _ = np.linalg.qr(V)
+    scale_factor_input = float(input_projector.shape[0]) / (32 * float(input_projector.shape[-1]))
+    input_projector /= scale_factor_input * np.linalg.norm(input_projector)
+    return input_projector
+
+
+def test_authors_projector_scaling():
+    """A DIPNet built with the authors' scaling is f(m) = MLP(Φ̃ᵀ m) with their Φ̃; its Jacobian
+    is ∇MLP Φ̃ᵀ = ∇g Φᵀ (g = the head with the scale), and the losses and metrics computed in
+    the latent space equal the direct ones with the full autograd Jacobian."""
+    gen = torch.Generator().manual_seed(4)
+    d_m, r = 60, 5
+    V = torch.randn(d_m, r, generator=gen, dtype=F64)
+    phi_t = torch.from_numpy(_modify_input_projector(V.numpy().copy()))
+    phi = bases.orthonormalize(V)
+    c = bases.authors_input_scale(phi)
+    assert c == pytest.approx(32 * math.sqrt(r) / d_m, rel=1e-12)
+    assert bases.authors_input_scale(torch.zeros(4225, 100) + _orthonormal(4225, 100, 0)) == \
+        pytest.approx(0.0757, abs=1e-4)
+    signs = torch.sign((phi_t * phi).sum(0))                             # QR's column signs
+    assert torch.allclose(phi * c, phi_t * signs, atol=1e-12)
+    net = networks.dipnet(phi, D_Q, width=8, depth=2, dtype=F64, seed=1, input_scale=c)
+    assert net.input_scale == c and torch.allclose(net.input_projector, phi * c)
+    m = torch.randn(B, d_m, generator=gen, dtype=F64)
+
+    def mlp(z):                                # the network as the authors build it, on Φ̃ᵀm
+        h = z
+        for lin in net.hidden:
+            h = torch.nn.functional.softplus(lin(h))
+        return net.output(h)
+
+    pt = net.input_projector
+    with torch.no_grad():
+        assert torch.allclose(net(m), mlp(m @ pt), atol=1e-13)
+    Jf = _dense_jacobian(net, m).detach()                                   # autograd, (B, d_Q, d_M)
+    Jmlp = torch.stack([torch.autograd.functional.jacobian(mlp, zi) for zi in m @ pt])
+    assert torch.allclose(Jf, Jmlp @ pt.T, atol=1e-12)                       # ∇MLP Φ̃ᵀ
+    z = net.encode(m)
+    assert torch.allclose(jacobian(net.head, z) @ phi.T, Jf, atol=1e-12)    # ∇g Φᵀ (fast path)
+    assert torch.allclose(jacobian(net, m), Jf, atol=1e-12)
+    D = torch.randn(B, d_m, 3, generator=gen, dtype=F64)
+    assert torch.allclose(jacobian_times(net.head, z, net.project(D)), Jf @ D, atol=1e-12)
+    # losses and metrics, latent against direct
+    q, J, U, s, Vs = _exact_data(networks.generic_network(d_m, D_Q, 8, 2, dtype=F64, seed=3), m, r=4)
+    with torch.no_grad():
+        f = net(m)
+
+    def fro2(a):
+        return a.pow(2).sum((1, 2))
+
+    l2 = ((q - f) ** 2).sum(1) / (q ** 2).sum(1)
+    S = torch.diag_embed(s)
+    pj = losses.project_jacobian_data(phi, J, Vs)
+    assert torch.allclose(losses.h1_loss(net.head, z, q, pj["J_phi"], pj["J_norm2"]),
+                          (l2 + fro2(J - Jf) / fro2(J)).mean(), rtol=1e-12)
+    assert torch.allclose(losses.reduced_h1_loss(net.head, z, q, U, s, pj["V_phi"]),
+                          (l2 + fro2(S - U.transpose(1, 2) @ Jf @ Vs) / fro2(S)).mean(), rtol=1e-12)
+    acc = metrics.h1_accuracy(pj["J_phi"], jacobian(net.head, z).detach(), pj["J_norm2"])
+    assert acc == pytest.approx(metrics.h1_accuracy(J, Jf), abs=1e-12)
+    red = metrics.reduced_h1_accuracy(s, U.transpose(1, 2) @ jacobian_times(net.head, z, pj["V_phi"]))
+    assert red == pytest.approx(metrics.reduced_h1_accuracy(s, U.transpose(1, 2) @ Jf @ Vs), abs=1e-12)
+    # the scale matters: the same weights without it are another function
+    plain = networks.dipnet(phi, D_Q, width=8, depth=2, dtype=F64, seed=1)
+    with torch.no_grad():
+        assert not torch.allclose(plain(m), f)
+    assert networks.build_network("dipnet_50_50", 4225, _orthonormal(4225, 50, 0)).input_scale == \
+        pytest.approx(32 * math.sqrt(50) / 4225)
+    assert networks.build_network("generic", 4225).input_scale == 1.0
+    with pytest.raises(ValueError, match="input_scale"):
+        networks.DinoNet(D_M, D_Q, [4], None, input_scale=2.0)
+
+
+def test_dipnet_width_narrows_the_hidden_layers():
+    """The authors' POD width: ``width`` hidden units in the 6 layers after the reduction layer."""
+    phi = _orthonormal(4225, 100, 1)
+    pod = bases.pod_basis(torch.randn(16, 50, dtype=F64), rank=16)
+    net = networks.build_network("dipnet_100_50", 4225, phi, 50, pod.basis, pod.bias, width=16)
+    assert [lin.out_features for lin in net.hidden] == [100] + [16] * 6
+    assert net.n_weights == 4225 * 0 + 100 * 100 + 100 + 100 * 16 + 16 + 5 * (16 * 16 + 16) + 16 * 50 + 50
+    with pytest.raises(ValueError, match="width"):
+        networks.build_network("generic", 4225, width=16)
+
+
 # ----------------------------------------------------------------------------------- losses
 
 
@@ -418,16 +504,20 @@ def test_value_errors(small):
         bases.active_subspace(np.ones((3, 6)), 2)
 
 
-@pytest.mark.parametrize("kind", ["generic", "dipnet"])
+@pytest.mark.parametrize("kind", ["generic", "dipnet", "dipnet_scaled", "dipnet_wide_scaled"])
 def test_explicit_forward_mode_equals_torch_func(kind):
-    """The fast path for DinoNets gives the numbers of vmap(jvp) / vmap(jacrev), gradients too."""
+    """The fast path for DinoNets gives the numbers of vmap(jvp) / vmap(jacrev), gradients too
+    (also with the authors' projector scaling, and a latent space wider than 2 w_1)."""
     from derivlearn.dino.jacobians import jacobian, jacobian_times
     from derivlearn.dino.networks import DinoNet
 
     g = torch.Generator().manual_seed(5)
-    phi = None if kind == "generic" else torch.linalg.qr(torch.randn(40, 12, generator=g,
+    r = 30 if kind == "dipnet_wide_scaled" else 12
+    phi = None if kind == "generic" else torch.linalg.qr(torch.randn(40, r, generator=g,
                                                                      dtype=torch.float64))[0]
-    net = DinoNet(40, 6, [12, 8, 8], phi, dtype=torch.float64, seed=2)
+    widths = [8, 8, 8] if kind == "dipnet_wide_scaled" else [12, 8, 8]
+    net = DinoNet(40, 6, widths, phi, dtype=torch.float64, seed=2,
+                  input_scale=0.3 if kind.endswith("scaled") else 1.0)
     with torch.no_grad():  # exercise softplus's linear branch (a > 20) too
         net.hidden[0].bias[0] = 30.0
     x = torch.randn(5, 40, generator=g, dtype=torch.float64)
@@ -468,3 +558,13 @@ def test_explicit_forward_mode_equals_torch_func(kind):
     assert torch.allclose(ref_err, ((J - slow.detach()) ** 2).sum((1, 2)), rtol=1e-10)
     assert torch.allclose(ref_err, err.detach(), rtol=1e-10) and torch.allclose(ref_f, f.detach())
     assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(ref_grads, grads(), strict=True))
+    if phi is not None:                       # a DIPNet's head: the latent error (expanded if wide)
+        Jz = torch.randn(5, 6, r, generator=g, dtype=torch.float64)
+        for k, target in enumerate((net.head, lambda v: net.head(v))):   # fast path, then torch.func
+            net.zero_grad()
+            f, err = value_and_jacobian_error(target, z, Jz)
+            (err.sum() + f.sum()).backward()
+            if k == 0:
+                ref_err, ref_grads = err.detach(), grads()
+        assert torch.allclose(ref_err, err.detach(), rtol=1e-10)
+        assert all(torch.allclose(a, b, atol=1e-9) for a, b in zip(ref_grads, grads(), strict=True))

@@ -16,8 +16,91 @@ def test_run_plan_covers_every_cell_and_adds_sketching_rows():
     assert len(configs) == n_base + n_sketch + len(cfg.map_problems)
     assert [c["problem"] for c in configs if c.get("kind") == "map"] == list(cfg.map_problems)
     assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
-    test, as_idx, pool = dino.split(configs[0])
-    assert len(set(test) | set(as_idx) | set(pool)) == cfg.n_samples  # disjoint, covers the data set
+    assert not any("max_size" in c for c in configs)          # a key holds what fixes the result
+
+
+def _key(c):
+    return (c["network"], c["loss"], c["n_train"], c["seed"], c.get("match"))
+
+
+def test_book_plan_seeds_baselines_and_priority_order():
+    cfg = dino.DinoConfig.from_profile("book")
+    configs = [c for c in dino.run_configs(cfg) if c.get("kind") != "map"]
+    assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
+    main = [c for c in configs if c["loss"] in dino.LOSSES and "match" not in c]
+    for net in dino.NETWORKS:                                 # 3 seeds up to 1024, 1 at 4096
+        for n, seeds in ((16, 3), (64, 3), (256, 3), (1024, 3), (4096, 1)):
+            for loss in dino.LOSSES:
+                got = sorted(c["seed"] for c in main
+                             if (c["network"], c["loss"], c["n_train"]) == (net, loss, n))
+                assert got == sorted(list(range(seeds)) * 3), (net, loss, n)   # 3 problems
+    order = [_key(c) for c in configs]
+    first = {net: min(i for i, k in enumerate(order) if k[0] == net) for net in dino.NETWORKS}
+    last = {net: max(i for i, k in enumerate(order) if k[0] == net and k[1] in dino.LOSSES)
+            for net in ("dipnet_100_50", "dipnet_50_50")}
+    assert last["dipnet_100_50"] < first["dipnet_50_50"] and last["dipnet_50_50"] < first["generic"]
+    # DIPNet 100-50's first seed covers every N (4096 too) before its second seed starts
+    assert order.index(("dipnet_100_50", "h1", 4096, 0, None)) < \
+        order.index(("dipnet_100_50", "l2", 16, 1, None))
+    # Generic: L2 and reduced H1 at 4096 come early, H1 and MS at 4096 last of all
+    g4096 = {k[1]: i for i, k in enumerate(order) if k[0] == "generic" and k[2] == 4096}
+    assert g4096["l2"] < order.index(("generic", "l2", 16, 1, None)) < g4096["h1"]
+    assert max(g4096["h1"], g4096["reduced_h1_ms"]) >= len(order) - 6
+    assert {k[1] for k in order[-6:]} == {"h1", "reduced_h1_ms"}
+    # the L2 baselines: every seed, network and problem at N = 16 and 64, four matches each
+    base = [c for c in configs if "match" in c]
+    assert len(base) == 3 * 3 * 3 * 2 * len(dino.MATCHES) and {c["loss"] for c in base} == {"l2"}
+    assert {c["n_train"] for c in base} == {16, 64}
+    sketch = [c for c in configs if c["loss"] in dino.EXTRA_LOSSES]
+    assert {c["n_train"] for c in sketch} == {16, 64, 256, 1024}
+    assert {c["problem"] for c in sketch} == {"poisson"}
+
+
+@pytest.mark.parametrize("n", [8, 16, 64, 100])
+def test_baselines_match_the_steps_of_the_ms_loss_and_the_time_table(n):
+    steps = dino.steps_per_epoch
+    e = dino.baseline_epochs("steps", "generic", n, 100, 32)
+    assert abs(e * steps("l2", n, 32) - 100 * steps("reduced_h1_ms", n, 32)) <= steps("l2", n, 32) / 2
+    assert dino.baseline_epochs("steps", "generic", 16, 100, 32) == 300        # 3 x the steps
+    assert dino.baseline_epochs("steps", "generic", 64, 100, 32) == 500        # 10 / 2 steps
+    for net, ratios in dino.COST_RATIO.items():
+        for loss, r in ratios.items():
+            assert dino.baseline_epochs(f"time:{loss}", net, n, 100, 32) == round(100 * r)
+    with pytest.raises(ValueError, match="match"):
+        dino.baseline_epochs("time:l2", "generic", n, 100, 32)
+
+
+def test_pod_width_follows_the_authors():
+    """``build_POD_layer_arrays`` (SVD, full_matrices=False) keeps min(d_Q, rows) modes; the MS
+    loss's flattened data have 5 rows per sample."""
+    assert dino.pod_width("dipnet_100_50", "l2", 16) == 16
+    assert dino.pod_width("dipnet_50_50", "h1", 16) == 16
+    assert dino.pod_width("dipnet_100_50", "reduced_h1", 49) == 49
+    assert dino.pod_width("dipnet_100_50", "reduced_h1_ms", 16) == 50
+    assert dino.pod_width("dipnet_100_50", "reduced_h1_ms", 8) == 40
+    assert dino.pod_width("dipnet_100_50", "l2", 64) == 50
+    assert dino.pod_width("generic", "l2", 16) == 50
+
+
+def test_versions_per_network():
+    cfg = dino.DinoConfig.from_profile("smoke")
+    versions = {c["network"]: cfg.version_of(c) for c in dino.run_configs(cfg)}
+    assert versions["dipnet_100_50"] == 2 and versions["generic"] == cfg.NETWORK_VERSION["generic"]
+    assert [cfg.version_of(c) for c in dino.run_configs(cfg) if c.get("kind") == "map"] == [2]
+
+
+def test_chunk_seeds_reproduce_the_legacy_layout_and_never_collide():
+    """[test 256 | AS 256 | pool] of the version-1 book data: chunk seed = seed * 1_000_003 + global
+    start; samples beyond 256 test or AS samples come from separate streams."""
+    s = dino.chunk_seed
+    assert [s("test", 0, 0), s("test", 240, 0), s("as", 0, 0), s("as", 240, 0), s("pool", 0, 0),
+            s("pool", 1008, 0), s("pool", 4080, 0)] == [0, 240, 256, 496, 512, 1520, 4592]
+    assert s("pool", 16, 2) == 2 * 1_000_003 + 528
+    seeds = [s(seg, k, seed) for seed in (0, 1) for seg in dino.SEGMENTS
+             for k in range(0, 100_000, dino.DATA_CHUNK)]
+    assert len(set(seeds)) == len(seeds)
+    with pytest.raises(ValueError, match="start"):
+        s("test", 8, 0)
 
 
 @pytest.mark.parametrize(("override", "name"), [({"as_rank": 60}, "as_rank"), ({"mesh": 8}, "as_rank"),
@@ -83,3 +166,63 @@ def test_claims_follow_the_numbers():
     frame = _frame(_paper_like)
     frame.loc[frame.n_train == 4096, "n_train"] = 1024
     assert dino.summarize(small, frame)[1][0].verdict == "not tested"   # paper's N not reached
+
+
+@pytest.mark.parametrize("generic", ["pod", "authors"])
+def test_migration_carries_the_reproduced_records_to_the_new_keys(tmp_path, monkeypatch, generic):
+    """Version-1 records (with ``max_size``): runs the code reproduces get the current config and
+    key, so the book plan finds them; the others stay for recomputation (and --prune). With a
+    POD-initialised Generic (version 1) its runs would move; with the authors' Generic nothing
+    does."""
+    if generic == "pod":
+        monkeypatch.setattr(dino, "GENERIC_OUTPUT", "pod")
+        monkeypatch.setitem(dino.DinoConfig.NETWORK_VERSION, "generic", 1)
+    import json
+    from pathlib import Path
+
+    from derivlearn.store import ResultStore, record_problem
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "dino" / "records.jsonl"
+    lines = [ln for ln in committed.read_text().splitlines() if ln.strip()]
+    old = [json.loads(ln) for ln in lines if "max_size" in json.loads(ln)["config"]]
+    picked = ([r for r in old if r["config"]["network"] == "generic"][:2]
+              + [r for r in old if r["config"]["network"] != "generic"][:1]
+              + [r for r in old if r["config"].get("kind") == "map"][:1])
+    if len(picked) < 4:
+        pytest.skip("the committed records are migrated already")
+    path = tmp_path / "dino" / "records.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(r) + "\n" for r in picked))
+    moved, left = dino.migrate_records(path)
+    assert (moved, left) == ((2, 2) if generic == "pod" else (0, 4))
+    assert dino.migrate_records(path) == (0, left)                      # once
+    cfg = dino.DinoConfig.from_profile("book")
+    found = ResultStore(tmp_path, "dino").lookup(dino.run_configs(cfg), cfg.version_of)
+    got = [r for r in found if r is not None]
+    assert len(got) == moved
+    cell = ("problem", "network", "loss", "n_train", "seed")
+    before = {tuple(r["config"][k] for k in cell): r for r in picked}
+    for rec in got:
+        was = before[tuple(rec["config"][k] for k in cell)]
+        assert record_problem(rec) is None and "max_size" not in rec["config"]
+        assert rec["metrics"]["l2_accuracy"] == was["metrics"]["l2_accuracy"]
+        assert rec["metrics"]["loss_history"] == was["metrics"]["loss_history"]
+        n = rec["config"]["n_test"] + rec["config"]["as_samples"] + rec["config"]["n_train"]
+        assert rec["metrics"]["data_bytes"] == n * 872_300                # 4225 x 50, float32
+        assert rec["metrics"]["full_jacobian_bytes"] == n * 50 * 4225 * 4
+
+
+def test_a_steps_baseline_trains_the_ms_network_for_the_ms_steps():
+    """At N < 50 the MS run's DIPNet is wider (POD width): its L2 baseline has that network and
+    makes its Adam steps, so the two differ by the derivative information alone."""
+    cfg = dino.DinoConfig.from_profile("smoke", problems=("poisson",), networks=("dipnet_100_50",),
+                                       losses=("l2", "reduced_h1_ms"), sketch_problems=(),
+                                       map_problems=(), baseline_sizes=(8,))
+    configs = {(c["loss"], c.get("match")): c for c in dino.run_configs(cfg)}
+    assert set(configs) == {("l2", None), ("reduced_h1_ms", None), ("l2", "steps"),
+                            ("l2", "time:reduced_h1_ms")}          # time-matched to the losses run
+    assert dino.matched_loss(configs[("l2", "steps")]) == "reduced_h1_ms"
+    out = {k: dino.run(c) for k, c in configs.items() if k != ("l2", "time:reduced_h1_ms")}
+    ms, base, plain = out[("reduced_h1_ms", None)], out[("l2", "steps")], out[("l2", None)]
+    assert base["steps"] == ms["steps"] == 2 * plain["steps"]
+    assert base["n_weights"] == ms["n_weights"] > plain["n_weights"]     # width 40 against 8

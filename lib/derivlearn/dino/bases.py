@@ -17,7 +17,9 @@ no d_M × d_M matrix is formed. The prior enters as
 
 The eigenvectors are C⁻¹-orthonormal. As in the authors' code, the first r columns are then
 orthonormalised by (Euclidean) QR, with the signs fixed so that R has a positive diagonal, and the
-result is the fixed input basis Φ of a DIPNet.
+result is the fixed input basis Φ of a DIPNet. The authors then divide it by
+``(d_M / (32 r)) ‖Φ‖_F`` (:func:`authors_input_scale`); a DIPNet applies that constant at its
+head's input (:mod:`derivlearn.dino.networks`), so Φ itself stays orthonormal here.
 
 **Output bases.** POD of the training outputs (left singular vectors of the centred outputs,
 bias = mean), the spec's choice; or the derivative outer-product basis, eigenvectors of
@@ -84,6 +86,20 @@ def orthonormalize(V: np.ndarray | Tensor) -> Tensor:
     s = np.sign(np.diag(R))
     s[s == 0] = 1.0
     return torch.from_numpy(Q * s)
+
+
+def authors_input_scale(phi: np.ndarray | Tensor) -> float:
+    """The authors' input-projector scaling ``c``: their fixed input layer is ``c Φ`` with
+    ``c = 1 / ((d_M / (32 r)) ‖Φ‖_F)`` for a QR-orthonormalised Φ (d_M, r), i.e. ``32 √r / d_M``
+    (0.0535 for r = 50 and 0.0757 for r = 100 at d_M = 4225). From ``modify_projectors`` in
+    ``dino/surrogate_construction/dataUtilities.py`` (authors' first commit, a5d6100), which
+    applies it to the AS and KLE bases and to a random input basis alike.
+    """
+    A = _np64(phi, "phi")
+    if A.ndim != 2 or not 1 <= A.shape[1] <= A.shape[0]:
+        raise ValueError(f"parameter 'phi': must be a tall matrix (d_M, r), got shape {A.shape}")
+    d_m, r = A.shape
+    return 1.0 / ((d_m / (32.0 * r)) * float(np.linalg.norm(A)))
 
 
 def active_subspace(J: np.ndarray | Tensor, rank: int, *, cov_factor: ArrayOp | None = None,

@@ -49,12 +49,19 @@ def _dino_target(g: Callable[[Tensor], Tensor]):
     return None
 
 
+def _scaled(net) -> bool:
+    """Whether the head scales its latent input (a DIPNet's projector scaling ``c`` != 1)."""
+    return net.phi is not None and net.input_scale != 1.0
+
+
 def _layers(net, head_only: bool, x: Tensor) -> tuple[Tensor, list[Tensor]]:
     """Forward pass through a DinoNet (or its head) keeping each hidden layer's softplus slope.
 
     *Shapes:* x (B, n) -> last hidden activation (B, w_last) and slopes [(B, w_1), ...].
     """
     h = x if head_only or net.phi is None else x @ net.phi
+    if _scaled(net):
+        h = h * net.input_scale
     slopes = []
     for lin in net.hidden:
         a = lin(h)
@@ -70,6 +77,8 @@ def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> tu
     t = directions.transpose(-1, -2)                  # (B, k, n) or (k, n)
     if not head_only and net.phi is not None:
         t = t @ net.phi
+    if _scaled(net):
+        t = t * net.input_scale
     h, slopes = _layers(net, head_only, x)
     for lin, slope in zip(net.hidden, slopes, strict=True):
         t = (t @ lin.weight.T) * slope[:, None, :]     # a shared (k, w) broadcasts to (B, k, w)
@@ -79,7 +88,7 @@ def _forward_tangents(net, head_only: bool, x: Tensor, directions: Tensor) -> tu
 def _pullback(net, head_only: bool, x: Tensor) -> tuple[Tensor, Tensor]:
     """Explicit reverse mode down to the first hidden layer's pre-activation.
     *Shapes:* x (B, n) -> values (B, d_Q) and rows ``S_1`` (B, d_Q, w_1), with ``∇g = S_1 W_1``
-    (times ``Φᵀ`` for a whole DIPNet)."""
+    (times ``c Φᵀ`` for a whole DIPNet, times ``c`` for its head; ``c`` = ``net.input_scale``)."""
     h, slopes = _layers(net, head_only, x)
     S = net.output.weight.expand(x.shape[0], -1, -1)  # (B, d_Q, w_last)
     layers = list(zip(net.hidden, slopes, strict=True))
@@ -95,6 +104,8 @@ def _reverse_jacobian(net, head_only: bool, x: Tensor) -> tuple[Tensor, Tensor]:
     *Shapes:* x (B, n) -> values (B, d_Q) and Jacobians (B, d_Q, n)."""
     f, S = _pullback(net, head_only, x)
     S = S @ net.hidden[0].weight
+    if _scaled(net):
+        S = S * net.input_scale
     if not head_only and net.phi is not None:
         S = S @ net.phi.T
     return f, S
@@ -195,6 +206,8 @@ def value_and_jacobian_error(g: Callable[[Tensor], Tensor], x: Tensor, J: Tensor
         net, head_only = fast
         W1 = net.hidden[0].weight
         if (head_only or net.phi is None) and x.shape[1] > 2 * W1.shape[0]:
+            if _scaled(net):
+                W1 = W1 * net.input_scale                  # ∇g = S_1 W_1 c
             f, S1 = _pullback(net, head_only, x)
             JW = J @ W1.T                                  # (B, d_Q, w_1)
             cross = (JW * S1).sum((1, 2))

@@ -182,14 +182,15 @@ def evaluate(net: DinoNet, data: JacobianData, idx: np.ndarray, chunk: int = 64)
 
 
 def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx: np.ndarray,
-               test_idx: np.ndarray | None = None) -> dict[str, Any]:
+               test_idx: np.ndarray | None = None, test_data: JacobianData | None = None) -> dict[str, Any]:
     """Train ``net`` in place and return its history and (with ``test_idx``) test accuracies.
 
     Args:
         spec: loss, optimizer and epoch settings.
         net: a fresh network of :func:`derivlearn.dino.networks.build_network` in ``spec.dtype``.
-        data: the Jacobian data set; all samples in ``train_idx`` and ``test_idx`` must be done.
+        data: the Jacobian data set; all samples in ``train_idx`` must be done.
         train_idx, test_idx: sample indices. *Shapes:* (N_train,), (N_test,).
+        test_data: the data set of ``test_idx`` (default: ``data``); those samples must be done.
 
     Returns:
         ``{"loss": [mean training loss per epoch], "seconds": training time,
@@ -204,8 +205,9 @@ def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx:
     train_idx = np.asarray(train_idx)
     if train_idx.ndim != 1 or len(train_idx) < 1:
         raise ValueError("parameter 'train_idx': must be a non-empty vector of sample indices")
-    for name, ix in (("train_idx", train_idx), ("test_idx", test_idx)):
-        if ix is not None and not data.done[np.asarray(ix)].all():
+    test_data = data if test_data is None else test_data
+    for name, ix, d in (("train_idx", train_idx, data), ("test_idx", test_idx, test_data)):
+        if ix is not None and not d.done[np.asarray(ix)].all():
             raise ValueError(f"parameter {name!r}: some samples are not generated yet")
     need_v = spec.loss in ("reduced_h1", "reduced_h1_ms", "nullspace_sketched_h1")
     d = _Subset(net, data, train_idx, dtype, need_v=need_v, need_j=spec.loss == "h1",
@@ -244,7 +246,7 @@ def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx:
     out: dict[str, Any] = {"loss": history, "seconds": seconds, "steps": steps,
                            "seconds_per_epoch": seconds / max(1, len(history)), "failed": failed}
     if test_idx is not None and failed is None:
-        out.update(evaluate(net, data, np.asarray(test_idx)))
+        out.update(evaluate(net, test_data, np.asarray(test_idx)))
     return out
 
 
