@@ -49,3 +49,10 @@ def to_markdown(claims: Iterable[Claim]) -> str:
         rows.append("| " + " | ".join(cell(x) for x in (c.claim, c.paper, c.ours,
                                                         f"**{c.verdict}**", c.deviation)) + " |")
     return "\n".join(rows)
+
+
+def to_records(claims: Iterable[Claim]) -> list[dict[str, str]]:
+    """The claim table for ``summary.json``: one dict per claim with the keys claim, paper,
+    ours, verdict and rule (the rule that decides the verdict, with the settings it rests on)."""
+    return [{"claim": c.claim, "paper": c.paper, "ours": c.ours, "verdict": c.verdict,
+             "rule": c.deviation} for c in claims]
