@@ -266,3 +266,17 @@ def test_a_steps_baseline_trains_the_ms_network_for_the_ms_steps():
     ms, base, plain = out[("reduced_h1_ms", None)], out[("l2", "steps")], out[("l2", None)]
     assert base["steps"] == ms["steps"] == 2 * plain["steps"]
     assert base["n_weights"] == ms["n_weights"] > plain["n_weights"]     # width 40 against 8
+
+
+def test_map_runs_each_case_at_the_fixed_and_the_matched_noise(tmp_path, monkeypatch):
+    monkeypatch.setenv("DERIVLEARN_CACHE", str(tmp_path))
+    cfg = dino.DinoConfig.from_profile("smoke")
+    (config,) = [c for c in dino.run_configs(cfg) if c.get("kind") == "map"]
+    rec = dino.run(config)
+    assert rec["noise_kind"] == ["fixed", "matched"] * config["map_cases"]
+    fixed, matched = rec["noise_relative"][0::2], rec["noise_relative"][1::2]
+    assert fixed == pytest.approx([config["map_noise"]] * config["map_cases"])
+    assert matched == pytest.approx(rec["surrogate_output_error"][1::2])
+    assert all(e > 0 for e in rec["surrogate_output_error"])
+    frame = dino.map_frame(pd.DataFrame([{"kind": "map", "status": "ok", "problem": "poisson", **rec}]))
+    assert list(frame.noise_kind) == rec["noise_kind"] and list(frame.case) == rec["case"]

@@ -479,7 +479,8 @@ def run_configs(cfg: DinoConfig) -> list[dict[str, Any]]:
                     "as_samples": cfg.as_samples, "as_rank": cfg.as_rank, "mesh": cfg.mesh,
                     "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                     "seed": cfg.seed, "data_seed": cfg.seed, "dtype": cfg.dtype,
-                    "map_cases": min(cfg.map_cases, cfg.n_test), "map_noise": cfg.map_noise})
+                    "map_cases": min(cfg.map_cases, cfg.n_test), "map_noise": cfg.map_noise,
+                    "map_matched": True})
     for problem in cfg.sketch_problems:
         for network in PRIORITY:
             if network in cfg.networks:
@@ -555,7 +556,13 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
     true relative data misfit ``||F(m) - q_obs|| / ||q_obs||``, the true posterior cost ``Phi``
     (PDE misfit + prior), whether Gauss-Newton converged, seconds, model evaluations; and the
     surrogate estimate's distance from the PDE's MAP point, ``||m_s - m_pde|| / ||m_pde - m_bar||``
-    (the MAP point, not the truth, is what a surrogate can at best reproduce)."""
+    (the MAP point, not the truth, is what a surrogate can at best reproduce).
+
+    Each case runs at two noise levels (``noise_kind``): ``"fixed"``, the std ``map_noise`` times
+    the RMS observation; and, with ``map_matched``, ``"matched"``, the std equal to the RMS of the
+    surrogate's own output error at the true parameter, so that noise and surrogate bias are of
+    one size. ``surrogate_output_error`` is that error relative to the observation,
+    ``||f(m_true) - q_true|| / ||q_true||``, for comparison with the noise level."""
     from derivlearn.dino.inverse import (
         PriorOperators,
         gauss_newton_map,
@@ -573,13 +580,23 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
     res: dict[str, list] = {f"{w}_{k}": [] for w in ("pde", "surrogate")
                             for k in ("error", "misfit", "cost", "converged", "seconds", "evaluations")}
     res["noise_std"], res["surrogate_to_map"] = [], []
-    for i in test[:c["map_cases"]]:
+    res["case"], res["noise_kind"], res["noise_relative"], res["surrogate_output_error"] = [], [], [], []
+    kinds = ("fixed", "matched") if c.get("map_matched") else ("fixed",)
+    for case, (i, kind) in enumerate((i, k) for i in test[:c["map_cases"]] for k in kinds):
         b = data.test.batch([int(i)], ("m",), torch.float64)
         m_true = b["m"][0]
         q_true = pmap.observe(m_true[None])[0]
-        sigma = c["map_noise"] * float(q_true.pow(2).mean().sqrt())
+        rms = float(q_true.pow(2).mean().sqrt())
+        with torch.no_grad():
+            q_net = net(m_true[None].to(net.dtype)).to(torch.float64)[0]
+        out_err = float((q_net - q_true).norm() / q_true.norm())
+        sigma = (c["map_noise"] if kind == "fixed" else out_err) * rms
         q_obs = q_true + sigma * torch.randn(q_true.shape, generator=gen, dtype=torch.float64)
         scale = float((m_true - mbar).norm())
+        res["case"].append(case // len(kinds))
+        res["noise_kind"].append(kind)
+        res["noise_relative"].append(sigma / rms)
+        res["surrogate_output_error"].append(out_err)
         ests = {}
         for name, model in (("pde", pde_model(pmap)), ("surrogate", surrogate_model(net))):
             est = ests[name] = gauss_newton_map(model, q_obs, sigma, prior, max_iter=30)
@@ -756,7 +773,10 @@ def map_frame(df):
         if rec.get("kind") != "map" or rec["status"] != "ok":
             continue
         for i in range(len(rec["pde_error"])):
-            rows.append({"problem": rec["problem"], "case": i, "noise_std": rec["noise_std"][i],
+            extra = {k: rec[k][i] for k in ("noise_kind", "noise_relative", "surrogate_output_error")
+                     if isinstance(rec.get(k), list)}
+            case = rec["case"][i] if isinstance(rec.get("case"), list) else i
+            rows.append({"problem": rec["problem"], "case": case, **extra, "noise_std": rec["noise_std"][i],
                          **{f"{w}_{k}": rec[f"{w}_{k}"][i] for w in ("pde", "surrogate")
                             for k in ("error", "misfit", "cost", "converged", "seconds", "evaluations")},
                          "surrogate_to_map": rec["surrogate_to_map"][i]})
