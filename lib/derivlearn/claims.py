@@ -39,15 +39,34 @@ def claim_table(claims: Iterable[Claim]):
                         columns=["claim", "paper", "ours", "verdict", "deviation"])
 
 
-def to_markdown(claims: Iterable[Claim]) -> str:
-    """The claim table as a Markdown table (rendered with ``IPython.display.Markdown``)."""
+BADGE = {"confirmed": "bdg-success", "partly confirmed": "bdg-warning",
+         "not confirmed": "bdg-danger", "not tested": "bdg-secondary"}
+"""The sphinx-design badge role of each verdict."""
+
+
+def badge(verdict_: str) -> str:
+    """A verdict as a MyST sphinx-design badge, e.g. ``{bdg-success}`confirmed```."""
+    if verdict_ not in BADGE:
+        raise ValueError(f"parameter 'verdict_': got {verdict_!r}; allowed: {VERDICTS}")
+    return f"{{{BADGE[verdict_]}}}`{verdict_}`"
+
+
+def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided") -> str:
+    """The claim table as MyST Markdown (rendered with ``IPython.display.Markdown`` under
+    ``nb_render_markdown_format: myst``): one row per claim with its verdict as a badge, then
+    the rules that decide the verdicts, once, numbered like the rows, in a dropdown."""
+    claims = list(claims)
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    rows = ["| claim | paper | ours | verdict | deviation |", "|---|---|---|---|---|"]
-    for c in claims:
-        rows.append("| " + " | ".join(cell(x) for x in (c.claim, c.paper, c.ours,
-                                                        f"**{c.verdict}**", c.deviation)) + " |")
+    rows = ["| # | claim | paper | ours | verdict |", "|---|---|---|---|---|"]
+    for i, c in enumerate(claims, 1):
+        rows.append(f"| {i} | " + " | ".join(cell(x) for x in (c.claim, c.paper, c.ours))
+                    + f" | {badge(c.verdict)} |")
+    rules = [f"{i}. **{c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
+    if rules:
+        rows += ["", f":::{{dropdown}} {rules_title}", *rules, ":::"]
     return "\n".join(rows)
 
 
