@@ -796,11 +796,13 @@ def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
                                                  "mean over the cell's seeds",
                "map": {}}
     mf = map_frame(df)
-    for p, g in (mf.groupby("problem") if len(mf) else []):
-        summary["map"][p] = {k: float(g[k].astype(float).mean() if k.endswith("_converged")
-                                      else g[k].median())
-                             for k in g.columns if k not in ("problem", "case")}
-        summary["map"][p]["time_ratio_surrogate_over_pde"] = float(
+    if len(mf) and "noise_kind" not in mf:
+        mf["noise_kind"] = "fixed"
+    for (p, kind), g in (mf.groupby(["problem", "noise_kind"]) if len(mf) else []):
+        summary["map"].setdefault(p, {})[kind] = {
+            k: float(g[k].astype(float).mean() if k.endswith("_converged") else g[k].median())
+            for k in g.columns if k not in ("problem", "case", "noise_kind")}
+        summary["map"][p][kind]["time_ratio_surrogate_over_pde"] = float(
             (g["surrogate_seconds"] / g["pde_seconds"]).median())
     claims = _claims(cfg, long, baseline_frame(df))
     summary["claims"] = to_records(claims)
@@ -865,8 +867,9 @@ def _count(outcomes: list[int | None]) -> tuple[int, int, int, int]:
 
 
 def _wtl(c: tuple[int, int, int, int]) -> str:
+    """"k of n won", with the ties and losses where there are any."""
     w, t, lo, n = c
-    return f"{w} of {n} (ties {t}, losses {lo})"
+    return f"{w} of {n} won" + (f", {t} tied" if t else "") + (f", {lo} lost" if lo else "")
 
 
 def _pct(v: float) -> str:
@@ -976,7 +979,7 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
     claims.append(Claim(
         "Derivative information improves L2 accuracy at small N",
         "derivative-informed losses give better L2 accuracy when training data are few",
-        (f"at N = {nmin}, cells where the loss beats L2: "
+        (f"at N = {nmin}, against L2: "
          + "; ".join(f"{LABEL[loss]} {_wtl(c)}" for loss, c in tested.items())) if tested else "no runs",
         verdict(all(majority(c) for c in tested.values()),
                 partly=any(majority(c) for c in tested.values())) if tested else VERDICTS[3],
@@ -992,12 +995,12 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
     bl = {k: c for k, c in bl.items() if c[3]}
 
     def match_label(loss: str, match: str) -> str:
-        return f"{LABEL[loss]} vs L2 at its " + ("Adam steps and width" if match == "steps" else "time")
+        return f"{LABEL[loss]} against L2 with its " + ("Adam steps" if match == "steps" else "time")
 
     claims.append(Claim(
         "The gain of derivative information at small N is not only more optimizer steps or time",
         "(beyond the paper, which compares at equal epochs)",
-        (f"at N = {'/'.join(map(str, cfg.baseline_sizes))}, cells won: "
+        (f"at N = {' and '.join(map(str, cfg.baseline_sizes))}: "
          + "; ".join(f"{match_label(*k)} {_wtl(c)}" for k, c in bl.items())) if bl else "no baselines ran",
         verdict(all(majority(c) for c in bl.values()), partly=any(majority(c) for c in bl.values()))
         if bl else VERDICTS[3],
@@ -1063,8 +1066,8 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
     claims.append(Claim(
         "The DIPNets are more accurate than the Generic network, in L2 and in H1 accuracy",
         "the DIPNets outperform the Generic encoder-decoder (Figs. 5-7)",
-        f"cells won by a DIPNet: L2 accuracy {_wtl(vs['l2_accuracy'])}; H1 accuracy "
-        f"{_wtl(vs['h1_accuracy'])}" if tested7 else "no runs with both",
+        f"L2 accuracy: {_wtl(vs['l2_accuracy'])}; H1 accuracy: {_wtl(vs['h1_accuracy'])}"
+        if tested7 else "no runs with both",
         verdict(all(majority(c) for c in vs.values()), partly=any(majority(c) for c in vs.values()))
         if tested7 else VERDICTS[3],
         _join(note, "cells are (problem, loss, N, DIPNet); confirmed = a majority in both metrics")))
