@@ -18,7 +18,9 @@ the 50 tangents (:func:`tangent_gemm_seconds`: forward, weight gradient and, pas
 layer, input gradient), with no autograd and no elementwise work. A loss that needs r = 50
 directions per sample cannot be cheaper than that on this machine, whatever the code.
 
-Usage: ``python benchmarks/dino_training_cost.py [--epochs 3] [--threads 1] [--n 256]``
+Usage: ``python benchmarks/dino_training_cost.py [--epochs 3] [--threads 1] [--n 256]
+[--json results/dino/training_cost.json]`` (``--json``: also write the rows there, the one source
+of these numbers for the DINO chapter and the README).
 """
 
 from __future__ import annotations
@@ -127,7 +129,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--json", help="also write the rows to this JSON file")
     args = ap.parse_args()
+    rows = []
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     data = make_data(args.n, g)
@@ -155,6 +159,8 @@ def main() -> None:
         base = fastest([l2_run], args.epochs)[0]
         floor = (base + tangent_gemm_seconds(l2_net, args.n, args.batch)) / base
         print(f"| {kind} | l2 | {base:.3f} | 1.0 | |", flush=True)
+        rows.append({"network": kind, "loss": "l2", "seconds_per_epoch": base, "ratio": 1.0,
+                     "floor": None})
         for loss in losses.LOSSES:
             if loss == "l2":
                 continue
@@ -166,6 +172,13 @@ def main() -> None:
             f = {"nullspace_sketched_h1": f"{2 * floor - 1:.1f}", "sketched_h1": "n/a"}.get(
                 loss, f"{floor:.1f}")
             print(f"| {kind} | {loss} | {t:.3f} | {t / t_l2:.1f} | {f} |", flush=True)
+            rows.append({"network": kind, "loss": loss, "seconds_per_epoch": t, "ratio": t / t_l2,
+                         "floor": None if f == "n/a" else float(f)})
+    if args.json:
+        from pde_cost import write_json
+
+        write_json(args.json, {"benchmark": "dino_training_cost", "n": args.n, "batch": args.batch,
+                               "epochs": args.epochs, "input_scaling": "authors", "rows": rows})
 
 
 if __name__ == "__main__":
