@@ -49,3 +49,19 @@ def test_tables_and_answer_read_in_words(book):
     assert "**confirmed**" in text and "[" not in text and "True" not in text
     missing = rep.missing_table(dino.run_configs(cfg))
     assert missing.runs.sum() == len(dino.run_configs(cfg))
+
+
+def test_version_effect_pairs_the_same_first_runs_of_both_versions():
+    def rec(version, seed, l2, h1, **extra):
+        config = {"problem": "poisson", "network": "dipnet_100_50", "loss": "l2", "n_train": 16,
+                  "seed": seed, **extra}
+        return {"status": "ok", "result_version": version, "config": config,
+                "metrics": {"l2_accuracy": l2, "h1_accuracy": h1}}
+    records = [rec(1, 0, 0.2, -1.0, max_size=1024), rec(2, 0, 0.3, -0.2, data_seed=0),
+               rec(2, 1, 0.9, 0.9, data_seed=0),                      # a further run: not paired
+               rec(2, 0, 0.9, 0.9, data_seed=0, match="steps")]        # a baseline: not paired
+    tab = rep.version_effect(records)
+    assert len(tab) == 1 and tab.cells[0] == 1
+    assert tab["L2 accuracy change (points)"][0] == pytest.approx(10.0)
+    assert tab["H1 accuracy change (points)"][0] == pytest.approx(80.0)
+    assert rep.version_effect(records[1:]).empty

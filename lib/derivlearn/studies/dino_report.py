@@ -235,6 +235,35 @@ def map_table(mf):
     return out
 
 
+def version_effect(records: Sequence[Mapping[str, Any]]):
+    """What the authors' networks (result version 2: input scaling, POD width, Generic's output
+    layer) change against our first networks (version 1), on the runs both made: the same map,
+    network, loss, N and training run (the first), plain runs only. Per (network, loss): the
+    cells compared and the median change in L2 and H1 accuracy, in points.
+    *Returns* a pandas DataFrame (empty when no run was made by both)."""
+    import pandas as pd
+
+    by: dict[int, dict[tuple, Mapping[str, Any]]] = {1: {}, 2: {}}
+    for r in records:
+        c, v = r["config"], r.get("result_version", 1)
+        if r["status"] != "ok" or c.get("kind") == "map" or c.get("match") or v not in by \
+                or c["seed"] != c.get("data_seed", c["seed"]):
+            continue
+        by[v][(c["problem"], c["network"], c["loss"], c["n_train"])] = r["metrics"]
+    rows = []
+    for key in sorted(set(by[1]) & set(by[2])):
+        old, new = by[1][key], by[2][key]
+        rows.append({"network": dino.LABEL[key[1]], "loss": dino.LABEL[key[2]],
+                     "L2": 100 * (new["l2_accuracy"] - old["l2_accuracy"]),
+                     "H1": 100 * (new["h1_accuracy"] - old["h1_accuracy"])})
+    if not rows:
+        return pd.DataFrame(columns=["network", "loss", "cells", "L2 accuracy change (points)",
+                                     "H1 accuracy change (points)"])
+    g = pd.DataFrame(rows).groupby(["network", "loss"], sort=False)
+    return pd.DataFrame({"cells": g.size(), "L2 accuracy change (points)": g["L2"].median(),
+                         "H1 accuracy change (points)": g["H1"].median()}).reset_index()
+
+
 def missing_table(missing: Sequence[Mapping[str, Any]]):
     """The runs of the plan that have no record yet, counted per (problem, network, N).
     *Returns* a pandas DataFrame (empty when nothing is missing)."""
