@@ -309,11 +309,13 @@ def test_low_data_and_pinn_verdicts_follow_the_tally():
     def error(p, m, n):  # GradINN twice as good as the NN everywhere, the PINN better than both
         return {"gradinn-finetuned": 1.0, "gradinn-capacity": 1.0, "nn": 2.0, "pinn": 0.5}[m]
 
-    by = _by(gi.summarize(cfg, _frame(cfg, error))[1])
+    summary, claims = gi.summarize(cfg, _frame(cfg, error))
+    by = _by(claims)
     low = by["GradINN beats standard networks at low data"]
     pinn = by["GradINN beats PINN-like approaches at low data"]
     assert low.verdict == "confirmed" and "4 wins, 0 ties, 0 losses in 4 cells" in low.ours
-    assert "N = 200" not in low.ours  # only the two smallest sizes are low data
+    cells = summary["claim_details"]["low_data"]["gradinn-finetuned"]
+    assert {c["N"] for c in cells} == {25, 50}  # only the two smallest sizes are low data
     assert pinn.verdict == "not confirmed" and "0 wins, 0 ties, 2 losses in 2 cells" in pinn.ours
     assert "Burgers" in pinn.ours and "Friedman" not in pinn.ours  # only where the equation is known
     assert "strictly more information" in pinn.deviation
@@ -352,6 +354,9 @@ def test_every_verdict_says_what_it_rests_on_and_gives_the_capacity_reading():
         assert gi.READING["gradinn-finetuned"] in c.deviation
         assert "With the capacity prior instead: not confirmed" in c.deviation
     assert [c["verdict"] for c in summary["claims"]] == [c.verdict for c in claims]
+    assert all(set(c) == {"claim", "paper", "ours", "verdict", "rule"} for c in summary["claims"])
+    assert summary["claim_details"]["by_reading"]["low_data"] == {
+        "gradinn-finetuned": "confirmed", "gradinn-capacity": "not confirmed"}
     assert summary["claim_rules"] == gi.RULES
     assert set(summary["rmse"]["friedman1"]) == {"gradinn-finetuned", "gradinn-capacity", "nn"}
     assert summary["selected"]["lotka_volterra"]["gradinn-capacity"]["N=25,noise=0"] == [1.0] * 5
@@ -386,10 +391,27 @@ def test_noise_robustness_is_error_over_noise_and_a_model_that_never_fits_is_not
     assert not gi.noise_robustness(long, cfg, "nn", "stokes")["robust"]
     c = next(c for c in claims if c.claim == "GradINN is robust to noise")
     assert c.verdict == "partly confirmed"  # robust on 2 of 3 problems
-    assert "GradINN robust on 2 of 3 problems" in c.ours and "Burgers: does not fit" in c.ours
+    assert "GradINN robust on 2 of 3 problems" in c.ours and "GradINN does not fit: Burgers" in c.ours
     assert "standard NN robust on 2 of 3" in c.ours
     assert c.paper.startswith("Summary of the paper (not verified against the full text)")
     rows = [r for r in rows if not (r["problem"] == "burgers" and r["method"] == "gradinn")]
     rows += recs("burgers", "gradinn-finetuned", {0.0: 0.05, 0.01: 0.06, 0.1: 0.1})
     c = next(c for c in gi.summarize(cfg, pd.DataFrame(rows))[1] if c.claim == "GradINN is robust to noise")
     assert c.verdict == "confirmed"
+
+
+def test_a_claim_or_reading_without_records_says_so_instead_of_being_judged_on_nothing():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "lotka_volterra"),
+                                        sizes=(25, 50, 200), experiments=("size",))
+    df = _frame(cfg, lambda p, m, n: {"gradinn-finetuned": 1.0, "nn": 2.0, "pinn": 2.0}.get(m, 1.0))
+    df = df[df.variant != "capacity"]  # the capacity reading: not recorded yet
+    df = df[~((df.method == "nn") & (df.problem == "lotka_volterra") & (df.n_train == 50))]
+    summary, claims = gi.summarize(cfg, df)
+    by = _by(claims)
+    low = by["GradINN beats standard networks at low data"]
+    assert low.verdict == "confirmed" and "3 wins, 0 ties, 0 losses in 3 of 4 cells" in low.ours
+    assert "With the capacity prior instead: not yet recorded" in low.deviation
+    assert summary["claim_details"]["by_reading"]["low_data"]["gradinn-capacity"] == gi.NOT_RECORDED
+    df = df[df.method != "pinn"]  # no PINN record at all: listed, not tested, not judged
+    pinn = _by(gi.summarize(cfg, df)[1])["GradINN beats PINN-like approaches at low data"]
+    assert pinn.verdict == "not tested" and pinn.ours == gi.NOT_RECORDED
