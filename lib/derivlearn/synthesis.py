@@ -372,6 +372,8 @@ class CostBenefit:
         data_cost_kind: ``"measured"``, ``"cost model"``, ``"same data"`` or ``""`` (none).
         epoch_cost: measured training seconds per epoch relative to value training, or None.
         missing: the summary keys the row looked for and did not find.
+        n: for error gains, the training size of ``gain`` (else None).
+        n_small: for error gains, the smallest training size with a ratio (else None).
     """
 
     study: str
@@ -389,6 +391,8 @@ class CostBenefit:
     data_cost_kind: str = ""
     epoch_cost: float | None = None
     missing: tuple[str, ...] = ()
+    n: int | None = None
+    n_small: int | None = None
 
     def pays(self) -> str | None:
         """``"pays"``, ``"does not pay"`` or ``"breaks even"`` where the row decides it, else
@@ -612,7 +616,7 @@ def higher_order_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             "gradient" if r == 1 else f"derivatives up to order {r}",
             r, _median(per_n[hi]), "error", f"N = {hi}, median of {len(per_n[hi])} functions",
             gain_small=_median(per_n[lo]) if lo != hi else None,
-            gain_small_at=f"N = {lo}" if lo != hi else "",
+            gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
             data_cost=float(cost_model.cost(2, r)), data_cost_kind="cost model",
             epoch_cost=epoch, missing=tuple(missing)))
     return rows
@@ -666,7 +670,7 @@ def dino_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             "dino", "PDE maps", "neural operator", DINO_LOSSES.get(loss, loss.replace("_", " ")),
             1, _median(per_n[hi]), "error", f"N = {hi}, median of {len(per_n[hi])} cells",
             gain_small=_median(per_n[lo]) if lo != hi else None,
-            gain_small_at=f"N = {lo}" if lo != hi else "",
+            gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
             data_cost=data_cost, data_cost_kind="measured" if data_cost is not None else "",
             epoch_cost=epoch, missing=tuple(missing)))
     return rows
@@ -719,7 +723,7 @@ def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             "gradinn", "5 regression problems", name, data, order, _median(per_n[hi]), "error",
             f"N = {hi}, median of {len(per_n[hi])} problems",
             gain_small=_median(per_n[lo]) if lo != hi else None,
-            gain_small_at=f"N = {lo}" if lo != hi else "",
+            gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
             data_cost=1.0 if order == 0 else float(cost_model.cost(1, 1)),
             data_cost_kind="same data" if order == 0 else "cost model",
             epoch_cost=epoch, missing=tuple(missing)))
@@ -763,29 +767,46 @@ def cost_benefit(s: Summaries) -> tuple[list[CostBenefit], dict[str, str]]:
     return rows, notes
 
 
+MISSING_CELL = "–"
+"""A table cell whose number the chapter's summary does not record yet."""
+PAYS_WORDS = {"pays": "yes", "does not pay": "no", "breaks even": "even"}
+
+
+def price(x: float | None, kind: str) -> str:
+    """A cost for people: the cost model's prices are whole numbers ("2", "10")."""
+    if x is not None and kind == "cost model" and float(x).is_integer():
+        return str(int(x))
+    return people(x)
+
+
 def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
     """The cost-benefit table as Markdown, one row per (chapter, problem, model, data): the
     cost of a sample and of an epoch relative to values, the gain, where it was read, and
-    whether the data pay for themselves (:meth:`CostBenefit.pays`)."""
+    whether the data pay for themselves (:meth:`CostBenefit.pays`: yes, no, even; "open" where
+    the row cannot decide). A number the summary does not record is :data:`MISSING_CELL`; the
+    chapter is named on its first row only."""
     if not rows:
         return "No chapter's summary records a gain yet."
     out = ["| chapter | model: derivative data | cost per sample | cost per epoch | gain "
            "| gain read at | pays? |", "|---|---|---:|---:|---:|---|---|"]
+    last = None
     for r in rows:
-        cost = people(r.data_cost) + {"cost model": " (model)", "same data": " (same data)"}.get(
-            r.data_cost_kind, "")
-        gain = NOT_RECORDED if r.gain is None else people(r.gain) + (
+        cost = MISSING_CELL if r.data_cost is None else price(r.data_cost, r.data_cost_kind) + {
+            "cost model": " (model)", "same data": " (same data)"}.get(r.data_cost_kind, "")
+        gain = MISSING_CELL if r.gain is None else people(r.gain) + (
             " samples" if r.gain_kind == "samples" else "×")
         at = r.gain_at + (f"; {people(r.gain_small)}× at {r.gain_small_at}"
                           if r.gain_small is not None else "")
         if r.note:
             at += f"; {r.note}"
-        pays = r.pays() or "—"
-        if pays != "—" and r.data_cost_kind == "cost model":
+        pays = PAYS_WORDS.get(r.pays() or "", "open")
+        if pays != "open" and r.data_cost_kind == "cost model":
             pays += " (model)"
-        out.append(f"| {s.chapter(r.study).link()} | {_cell(r.model)} ({_cell(r.problem)}): "
-                   f"{_cell(r.data)} | {cost} | {people(r.epoch_cost)} | {gain} | {_cell(at)} "
-                   f"| {pays} |")
+        chapter = s.chapter(r.study).link() if r.study != last else ""
+        last = r.study
+        out.append(f"| {chapter} | {_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
+                   f"| {cost} | {people(r.epoch_cost, MISSING_CELL)} | {gain} "
+                   f"| {_cell(at) or MISSING_CELL} | {pays} |")
     return "\n".join(out)
 
 
@@ -900,16 +921,19 @@ def plot_gain_cost(s: Summaries, rows: Sequence[CostBenefit]):
 
 
 def unplaced_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
-    """The rows the figure cannot place, and why, as one Markdown sentence (empty if none)."""
-    out = []
+    """The rows the figure cannot place, grouped by reason, as Markdown (empty if none)."""
+    shown = placed(rows)
+    why: dict[str, list[str]] = {}
     for r in rows:
-        if r in placed(rows):
+        if r in shown:
             continue
-        why = ("only the derivative model reaches the target" if r.gain is not None
-               and math.isinf(r.gain) else "no gain recorded" if r.gain is None
-               else "no cost recorded")
-        out.append(f"{s.chapter(r.study).short}, {r.model} ({r.problem}), {r.data}: {why}")
-    return ("Not in the figure: " + "; ".join(out) + ".") if out else ""
+        reason = ("only the derivative model reaches the target" if r.gain is not None
+                  and math.isinf(r.gain) else "no gain recorded" if r.gain is None
+                  else "no cost recorded")
+        why.setdefault(reason, []).append(f"{s.chapter(r.study).short}, {r.model} "
+                                          f"({r.problem}): {r.data}")
+    return "\n".join(f"* Not in the figure, {reason}: " + "; ".join(items) + "."
+                     for reason, items in why.items())
 
 
 # ----------------------------------------------------------------------------- the answer
@@ -931,8 +955,9 @@ def _pays_text(r: CostBenefit | None) -> str:
 def _cost_text(r: CostBenefit | None) -> str:
     if r is None or r.data_cost is None:
         return NOT_RECORDED
-    return people(r.data_cost) + {"cost model": " (cost model)", "measured": " (measured)",
-                                  "same data": " (the same data)"}.get(r.data_cost_kind, "")
+    return price(r.data_cost, r.data_cost_kind) + {
+        "cost model": " (cost model)", "measured": " (measured)",
+        "same data": " (the same data)"}.get(r.data_cost_kind, "")
 
 
 def _range(values: Iterable[float | None]) -> str:
@@ -942,6 +967,15 @@ def _range(values: Iterable[float | None]) -> str:
         return NOT_RECORDED
     a, b = people(min(vals)), people(max(vals))
     return a if a == b else f"{a}–{b}"
+
+
+def _sizes_text(ns: Iterable[int | None]) -> str:
+    """``"N = 16"`` when every row was read at one size, ``"N = 16–1024"`` (each row at its own)
+    otherwise; not recorded without sizes."""
+    got = sorted({n for n in ns if n is not None})
+    if not got:
+        return NOT_RECORDED
+    return f"N = {got[0]}" if len(got) == 1 else f"N = {got[0]}–{got[-1]} (by loss)"
 
 
 def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow],
@@ -987,7 +1021,7 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
     ho = {r.order: r for r in rows if r.study == "higher_order_sobolev"}
     for order in range(1, 6):
         out[f"ho_gain_{order}"] = people(ho[order].gain if order in ho else None)
-        out[f"ho_cost_{order}"] = people(float(cost_model.cost(2, order)))
+        out[f"ho_cost_{order}"] = str(cost_model.cost(2, order))
     out["ho_at"] = ho[min(ho)].gain_at if ho else NOT_RECORDED
     short = [r.order for r in sorted(ho.values(), key=lambda r: r.order)
              if r.gain is not None and compare_to_cost(r.gain, r.data_cost) == "does not pay"]
@@ -996,18 +1030,17 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
                          else "at no order does the price outgrow the gain")
     dino = [r for r in rows if r.study == "dino" and r.gain is not None]
     out["dino_gain"] = _range(r.gain for r in dino)
-    out["dino_at"] = dino[0].gain_at.split(",")[0] if dino else NOT_RECORDED
-    # at the smallest N (the largest, where a row has only one N)
+    out["dino_at"] = _sizes_text(r.n for r in dino)
+    # at the smallest N of each loss (its largest, where a loss ran one N only)
     out["dino_small"] = _range(r.gain if r.gain_small is None else r.gain_small for r in dino)
-    out["dino_small_at"] = NOT_RECORDED if not dino else (
-        dino[0].gain_small_at or out["dino_at"])
+    out["dino_small_at"] = _sizes_text(r.n_small for r in dino)
     out["dino_cost"] = people(_median(r.data_cost for r in dino if r.data_cost_kind == "measured"))
     out["dino_epoch"] = people(_median(r.epoch_cost for r in dino))
     g = _row(rows, "gradinn", "GradINN", 0)
     out["gradinn_gain"] = people(g.gain if g else None)
-    out["gradinn_at"] = g.gain_at.split(",")[0] if g and g.gain_at else NOT_RECORDED
+    out["gradinn_at"] = _sizes_text([g.n] if g else [])
     out["gradinn_small"] = people((g.gain if g.gain_small is None else g.gain_small) if g else None)
-    out["gradinn_small_at"] = NOT_RECORDED if not g else (g.gain_small_at or out["gradinn_at"])
+    out["gradinn_small_at"] = _sizes_text([g.n_small] if g else [])
     verdicts = {compare_to_cost(x, 1.0) for x in (g.gain, g.gain_small) if x is not None} if g else set()
     out["gradinn_verdict"] = (NOT_RECORDED if not verdicts
                               else "a gain" if verdicts == {"pays"}

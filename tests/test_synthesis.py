@@ -1,0 +1,400 @@
+"""The synthesis chapter: its readers of the chapters' summaries, and every number it glues into
+its prose (and into the intro's key findings), re-derived here from the summaries directly."""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+
+from derivlearn import book
+from derivlearn import synthesis as sy
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+NOTEBOOK = ROOT / "notebooks" / "synthesis.ipynb"
+INTRO = ROOT / "book" / "intro.md"
+GLUE = re.compile(r"\{glue:text\}`(?:[^`]*::)?([A-Za-z0-9_]+)(?::[^`]*)?`")
+
+
+# --------------------------------------------------------------------------- helpers
+def _write(root: Path, study: str, summary: dict, profile: str = "smoke") -> None:
+    path = sy.ResultStore(root, study).summary_path(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"study": study, "profile": profile} | summary))
+
+
+def _price(d: int, r: int) -> int:
+    """The cost model's C(d, r), written out again: a forward run plus one reverse pass per
+    unique partial of order r - 1."""
+    return 1 if r == 0 else 1 + math.comb(d + r - 1, r - 1)
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return sy.NOT_RECORDED
+    if math.isinf(x):
+        return "∞"
+    return f"{x:.0f}" if x >= 9.95 else f"{x:.1f}" if x >= 0.995 else f"{x:.2g}"
+
+
+def _judge(gain: float, cost: float) -> str:
+    return "pays" if gain > 1.1 * cost else "does not pay" if gain < cost / 1.1 else "breaks even"
+
+
+def _fe(eff: dict, base: str, method: str, r: int):
+    """(gain, target, d, dims where only ``method`` reaches that target beyond d)."""
+    for t in sorted(eff[method], key=float, reverse=True):
+        both = [int(d) for d, v in eff[method][t].items()
+                if v is not None and eff[base][t].get(d) is not None]
+        if both:
+            d = max(both)
+            only = sorted(int(k) for k, v in eff[method][t].items()
+                          if v is not None and eff[base][t].get(k) is None and int(k) > d)
+            return eff[base][t][str(d)] * _price(d, r) / eff[method][t][str(d)], t, d, only
+    return None
+
+
+def _largest_n_ratios(pairs):
+    """pairs: {N: [(base error, derivative error), ...]} -> (N, ratios) at the largest N."""
+    got = {n: [a / b for a, b in v if a and b and a > 0 and b > 0] for n, v in pairs.items()}
+    got = {n: v for n, v in got.items() if v}
+    return (max(got), got[max(got)]) if got else (None, [])
+
+
+def rederive(root: Path, profile: str = "book") -> dict[str, str]:
+    """The glued values, from the summaries' JSON alone (not through derivlearn.synthesis)."""
+    name = "summary.json" if profile == "book" else f"summary.{profile}.json"
+    load = lambda st: (json.loads((root / st / name).read_text())  # noqa: E731
+                       if (root / st / name).is_file() else None)
+    out: dict[str, str] = {}
+    verdicts = []
+    with_claims = 0
+    for st in ("theory", "fe_scaling", "higher_order_sobolev", "dino", "gradinn"):
+        s = load(st)
+        if s and isinstance(s.get("claims"), list):
+            with_claims += 1
+            verdicts += [c["verdict"] for c in s["claims"]]
+    out["n_claims"] = str(len(verdicts))
+    out["n_chapters_claims"] = str(with_claims)
+    for key, v in (("n_confirmed", "confirmed"), ("n_partly", "partly confirmed"),
+                   ("n_not_confirmed", "not confirmed"), ("n_not_tested", "not tested")):
+        out[key] = str(verdicts.count(v))
+
+    fe = load("fe_scaling")
+    for fam, (base, m1, m2) in {"gp": ("gp", "gegp", "hegp"), "nn": ("nn0", "nn1", "nn2")}.items():
+        for r, m in ((1, m1), (2, m2)):
+            got = _fe(fe["effort_to_target"]["frame"], base, m, r) if fe else None
+            k = f"fe_{fam}{r}"
+            if got is None:
+                continue
+            gain, t, d, only = got
+            cost = (fe.get("cost", {}).get("data", {}).get("frame", {}).get(str(r)))
+            out[f"{k}_gain"] = _fmt(gain)
+            out[f"{k}_at"] = f"R² = {t}, d = {d}"
+            if cost is None:
+                out[f"{k}_cost"] = f"{_price(d, r)} (cost model)"
+                out[f"{k}_pays"] = _judge(gain, _price(d, r)) + " under the cost model"
+            else:
+                out[f"{k}_cost"] = f"{_fmt(cost)} (measured)"
+                out[f"{k}_pays"] = _judge(gain, cost)
+            if only:
+                assert only == list(range(only[0], only[-1] + 1)) or len(only) <= 2
+                dims = (f"d = {only[0]}–{only[-1]}" if len(only) > 2 else
+                        "d = " + ", ".join(map(str, only)))
+                out[f"{k}_only"] = f"{dims}: only the order-{r} model reaches R² = {t}"
+
+    ho = load("higher_order_sobolev")
+    if ho:
+        me = ho["mean_error"]
+        short = []
+        for r in range(1, 6):
+            pairs: dict[int, list] = {}
+            for f in me.values():
+                if str(r) in f and "0" in f:
+                    for n in set(f["0"]) & set(f[str(r)]):
+                        pairs.setdefault(int(n), []).append((f["0"][n], f[str(r)][n]))
+            n, ratios = _largest_n_ratios(pairs)
+            out[f"ho_gain_{r}"] = _fmt(statistics.median(ratios)) if ratios else sy.NOT_RECORDED
+            out[f"ho_cost_{r}"] = str(_price(2, r))
+            if r == 1 and n is not None:
+                out["ho_at"] = f"N = {n}, median of {len(ratios)} functions"
+            if ratios and _judge(statistics.median(ratios), _price(2, r)) == "does not pay":
+                short.append(r)
+        out["ho_verdict"] = (f"from order {short[0]} on, the price outgrows the gain" if short
+                             else "at no order does the price outgrow the gain")
+
+    dino = load("dino")
+    if dino:
+        acc = dino["accuracy"]
+        losses = {loss for p in acc.values() for net in p.values() for loss in net} - {"l2"}
+        gains, small, ns, n_small = [], [], set(), set()
+        for loss in losses:
+            pairs: dict[int, list] = {}
+            for p in acc.values():
+                for cells in p.values():
+                    if loss in cells:
+                        for n in set(cells["l2"]) & set(cells[loss]):
+                            pairs.setdefault(int(n), []).append(
+                                (1 - cells["l2"][n]["l2_accuracy"], 1 - cells[loss][n]["l2_accuracy"]))
+            n, ratios = _largest_n_ratios(pairs)
+            if ratios:
+                gains.append(statistics.median(ratios))
+                ns.add(n)
+                lo = min(k for k, v in pairs.items() if _largest_n_ratios({k: v})[1])
+                small.append(statistics.median(_largest_n_ratios({lo: pairs[lo]})[1]))
+                n_small.add(lo)
+        rng = lambda v: (_fmt(min(v)) if _fmt(min(v)) == _fmt(max(v))  # noqa: E731
+                         else f"{_fmt(min(v))}–{_fmt(max(v))}")
+        out["dino_gain"], out["dino_small"] = rng(gains), rng(small)
+        at = lambda v: (f"N = {min(v)}" if len(v) == 1  # noqa: E731
+                        else f"N = {min(v)}–{max(v)} (by loss)")
+        out["dino_at"], out["dino_small_at"] = at(ns), at(n_small)
+
+    gi = load("gradinn")
+    if gi:
+        per: dict[int, list] = {}
+        for cells in gi["rmse"].values():
+            model = "gradinn-finetuned" if "gradinn-finetuned" in cells else next(
+                (k for k in sorted(cells) if k.startswith("gradinn")), None)
+            if model is None or "nn" not in cells:
+                continue
+            for key, v in cells[model].items():
+                n, noise = re.fullmatch(r"N=(\d+),noise=([\d.e-]+)", key).groups()
+                if float(noise) == 0 and key in cells["nn"]:
+                    per.setdefault(int(n), []).append((cells["nn"][key], v))
+        big, ratios = _largest_n_ratios(per)
+        lo = min(per)
+        low = _largest_n_ratios({lo: per[lo]})[1]
+        out["gradinn_gain"], out["gradinn_at"] = _fmt(statistics.median(ratios)), f"N = {big}"
+        out["gradinn_small"], out["gradinn_small_at"] = _fmt(statistics.median(low)), f"N = {lo}"
+        judged = {_judge(statistics.median(x), 1.0) for x in (ratios, low)}
+        out["gradinn_verdict"] = ("a gain" if judged == {"pays"} else "a loss"
+                                  if judged == {"does not pay"} else "no clear gain")
+    return out
+
+
+def _glue_keys(text: str) -> set[str]:
+    return set(GLUE.findall(text))
+
+
+def _notebook_text() -> str:
+    nb = json.loads(NOTEBOOK.read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"])
+
+
+# --------------------------------------------------------------------------- the numbers
+@pytest.mark.skipif(not (RESULTS / "fe_scaling" / "summary.json").is_file(),
+                    reason="no committed summaries")
+def test_every_glued_number_is_rederived_from_the_committed_summaries():
+    values = sy.build("book", RESULTS).values
+    expected = rederive(RESULTS)
+    assert expected, "nothing re-derived"
+    for key, want in expected.items():
+        assert values[key] == want, (key, values[key], want)
+
+
+def test_glued_numbers_on_synthetic_summaries(tmp_path):
+    """Every reader, on small hand-made summaries whose answers are known."""
+    eff = {"gp": {"0.9": {"1": 2.0, "2": 6.0, "3": None}},
+           "gegp": {"0.9": {"1": 2.0, "2": 4.0, "3": 5.0}},
+           "hegp": {"0.9": {"1": 3.0, "2": 8.0, "3": None}},
+           "nn0": {"0.9": {"1": None, "2": None, "3": None}},
+           "nn1": {"0.9": {"1": 4.0, "2": 6.0, "3": 8.0}},
+           "nn2": {"0.9": {"1": None, "2": None, "3": None}}}
+    _write(tmp_path, "fe_scaling", {"effort_to_target": {"frame": eff},
+                                    "cost": sy.cost_record(data={"frame": {1: 1.2}},
+                                                           epoch={"gp": {1: 3.0}})})
+    _write(tmp_path, "higher_order_sobolev", {"mean_error": {
+        "a": {"0": {"10": 1.0, "100": 0.4}, "1": {"10": 0.5, "100": 0.1}},
+        "b": {"0": {"100": 0.9}, "1": {"100": 0.3}, "2": {"100": 0.3}}}})
+    _write(tmp_path, "dino", {"accuracy": {"p": {"net": {
+        "l2": {"16": {"l2_accuracy": 0.5}, "64": {"l2_accuracy": 0.8}},
+        "h1": {"16": {"l2_accuracy": 0.75}, "64": {"l2_accuracy": 0.9}}}}},
+        "claims": [{"claim": "c", "paper": "p", "ours": "o", "verdict": "confirmed", "rule": "r"},
+                   {"claim": "d", "paper": "p", "ours": "o", "verdict": "not tested", "rule": ""}]})
+    _write(tmp_path, "gradinn", {"rmse": {"f": {
+        "nn": {"N=25,noise=0": 2.0, "N=50,noise=0": 1.0, "N=50,noise=0.1": 9.0},
+        "gradinn-finetuned": {"N=25,noise=0": 1.0, "N=50,noise=0": 1.0, "N=50,noise=0.1": 1.0}}},
+        "claims": [{"claim": "e", "paper": "p", "ours": "o", "verdict": "partly confirmed",
+                    "deviation": "old key"}]})
+    syn = sy.build("smoke", tmp_path)
+    v = syn.values
+    # GP gradient at d = 2 (largest d both reach): N0/N1 = 6 * C(2, 1) / 4 = 3, measured cost 1.2
+    assert (v["fe_gp1_gain"], v["fe_gp1_at"], v["fe_gp1_cost"], v["fe_gp1_pays"]) == (
+        "3.0", "R² = 0.9, d = 2", "1.2 (measured)", "pays")
+    assert v["fe_gp1_only"] == "d = 3: only the order-1 model reaches R² = 0.9"
+    # Hessian diagonal: 6 * C(2, 2) / 8 = 3 against C(2, 2) = 4 (no measured order-2 cost)
+    assert (v["fe_gp2_gain"], v["fe_gp2_cost"], v["fe_gp2_pays"]) == (
+        "3.0", "4 (cost model)", "does not pay under the cost model")
+    assert v["fe_nn1_gain"] == "∞" and "d = 1–3: only the order-1 model" in v["fe_nn1_only"]
+    assert v["fe_nn2_gain"] == sy.NOT_RECORDED and v["fe_nn2_pays"] == "cannot be judged yet"
+    # order 1 at N = 100: median(0.4 / 0.1, 0.9 / 0.3) = 3.5; order 2: 0.9 / 0.3 = 3
+    assert (v["ho_gain_1"], v["ho_gain_2"], v["ho_at"]) == ("3.5", "3.0", "N = 100, median of 2 functions")
+    assert v["ho_verdict"] == "from order 2 on, the price outgrows the gain"  # 3.0 < 4 / 1.1
+    assert v["ho_gain_3"] == sy.NOT_RECORDED and v["ho_cost_3"] == "7"
+    # DINO: (1 - 0.8) / (1 - 0.9) = 2 at N = 64, (0.5 / 0.25) = 2 at N = 16
+    assert (v["dino_gain"], v["dino_at"], v["dino_small"], v["dino_small_at"]) == (
+        "2.0", "N = 64", "2.0", "N = 16")
+    assert v["dino_cost"] == v["dino_epoch"] == sy.NOT_RECORDED
+    assert (v["gradinn_gain"], v["gradinn_small"], v["gradinn_verdict"]) == ("1.0", "2.0", "no clear gain")
+    assert (v["n_claims"], v["n_confirmed"], v["n_partly"], v["n_not_tested"]) == ("3", "1", "1", "1")
+    assert v["n_chapters_claims"] == "2" and v["n_chapters"] == "5"
+    assert rederive(tmp_path, "smoke").items() <= v.items()
+    # the measured costs are read, and no longer listed as missing
+    rows = {(r.model, r.order): r for r in syn.rows if r.study == "fe_scaling"}
+    assert rows["Gaussian process", 1].epoch_cost == 3.0
+    missing = syn.missing()
+    assert "cost.data.frame.1" not in missing["fe_scaling"] and "cost.epoch.gp.1" not in missing["fe_scaling"]
+    assert {"claims", "cost.data.frame.2", "cost.epoch.nn.1"} <= set(missing["fe_scaling"])
+    assert "claims" not in missing.get("gradinn", [])
+
+
+def test_missing_and_broken_summaries_are_reported_not_raised(tmp_path):
+    (tmp_path / "theory").mkdir()
+    (tmp_path / "theory" / "summary.smoke.json").write_text("{not json")
+    _write(tmp_path, "fe_scaling", {"effort_to_target": "unexpected"})
+    _write(tmp_path, "dino", {"claims": [{"claim": "x", "verdict": "maybe"}], "accuracy": []})
+    _write(tmp_path, "gradinn", {"rmse": {"f": {"nn": {"N=oops": 1}, "gradinn": {"N=oops": 1}}}})
+    _write(tmp_path, "new_chapter", {"claims": []})
+    syn = sy.build("smoke", tmp_path)
+    assert syn.status["theory"].startswith("summary unreadable")
+    assert syn.status["fe_scaling"] == sy.CLAIMS_NOT_RECORDED
+    assert syn.status["higher_order_sobolev"] == "no summary yet"
+    assert "without a known verdict left out" in syn.status["dino"]
+    assert syn.status["new_chapter"] == "claim table recorded, but empty"
+    assert syn.rows == [] and set(syn.notes) >= {"fe_scaling", "dino", "gradinn"}
+    assert all(isinstance(x, str) and x for x in syn.values.values())
+    assert syn.values["fe_gp1_gain"] == sy.NOT_RECORDED and syn.values["n_claims"] == "0"
+    text = sy.verdict_matrix_markdown(syn.summaries, syn.claims, syn.status)
+    assert "summary unreadable" in text and "no summary yet" in text
+    assert "No chapter" in sy.claims_markdown(syn.summaries, syn.claims)
+    assert "No chapter" in sy.cost_benefit_markdown(syn.summaries, syn.rows)
+    assert "claims" in syn.missing()["higher_order_sobolev"]
+    json.dumps(syn.summary(), allow_nan=False)
+    path = sy.write_summary("smoke", syn.summary(), tmp_path)
+    assert sy.load_summaries("smoke", tmp_path).chapters[-1].study == "new_chapter"  # not itself
+    assert path.parent.name == sy.STUDY
+
+
+def test_empty_store_draws_an_empty_figure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    syn = sy.build("smoke", tmp_path)
+    fig = sy.plot_gain_cost(syn.summaries, syn.rows)
+    assert len(fig.axes) == 2
+    assert sy.unplaced_markdown(syn.summaries, syn.rows) == ""
+    assert "not yet recorded" not in sy.sources_markdown(syn) and "none" in sy.sources_markdown(syn)
+
+
+def test_people_and_break_even():
+    assert [sy.people(x) for x in (0.734, 1.34, 9.96, 36.4, math.inf, None)] == [
+        "0.73", "1.3", "10", "36", "∞", sy.NOT_RECORDED]
+    assert sy.compare_to_cost(2.3, 2.0) == "pays"
+    assert sy.compare_to_cost(2.1, 2.0) == "breaks even"
+    assert sy.compare_to_cost(1.7, 2.0) == "does not pay"
+    with pytest.raises(ValueError, match="cost.epoch.nn.1"):
+        sy.cost_record(epoch={"nn": {1: -1.0}})
+
+
+def test_verdict_labels_switch_to_plain_text():
+    assert sy.verdict_label("confirmed") == "{bdg-success}`confirmed`"
+    assert sy.verdict_label("not tested", badges=False) == "not tested"
+    assert sy.badges_available(ROOT)  # jupyter-book loads sphinx-design by default
+    with pytest.raises(ValueError, match="verdict"):
+        sy.verdict_label("maybe")
+
+
+# --------------------------------------------------------------------------- the chapter
+def test_chapters_follow_the_notebooks_and_their_studies():
+    """CHAPTERS names each chapter's page and summary folder: the notebook's config class
+    (``XConfig.from_notebook``) belongs to a study module whose ``STUDY`` is that folder."""
+    toc = book.toc_chapters(ROOT)
+    assert toc[-1] == "synthesis"
+    assert [c.doc for c in sy.CHAPTERS] == [n for n in toc if n != "synthesis"]
+    for ch in sy.CHAPTERS:
+        src = (ROOT / "notebooks" / f"{ch.doc}.ipynb").read_text()
+        cls = re.search(r"(\w+Config)\.from_notebook", src).group(1)
+        module = next(p for p in (ROOT / "lib" / "derivlearn" / "studies").glob("*.py")
+                      if f"class {cls}(" in p.read_text())
+        assert re.search(rf'^STUDY = "{ch.study}"$', module.read_text(), re.M), (ch, module)
+
+
+def test_notebook_contract():
+    nb = json.loads(NOTEBOOK.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    first = code[0]
+    assert "parameters" in first["metadata"]["tags"]
+    assert "".join(first["source"]).rstrip().splitlines()[-1].startswith("PARAMETERS = dir()")
+    import papermill as pm
+
+    assert set(pm.inspect_notebook(str(NOTEBOOK))) - {"PARAMETERS"} == set(sy.SynthesisConfig.knobs())
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
+    assert all({"hide-input", "remove-cell"} & set(c["metadata"].get("tags", [])) for c in code)
+    figures = [c for c in code if "plot_gain_cost" in "".join(c["source"])]
+    meta = figures[0]["metadata"]["mystnb"]
+    assert meta["figure"]["caption"] and meta["figure"]["name"] and meta["image"]["alt"]
+    md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    assert not re.search(r"\d\.\d", re.sub(r"\{glue:text\}`[^`]*`", "", md)), \
+        "a decimal number typed into the prose instead of glued"
+
+
+def test_config_refuses_unknown_parameters():
+    assert sy.SynthesisConfig.from_notebook({"profile": "smoke"}, ["profile"]).profile == "smoke"
+    with pytest.raises(ValueError, match="'seeds'"):
+        sy.SynthesisConfig.from_notebook({"profile": "smoke", "seeds": 3}, ["profile"])
+    with pytest.raises(ValueError, match="'profile'"):
+        sy.SynthesisConfig.from_profile("huge")
+
+
+def test_every_glue_key_in_the_prose_is_produced(tmp_path):
+    produced = set(sy.build("smoke", tmp_path).values) | {"band"}
+    used_nb, used_intro = _glue_keys(_notebook_text()), _glue_keys(INTRO.read_text())
+    assert used_nb and used_intro
+    assert used_nb <= produced, used_nb - produced
+    assert used_intro <= produced, used_intro - produced
+    assert "generated/synthesis.ipynb::" in INTRO.read_text()
+    # the intro's box opens the page, before any other section
+    text = INTRO.read_text()
+    assert text.index("Key findings") < text.index("\n## ")
+    assert "{doc}`generated/synthesis`" in text
+
+
+@pytest.mark.skipif(not (RESULTS / "fe_scaling" / "summary.json").is_file(),
+                    reason="no committed summaries")
+def test_executed_notebook_glues_the_rederived_numbers(tmp_path, _isolated_store):
+    """The notebook run on a copy of the committed summaries glues exactly the re-derived
+    values, and writes its own summary with them."""
+    for path in RESULTS.glob("*/summary.json"):
+        if path.parent.name != sy.STUDY:
+            (_isolated_store / path.parent.name).mkdir()
+            shutil.copy(path, _isolated_store / path.parent.name / path.name)
+    out = book.execute("synthesis", "book", tmp_path, ROOT)
+    assert book.check_executed(out, "book") == []
+    nb = json.loads(out.read_text())
+    glued = {}
+    for cell in nb["cells"]:
+        for o in cell.get("outputs", []):
+            name = (o.get("metadata", {}).get("scrapbook") or {}).get("name")
+            if name:
+                glued[name] = next(v for k, v in o["data"].items() if k.endswith("text/plain"))
+    for key, want in rederive(_isolated_store).items():
+        assert glued[key] == repr(want), (key, glued[key], want)
+    assert json.loads((_isolated_store / sy.STUDY / "summary.json").read_text())["answer"] == \
+        {k: ast.literal_eval(v) for k, v in glued.items() if k != "band"}
+
+
+@pytest.mark.skipif(not (RESULTS / sy.STUDY / "summary.json").is_file(),
+                    reason="the synthesis's summary is not committed")
+def test_committed_synthesis_summary_matches_the_chapters():
+    """What the published book said (the synthesis's committed summary) is what the committed
+    chapter summaries say now; rebuild the book (or the synthesis) after a chapter changes."""
+    said = json.loads((RESULTS / sy.STUDY / "summary.json").read_text())["answer"]
+    assert said == sy.build("book", RESULTS).values
