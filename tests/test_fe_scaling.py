@@ -194,10 +194,10 @@ def test_claim_theory_follow_uses_the_factor_band():
                                           methods=("gp", "gegp"))
     exact = {("rosenbrock", "gp", 0.99, d): 100.0 for d in (3, 7)}
     exact.update({("rosenbrock", "gegp", 0.99, d): 100.0 * 2 / (d + 1) for d in (3, 7)})
-    assert _claim(fs._claims(cfg, _summary(exact)), "GE-GPR on Rosenbrock").verdict == "confirmed"
+    assert _claim(fs._claims(cfg, _summary(exact)), "GE-GPR follows").verdict == "confirmed"
     flat = dict(exact)
     flat[("rosenbrock", "gegp", 0.99, 7)] = 100.0  # ratio 1 where theory says 0.25
-    assert _claim(fs._claims(cfg, _summary(flat)), "GE-GPR on Rosenbrock").verdict == "partly confirmed"
+    assert _claim(fs._claims(cfg, _summary(flat)), "GE-GPR follows").verdict == "partly confirmed"
 
 
 def test_claim_hessian_nn_needs_high_wins_no_low_wins_and_never_beats_first_order():
@@ -306,21 +306,27 @@ def test_check_table_compares_effort_on_the_same_seeds():
     assert (wd.best_r2, wd.best_r2_check) == (0.8, 0.6)
 
 
-def test_nn_claims_carry_the_sensitivity_checks_in_their_deviation():
-    cfg = fs.FEScalingConfig.from_profile("book", problems=("frame",), dims=(4,),
+def test_point_claims_read_for_people_and_name_their_rule():
+    cfg = fs.FEScalingConfig.from_profile("book", problems=("frame",), dims=(4, 5, 6, 8),
                                           methods=("nn0", "nn1"), targets=(0.9,))
-    summary = _summary({("frame", "nn1", 0.9, 4): 5.0})   # only NN1 reaches the target
-    row = {"check": "weight_decay", "setting": "weight_decay", "sweep_value": 0.001,
-           "check_value": 0.0, "problem": "frame", "d": 4, "target": 0.9, "seeds": 3}
-    summary["sensitivity_checks"] = [{**row, "method": "nn0", "effort": None, "effort_check": 10.0},
-                                     {**row, "method": "nn1", "effort": 5.0, "effort_check": 4.2}]
+    summary = _summary({("frame", "nn1", 0.9, d): 5.0 for d in (4, 5, 6)})  # only NN1 reaches it
     claims = fs._claims(cfg, summary)
-    beats = _claim(claims, "Sobolev NN, order 1 beats")
+    beats = _claim(claims, "Sobolev NN (order 1) beats")
     assert beats.verdict == "confirmed"
-    assert "weight_decay 0.001 → 0" in beats.deviation and "NN misses → 0.42" in beats.deviation
-    assert "only NN1 reaches the target at (R², d) ∈ [(0.9, 4)]" in _claim(claims, "Sobolev-1 NN").ours
-    del summary["sensitivity_checks"]
-    assert "check" not in _claim(fs._claims(cfg, summary), "Sobolev NN, order 1 beats").deviation
+    assert beats.ours == ("at R² ≥ 0.9: less effort (or only it reaches the target) at d = 4–6; "
+                          "neither reaches it at d = 8")
+    follow = _claim(claims, "Sobolev NN (order 1) follows")
+    assert "only it reaches R² ≥ 0.9 at d = 4–6" in follow.ours and follow.verdict == "not tested"
+    for c in claims:  # no Python reprs in reader-facing text, and every row names its rule
+        assert not any(x in c.ours for x in ("[", "]", "True", "False", "None", "'")), c.ours
+        assert c.deviation.startswith("Point rule")
+
+
+def test_fmt_dims_and_pairs():
+    assert fs.fmt_dims([]) == "none" and fs.fmt_dims([4]) == "4"
+    assert fs.fmt_dims([8, 4, 5, 6]) == "4–6, 8" and fs.fmt_dims([1, 2, 5]) == "1, 2, 5"
+    assert fs.fmt_pairs([(0.99, 5), (0.9, 4), (0.99, 4)]) == "R² ≥ 0.9 at d = 4; R² ≥ 0.99 at d = 4, 5"
+    assert fs.fmt_pairs([]) == "none"
 
 
 def test_arms_start_with_the_paper_arm_and_split_apart():
@@ -422,11 +428,14 @@ def test_arm_claims_grade_each_arm_with_intervals():
                                      "N": n, "r2": score})
     claims = fs.arm_claims(cfg, pd.DataFrame(rows), "no_decay", reps=200)
     by = {c.claim: c for c in claims}
-    follows = by["Sobolev-1 NN on the FE frame follows the 2/(d+1) effort reduction "
-                 f"({fs.ARM_LABEL['no_decay']})"]
-    assert follows.verdict == "not tested" and "only NN1 reaches" in follows.ours  # NN never does
-    beats = [c for c in claims if c.claim.startswith("Sobolev-1 NN beats")]
+    follows = by["Sobolev NN (order 1) follows 2/(d+1) on the frame (no-decay arm)"]
+    assert follows.verdict == "not tested" and "only the Sobolev NN reaches" in follows.ours  # NN never does
+    beats = [c for c in claims if c.claim.startswith("Sobolev NN (order 1) beats")]
     assert len(beats) == 2 and all(c.verdict == "confirmed" for c in beats)
+    assert all(c.ours == "at R² ≥ 0.99: wins at d = 4, 5" and c.deviation == fs.RULE_BEATS for c in beats)
     hess = [c for c in claims if c.claim.startswith("Hessian NN")]
     # NN2 also beats NN at the low target at d < 4 (the value NN never reaches it): partly
     assert len(hess) == 2 and all(c.verdict == "partly confirmed" for c in hess)
+    read = fs.arm_readings(cfg, pd.DataFrame(rows), "no_decay", reps=200)
+    assert read["beats"]["frame"]["outcomes"] == {4: "win", 5: "win"}
+    assert read["hessian"]["rosenbrock"]["low_wins"] == [1, 2]

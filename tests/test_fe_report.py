@@ -1,0 +1,190 @@
+"""The FE-scaling chapter's report (derivlearn.studies.fe_report): both arms, partial records,
+the claim table, the checks' verdicts, the figures' layout and summary.json."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+from derivlearn import cost
+from derivlearn.claims import to_records
+from derivlearn.store import records_frame
+from derivlearn.studies import fe_report as fr
+from derivlearn.studies import fe_scaling as fs
+
+matplotlib.use("Agg")
+SIZES = (2, 5, 10, 20, 40)
+
+
+def _metrics(c: dict) -> dict:
+    """Synthetic run metrics: R² rises with the effort; the paper arm's value NN stalls at 0.9."""
+    d, m = c["d"], c["method"]
+    order = fs.ORDER[m]
+    scale = 3.0 * d * (0.6 if order else 1.0) * (1.3 if c.get("activation_order") == "loads_first" else 1)
+    r2 = [1 - math.exp(-n * cost.cost(d, order) / scale) for n in c["sizes"]]
+    if m == "nn0" and c.get("arm") is None and c.get("weight_decay", 0) > 0:
+        r2 = [min(r, 0.9) for r in r2]
+    metrics = {"r2": r2, "failed": [None] * len(r2), "seconds": 1.0}
+    if m.startswith("nn"):
+        metrics["stop_reason"] = ["target" if r > 0.997 else "patience" for r in r2]
+        metrics["best_epoch"] = [100] * len(r2)
+    return {"key": str(id(c)), "status": "ok", "config": c, "metrics": metrics}
+
+
+def _records(cfg, keep=lambda c: True):
+    configs = fs.run_configs(cfg)
+    got = [c for c in configs if keep(c)]
+    return records_frame([_metrics(c) for c in got]), [c for c in configs if not keep(c)]
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return fs.FEScalingConfig.from_profile("smoke", dims=(2, 4, 6), sizes=SIZES, seeds=3, n_samples=100,
+                                           n_test=20, n_val=20)
+
+
+@pytest.fixture(scope="module")
+def partial(cfg):
+    """Every run except the no-decay arm's Hessian networks and the activation-order check."""
+    records, missing = _records(cfg, lambda c: not (c.get("arm") == "no_decay" and c["method"] == "nn2")
+                                and c.get("kind") != "order_check")
+    return fr.analyse(cfg, records, missing, reps=200)
+
+
+def test_fmt_num():
+    assert [fr.fmt_num(v) for v in (0.0371, 0.4, 1.47, 12.3, 234.1, math.inf, math.nan, None, 0.0)] == \
+        ["0.037", "0.40", "1.5", "12", "234", "∞", "—", "—", "0"]
+
+
+def test_effort_intervals_bracket_the_median_over_seeds():
+    rows = [{"problem": "frame", "d": 2, "method": "nn0", "seed": s, "N": n, "r2": r}
+            for s, hit in enumerate((5, 10, 20, None)) for n, r in
+            ((5, 0.95 if hit == 5 else 0.5), (10, 0.95 if hit in (5, 10) else 0.5),
+             (20, 0.95 if hit in (5, 10, 20) else 0.5))]
+    tab = fr.effort_intervals(pd.DataFrame(rows), [0.9], reps=300)
+    (r,) = tab.itertuples()
+    assert (r.reached, r.seeds) == (3, 4)
+    per = sorted(fs.seed_efforts(pd.DataFrame(rows), 0.9)["effort"])  # 5, <10, <20, inf
+    assert r.median == per[2] and r.lo <= r.median <= r.hi  # the upper of the two middle values
+    assert math.isinf(r.hi)                             # resamples with two or more inf seeds
+
+
+def test_both_arms_side_by_side_and_missing_runs_not_tested(cfg, partial):
+    arms = [fr.arm_of_claim(c) for c in partial.claims if c.claim.startswith(("Sobolev", "Hessian"))]
+    assert arms == ["paper", "no_decay"] * (len(arms) // 2) and len(arms) == 2 * (1 + 2 + 2)
+    hess = [c for c in partial.claims if c.claim.startswith("Hessian") and "no-decay" in c.claim]
+    assert all(c.verdict == "not tested" and c.ours.startswith("no records") for c in hess)
+    assert fr.find(partial.claims, "Sobolev NN (order 1) beats", "paper", "rosenbrock") is not None
+    prog = partial.progress.set_index("part")
+    assert prog.loc["no_decay", "recorded"] < prog.loc["no_decay", "planned"]
+    assert prog.loc["activation_order", "recorded"] == 0 and prog.loc["paper", "recorded"] == \
+        prog.loc["paper", "planned"]
+    text = fr.progress_markdown(partial)
+    assert "no-decay arm" in text and "activation order check: 0 of" in text
+
+
+def test_reader_text_has_no_python_reprs(partial):
+    texts = [fr.answer_markdown(partial), fr.claim_table_markdown(partial), fr.which_arm_markdown(partial),
+             fr.validation_markdown(partial), fr.order_markdown(partial), fr.budget_markdown(partial),
+             fr.nn_check_markdown(partial, "weight_decay"), fr.nn_check_sentence(partial, "epochs"),
+             *(f(partial, p) for f in (fr.figure_note_effort, fr.figure_note_ratio, fr.figure_note_score)
+               for p in ("frame", "rosenbrock"))]
+    for t in texts:
+        for bad in ("True", "False", "None", "nan", "[]", "['", "(0.", "inf"):
+            assert bad not in t.replace("(0.40)", "").replace("(0.67)", "").replace("(0.29)", ""), (bad, t)
+    table = fr.claim_table_markdown(partial)
+    rows = [r for r in table.splitlines() if re.match(r"\| \d+ \|", r)]
+    assert len(rows) == len(partial.claims)
+    assert all(len(r.split(" | ")[3]) <= 160 for r in rows)  # the "ours" cell stays short
+    assert table.count("Rule 2 (beats the value NN)") == 1   # each rule once, not per row
+    assert "earlier point rules" in table
+
+
+def test_summary_holds_both_arms_and_the_claim_table(partial):
+    s = fr.chapter_summary(partial)
+    json.dumps(s, allow_nan=False)
+    assert set(s["arms"]) == {"paper", "no_decay"}
+    assert s["claims"] == to_records(partial.claims)
+    e = s["arms"]["no_decay"]["effort_to_target"]["frame"]["nn1"]["0.99"]["4"]
+    assert e["lo"] <= e["median"] <= e["hi"] and e["seeds"] == 3
+    assert s["arms"]["paper"]["follows_theory"]["of"] >= 1
+    assert {"progress", "validation", "activation_order", "point_rule_readings"} <= set(s)
+
+
+def test_validation_rule_reads_the_share_at_frame_d4():
+    def rep_with(fixed, per_seed):
+        rows = []
+        for group, (stopped, below) in (("paper", fixed), ("val_split", per_seed)):
+            for seed in range(3):
+                rows.append({"group": group, "problem": "frame", "d": 4, "method": "nn0", "seed": seed,
+                             "stopped": stopped, "below": below})
+        stops = pd.DataFrame(rows)
+        cfg = fs.FEScalingConfig.from_profile("smoke")
+        return fr.Report(cfg, *([None] * 3), long={"paper": None}, efforts={}, ratios={}, readings={},
+                         point_summary={}, point_claims=[], claims=[], checks=pd.DataFrame(),
+                         progress=pd.DataFrame(columns=["part", "recorded", "planned"]), stops=stops)
+    assert fr.validation_numbers(rep_with((4, 2), (4, 0)))["verdict"] == "explained"
+    assert fr.validation_numbers(rep_with((4, 2), (4, 1)))["verdict"] == "partly explained"
+    assert fr.validation_numbers(rep_with((4, 2), (4, 2)))["verdict"] == "not explained"
+    assert fr.validation_numbers(rep_with((1, 1), (1, 0)))["verdict"] == "not tested"
+
+
+def test_activation_order_rule():
+    cfg = fs.FEScalingConfig.from_profile("smoke", dims=(2, 4), sizes=SIZES, seeds=3, n_samples=100,
+                                          n_test=20, n_val=20, checks=("activation_order",),
+                                          problems=("frame",), methods=("gp", "nn0", "nn1"))
+    records, missing = _records(cfg)
+    rep = fr.analyse(cfg, records, missing, reps=50)
+    o = fr.order_numbers(rep)
+    assert o["pairs"] > 0 and o["verdict"] == "matters little"  # loads first: 1.3x the effort
+    assert 1.2 < o["max_factor"] < 1.4
+    assert "matters little" in fr.order_markdown(rep)
+    assert fr.order_numbers(fr.analyse(cfg, *_records(cfg, lambda c: c.get("kind") != "order_check"),
+                                       reps=50))["verdict"] == "not tested"
+
+
+@pytest.mark.parametrize("make", [fr.score_figure, fr.effort_figure, fr.ratio_figure])
+def test_figures_fit_the_page(partial, make):
+    import matplotlib.pyplot as plt
+
+    for problem in ("frame",) if make is not fr.ratio_figure else ("frame", "rosenbrock"):
+        fig = make(partial, problem)
+        fig.canvas.draw()
+        grid = fig.axes[0].get_subplotspec().get_gridspec()
+        assert grid.ncols <= 3 and fig.get_size_inches()[0] <= 8
+        for ax in fig.axes:
+            labelled = [lab for lab in ax.get_legend_handles_labels()[1] if not lab.startswith("_")]
+            assert len(labelled) <= 5, labelled
+            ticks = [t for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+            assert all(t.get_fontsize() >= 9 for t in ticks)  # inner panels share their labels
+            assert ax.get_legend() is None                    # one legend, for the whole figure
+        assert len(fig.legends) == 1 and fig.legends[0].get_texts()[0].get_fontsize() >= 9
+        plt.close(fig)
+
+
+def test_paper_markers_only_where_the_paper_gives_the_ratio(partial):
+    import matplotlib.pyplot as plt
+
+    fig = fr.ratio_figure(partial, "frame")
+    stars = [ax for ax in fig.axes if any(lab == "paper: follows 2/(d+1)"
+                                          for lab in ax.get_legend_handles_labels()[1])]
+    assert stars and all("NN" in ax.get_title() for ax in stars)
+    plt.close(fig)
+    fig = fr.ratio_figure(partial, "rosenbrock")
+    stars = [ax.get_title() for ax in fig.axes
+             if "paper: follows 2/(d+1)" in ax.get_legend_handles_labels()[1]]
+    assert stars == ["GP, R² ≥ 0.99"]
+    plt.close(fig)
+
+
+def test_answer_is_built_from_the_claims(partial):
+    text = fr.answer_markdown(partial)
+    f = partial.readings["no_decay"]["follow"]
+    assert f"at {f['within']} of {f['of']} (target, d) pairs" in text
+    assert "{bdg-" in text and np.isfinite(f["within"])
