@@ -918,9 +918,9 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
     """
     nmax, nmin = max(cfg.sizes), min(cfg.sizes)
     note = _join("" if cfg.mesh == 64 else f"mesh {cfg.mesh}x{cfg.mesh} (paper 64x64)",
-                 "one seed per cell, as in the paper" if cfg.seeds == 1 else
-                 f"{cfg.seeds} seeds per cell (one from N = {cfg.single_seed_from}; the paper "
-                 "has one); a difference inside the seed spread is a tie")
+                 "one training run per cell, as in the paper" if cfg.seeds == 1 else
+                 f"{cfg.seeds} training runs per cell (one from N = {cfg.single_seed_from}; the "
+                 "paper has one); a difference inside the spread of the runs is a tie")
     acc = {m: cells(long, m) for m in METRICS}
     bases = cells(base, "l2_accuracy") if base is not None and len(base) else {}
     nets = [n for n in PRIORITY if n in cfg.networks]
@@ -946,7 +946,7 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
         "H1 accuracy 42.1 % (Poisson), 41.5 % (reaction-diffusion), 74.7 % (CRD)",
         "; ".join(f"{LABEL_PROBLEM[p]} {_pct(have[p].mean)}" if p in have else
                   f"{LABEL_PROBLEM[p]} not run" for p in PROBLEMS if p in cfg.problems),
-        v1, _join("'reaches' = at most 5 points below the paper", "one seed at N = 4096",
+        v1, _join("'reaches' = at most 5 points below the paper", "one training run at N = 4096",
                   "" if 4096 in cfg.sizes else "not tested: N = 4096 is not in this plan")))
 
     # 2. L2-trained networks above 0 % H1 accuracy
@@ -968,7 +968,7 @@ def _claims(cfg: DinoConfig, long, base=None) -> list[Claim]:
     claims.append(Claim(
         "Of the L2-trained networks, only the DIPNets exceed 0 % H1 accuracy",
         "only the DIPNets trained with L2 ever exceed 0 % H1 accuracy; Generic never does",
-        ours2, v2, _join(f"over N = {sizes[0]}-{sizes[-1]}", "the mean over seeds of each cell",
+        ours2, v2, _join(f"over N = {sizes[0]}-{sizes[-1]}", "the mean over a cell's training runs",
                          "each DIPNet must exceed 0 % at some N on every problem")))
 
     # 3. derivative losses against plain L2 at the smallest N
