@@ -254,6 +254,10 @@ def test_glued_numbers_on_synthetic_summaries(tmp_path):
     assert "cost.data.frame.1" not in missing["fe_scaling"] and "cost.epoch.gp.1" not in missing["fe_scaling"]
     assert {"claims", "cost.data.frame.2", "cost.epoch.nn.1"} <= set(missing["fe_scaling"])
     assert "claims" not in missing.get("gradinn", [])
+    table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
+    assert table.count("{doc}`FE scaling <fe_scaling>`") == 1  # the chapter on its first row only
+    assert f"| {sy.MISSING_CELL} |" in table and "| yes |" in table and "| no (model) |" in table
+    assert "| 1.2 | 3.0 | 3.0 samples |" in table  # measured cost, epoch cost, gain
 
 
 def test_missing_and_broken_summaries_are_reported_not_raised(tmp_path):
