@@ -155,8 +155,9 @@ def load_summaries(profile: str, root: str | Path | None = None,
         profile: ``smoke``, ``book`` or ``full``.
         root: the store (default: :func:`derivlearn.store.default_root` of the profile, which
             honours ``$DERIVLEARN_RESULTS``).
-        chapters: the chapters to look for; summaries of other studies found in the store (a
-            new chapter not yet listed here) are read too, the synthesis's own never.
+        chapters: the chapters to look for; a summary of another study found in the store (a
+            new chapter not yet listed here) is read too if it holds a claim table, the
+            synthesis's own never.
 
     Returns:
         The summaries found and, for every chapter without one, the reason (never raises for
@@ -168,22 +169,28 @@ def load_summaries(profile: str, root: str | Path | None = None,
     name = ResultStore(root, STUDY).summary_path(profile).name
     extra = sorted(p.parent.name for p in root.glob(f"*/{name}")
                    if p.parent.name not in {c.study for c in listed} | {STUDY})
+    extra = [s for s in extra if isinstance(_read(root / s / name)[0].get("claims"), list)]
     out = Summaries(profile, root, listed + [Chapter(None, s, s) for s in extra])
     for ch in out.chapters:
-        path = ResultStore(root, ch.study).summary_path(profile)
-        if not path.is_file():
-            out.problems[ch.study] = "no summary yet"
-            continue
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            out.problems[ch.study] = f"summary unreadable ({type(err).__name__})"
-            continue
-        if not isinstance(data, dict):
-            out.problems[ch.study] = "summary unreadable (not a JSON object)"
-            continue
-        out.found[ch.study] = data
+        data, problem = _read(ResultStore(root, ch.study).summary_path(profile))
+        if problem:
+            out.problems[ch.study] = problem
+        else:
+            out.found[ch.study] = data
     return out
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str]:
+    """A summary file's JSON object and ``""``, or ``{}`` and why there is none."""
+    if not path.is_file():
+        return {}, "no summary yet"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        return {}, f"summary unreadable ({type(err).__name__})"
+    if not isinstance(data, dict):
+        return {}, "summary unreadable (not a JSON object)"
+    return data, ""
 
 
 # ----------------------------------------------------------------------------- verdicts
