@@ -59,14 +59,27 @@ def test_unknown_parameter_is_refused_by_the_notebook_itself(tmp_path):
 
 
 def _study_config(name: str, source: str):
-    """The config class a notebook's config cell builds with ``from_notebook``."""
-    from derivlearn import run
+    """The config class a notebook's config cell builds with ``from_notebook``: a study's, or
+    a chapter config of a library module that is not a study (the synthesis, the tutorial)."""
+    import importlib
+    import re
 
-    found = [mod.CONFIG for mod in map(run.importlib.import_module,
-                                       (f"derivlearn.studies.{s}" for s in run.studies()))
-             if f"{mod.CONFIG.__name__}.from_notebook(globals(), PARAMETERS)" in source]
+    from derivlearn import run
+    from derivlearn.params import StudyConfig
+
+    classes = [mod.CONFIG for mod in map(run.importlib.import_module,
+                                         (f"derivlearn.studies.{s}" for s in run.studies()))]
+    for module in ("derivlearn.synthesis", "derivlearn.tutorial"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        classes += [v for v in vars(mod).values() if isinstance(v, type) and v is not StudyConfig
+                    and callable(getattr(v, "from_notebook", None)) and callable(getattr(v, "knobs", None))]
+    call = r"\.from_notebook\(globals\(\), PARAMETERS\)"
+    found = {c for c in classes if re.search(rf"\b{c.__name__}{call}", source)}
     assert len(found) == 1, f"{name}: no config cell calling XConfig.from_notebook"
-    return found[0]
+    return found.pop()
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
