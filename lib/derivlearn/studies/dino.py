@@ -751,9 +751,11 @@ def cost_frame(df):
     for _, rec in df.iterrows():
         if rec.get("kind") == "map" or rec["status"] != "ok" or _matched(rec):
             continue
-        seed = rec.get("seed", 0)
+        seed, t = rec.get("seed", 0), rec.get("seconds_per_epoch")
+        if t is None or t != t:
+            continue
         per[(rec["problem"], rec["network"], rec["loss"], int(rec["n_train"]),
-             int(seed) if seed == seed else 0)] = float(rec["seconds_per_epoch"])
+             int(seed) if seed == seed else 0)] = float(t)
     rows = []
     for (p, net, loss, n, seed), t in per.items():
         base = per.get((p, net, "l2", n, seed))
@@ -783,8 +785,17 @@ def map_frame(df):
     return pd.DataFrame(rows)
 
 
-def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
-    """Headline numbers for ``summary.json`` and the claim table."""
+def summarize(cfg: DinoConfig, df, pde_cost: Mapping[str, Any] | None = None
+              ) -> tuple[dict[str, Any], list[Claim]]:
+    """Headline numbers for ``summary.json`` and the claim table.
+
+    Args:
+        cfg: the chapter's configuration.
+        df: the records frame of the plan.
+        pde_cost: the rows of ``benchmarks/pde_cost.py --json`` (the measured cost of a
+            sample with its Jacobian over a forward solve, per map), for the ``cost`` block
+            the synthesis chapter reads; None leaves the data costs out.
+    """
     long = long_frame(df)
     acc: dict[str, Any] = {}
     for (p, net, loss, n), g in long.groupby(["problem", "network", "loss", "N"]):
@@ -806,6 +817,16 @@ def summarize(cfg: DinoConfig, df) -> tuple[dict[str, Any], list[Claim]]:
             (g["surrogate_seconds"] / g["pde_seconds"]).median())
     claims = _claims(cfg, long, baseline_frame(df))
     summary["claims"] = to_records(claims)
+    from derivlearn.synthesis import cost_record
+
+    epoch = cost_frame(df)
+    summary["cost"] = cost_record(
+        data={r["map"]: {1: r["ratio"]} for r in (pde_cost or {}).get("rows", [])},
+        epoch={net: {loss: float(v) for loss, v in row.items() if loss != "l2" and v == v and v > 0}
+               for net, row in epoch.iterrows()} if len(epoch) else None,
+        how="data: seconds of a sample with its Jacobian over a forward solve "
+            "(benchmarks/pde_cost.py); epoch: training seconds per epoch over L2, median over "
+            "the runs of this record")
     return summary, claims
 
 
