@@ -90,7 +90,11 @@ def fake_build(monkeypatch):
         executed.append(name)
         return fake_executed(out_dir / f"{name}.ipynb", profile)
 
-    def run(cmd, check, cwd):
+    real_run = subprocess.run
+
+    def run(cmd, check=False, cwd=None, **kwargs):
+        if "--path-output" not in cmd:  # not jupyter-book (git, for the repository's URL)
+            return real_run(cmd, check=check, cwd=cwd, **kwargs)
         out = Path(cmd[cmd.index("--path-output") + 1])
         (out / "_build" / "html").mkdir(parents=True, exist_ok=True)
         (out / "_build" / "html" / "index.html").write_text("<html></html>")
