@@ -42,6 +42,12 @@ def test_stamp_rewrites_only_the_url(tmp_path):
     assert cells[0]["source"] == 'run_anywhere("")'  # only the tagged cell
     assert sn.cell_url("".join(cells[1]["source"])) == "https://gitlab.com/g/r"
     assert sn.stamp_notebook(path, "https://gitlab.com/g/r") is False  # nothing left to do
+    before = path.read_text()
+    assert sn.main(["--stamp", "/dev/null", str(path)]) == 2  # not a repository: refused
+    assert sn.main(["--stamp", "git@github.com:o/r.git", str(path)]) == 0  # normalized
+    assert sn.cell_url("".join(json.loads(path.read_text())["cells"][1]["source"])) == \
+        "https://github.com/o/r"
+    assert before != path.read_text()
 
 
 def test_cell_leaves_no_value_in_the_namespace_and_only_notes_when_all_is_there(

@@ -221,6 +221,15 @@ def main(argv: list[str] | None = None) -> int:
         if url is None:
             print(f"error: no repository URL ({how})", file=sys.stderr)
             return 2
+    if url:
+        from derivlearn.book import normalize_repo_url
+
+        web = normalize_repo_url(url)
+        if web is None:
+            print(f"error: {url!r} is not the address of a repository (https://host/org/repo or "
+                  "git@host:org/repo.git)", file=sys.stderr)
+            return 2
+        url = web
     if args.print_cell is not False:
         print(cell_source(url), end="")
         return 0
