@@ -10,6 +10,8 @@ import pytest
 
 from derivlearn import book
 
+pytest_plugins = ["smoke_book"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = book.toc_chapters(ROOT)
 NOTEBOOKS = sorted({p.stem for p in (ROOT / "notebooks").glob("*.ipynb")} | set(CHAPTERS))
@@ -112,16 +114,16 @@ def test_source_notebooks_are_clean():
 
 
 @pytest.mark.slow
-def test_book_builds_in_smoke_profile(tmp_path):
-    index = book.build("smoke", ROOT, workdir=tmp_path)
-    assert index.is_file()
-    html = (tmp_path / "_build" / "html")
+def test_book_builds_in_smoke_profile(smoke_book):
+    """The smoke book (built once per session by the ``smoke_book`` fixture)."""
+    html = smoke_book.html
+    assert (html / "index.html").is_file()
     theory = html / "book" / "generated" / "theory.html"
     page = theory.read_text()
     assert "<img" in page and "Reproduction record" in page
     record = page[page.index("Reproduction record"):]
     assert "<table" in record and "confirmed" in record  # the claim table renders as a table
-    for nb in (tmp_path / "_build" / "src" / book.GENERATED).glob("*.ipynb"):
+    for nb in (smoke_book.src / book.GENERATED).glob("*.ipynb"):
         assert book.error_outputs(nb) == []
     assert "book/intro.html" in (html / "index.html").read_text()  # opens with the intro
     assert "generated/theory.html" in (html / "book" / "intro.html").read_text()

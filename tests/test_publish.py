@@ -141,6 +141,19 @@ def test_scrub_notebook_removes_build_paths_and_names_the_repository(tmp_path):
         "https://github.com/org/repo"
 
 
+def test_scrub_notebook_hides_papermills_injected_parameters(tmp_path):
+    path = tmp_path / "a.ipynb"
+    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "outputs": [],
+                "source": "# Parameters\nprofile = \"book\"\n", "execution_count": 1}
+    plain = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "x = 1", "execution_count": 2}
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                "cells": [injected, plain]}))
+    book.scrub_notebook(path)
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["metadata"]["tags"] == ["injected-parameters", "remove-cell"]
+    assert "remove-cell" not in cells[1]["metadata"].get("tags", [])
+
+
 # --- the {repo} role ------------------------------------------------------------------------------
 
 

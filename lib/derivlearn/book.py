@@ -340,8 +340,10 @@ def _write_yaml(path: Path, data: dict) -> None:
 
 def scrub_notebook(path: Path, repo_url: str | None = None) -> None:
     """Remove the build's paths from an executed notebook's metadata (papermill's
-    ``input_path`` and ``output_path``), and write ``repo_url`` into its setup cell, so that
-    the notebook a reader downloads runs elsewhere. What :func:`check_executed` reads stays."""
+    ``input_path`` and ``output_path``), tag papermill's injected parameters cell
+    ``remove-cell`` (the page shows the chapter, not the build's parameters; the downloaded
+    notebook keeps it), and write ``repo_url`` into its setup cell, so that the notebook a
+    reader downloads runs elsewhere. What :func:`check_executed` reads stays."""
     from derivlearn import setup_notebook
 
     nb = json.loads(path.read_text())
@@ -351,6 +353,11 @@ def scrub_notebook(path: Path, repo_url: str | None = None) -> None:
         for key in ("input_path", "output_path"):
             if meta.pop(key, None) is not None:
                 changed = True
+    for cell in nb.get("cells", []):     # papermill's injected parameters: not for readers
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
     if repo_url:
         for cell in nb.get("cells", []):
             if setup_notebook.is_setup_cell(cell):

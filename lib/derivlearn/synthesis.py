@@ -255,15 +255,12 @@ def verdict_counts(rows: Iterable[ClaimRow]) -> dict[str, dict[str, int]]:
 
 
 def badges_available(root: Path | None = None) -> bool:
-    """Whether the book renders sphinx-design badges: the extension is in jupyter-book's
-    default Sphinx extensions or listed in ``_config.yml`` (``sphinx.extra_extensions``)."""
-    try:
-        from jupyter_book.config import get_default_sphinx_config
+    """Whether the book renders sphinx-design badges: the extension is installed (jupyter-book
+    1.x loads it by default) or listed in ``_config.yml`` (``sphinx.extra_extensions``)."""
+    import importlib.util
 
-        if "sphinx_design" in get_default_sphinx_config().get("extensions", []):
-            return True
-    except ImportError:  # pragma: no cover - jupyter-book is in requirements.txt
-        pass
+    if importlib.util.find_spec("sphinx_design") is not None:   # jupyter-book 1.x loads it
+        return True
     from derivlearn.store import repo_root
 
     root = root or repo_root()
