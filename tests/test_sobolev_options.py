@@ -202,6 +202,7 @@ def _smoke_config(**extra):
     cfg = ho.HigherOrderConfig.from_profile("smoke")
     c = next(c for c in ho.run_configs(cfg) if c["order"] == 1 and c["weighting"] == "adaptive"
              and c["partials"] == "all")
+    c = {k: v for k, v in c.items() if k not in ho.RUN_OPTIONS and k != "rho_eps"}  # the defaults
     return {**c, "n_train": 20, "max_epochs": 3, **extra}
 
 
