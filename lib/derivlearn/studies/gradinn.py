@@ -1090,11 +1090,11 @@ LOW_DATA_SIZES = 2
 LEVEL = 0.95
 """Confidence of the seed spread: a two-sided t-interval over the paired seeds."""
 RULES = {
-    "tie": "Two models are compared on the same seeds (the same training set, noise and start): "
-           "d = ln(RMSE of the other model / RMSE of GradINN) per seed, its mean m and the 95 % "
-           "t-interval m ± t(0.975, n-1) sd/sqrt(n) over the n seeds where both fitted. GradINN "
+    "tie": "Two models are compared on the same repetitions (the same training set, noise and start): "
+           "d = ln(RMSE of the other model / RMSE of GradINN) per repetition, its mean m and the 95 % "
+           "t-interval m ± t(0.975, n-1) sd/sqrt(n) over the n repetitions where both fitted. GradINN "
            "wins if the interval lies above 0, loses if it lies below 0, and a difference "
-           "inside the spread (the interval holds 0, or fewer than 2 seeds) is a tie. The ratio "
+           "inside the spread (the interval holds 0, or fewer than 2 repetitions) is a tie. The ratio "
            "reported is exp(m), the geometric mean of the other model's RMSE over GradINN's.",
     "friedman": "Friedman #1 at N = 200 (the 10-input form, as in Friedman's definition; the "
                 "5-input form beside it): confirmed if GradINN wins against the regularised "
@@ -1116,7 +1116,7 @@ RULES = {
              "the output's spread); a model that does not fit is limited by its own error at "
              "every level, a flat error says nothing about noise, and it is not robust. A "
              "model that fits is robust if at every noise level the noise adds at most one "
-             "sigma to its error (RMSE(s) - RMSE(0) <= sigma(s), means over seeds). Confirmed "
+             "sigma to its error (RMSE(s) - RMSE(0) <= sigma(s), means over repetitions). Confirmed "
              "if GradINN is robust on every problem, partly if on more than half, not "
              "confirmed otherwise; the standard NN's count is given beside.",
 }
@@ -1228,6 +1228,8 @@ def _ratio(v: float | None) -> str:
 
 NOT_RECORDED = "not yet recorded"
 """What a reading's verdict says while none of the cells its rule needs is recorded."""
+NOT_PLANNED = "not run in this configuration"
+"""What the Friedman claim says when the configuration has no Friedman #1 run at N = 200."""
 
 
 def _rests_on(model: str, other_verdict: str | None = None) -> str:
@@ -1266,19 +1268,20 @@ def _friedman_judged(rows, model: str) -> tuple[str | None, dict[str, Any] | Non
     return verdict(c["ratio"] >= PAPER_FRIEDMAN["nn"] / PAPER_FRIEDMAN["gradinn"] / 2, True), c
 
 
-def _friedman_claim(rows, main: str, alt: str | None, details: dict[str, Any]) -> Claim:
+def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, details: dict[str, Any]) -> Claim:
     paper_ratio = PAPER_FRIEDMAN["nn"] / PAPER_FRIEDMAN["gradinn"]
     nf = PAPER_FRIEDMAN["n"]
     name = "Friedman #1 with 200 training points: GradINN far more accurate than a standard network"
     paper = f"{_label()}: RMSE 0.04 against 0.51 (NN / GradINN = {paper_ratio:.1f})"
     v, c = _friedman_judged(rows, main)
+    planned = "friedman1" in cfg.problems and nf in cfg.sizes and "size" in cfg.experiments
     c5 = paired(rows, main, "nn", "friedman1_5d", nf)
     details["friedman"] = {m: {p: paired(rows, m, "nn", p, nf) for p in ("friedman1", "friedman1_5d")}
                            for m in (main, alt) if m}
     alt_v = (_friedman_judged(rows, alt)[0] or NOT_RECORDED) if alt else None
     details["by_reading"]["friedman"] = {main: v or NOT_RECORDED} | ({alt: alt_v} if alt else {})
     if c is None:
-        return Claim(name, paper, NOT_RECORDED, VERDICTS[3],
+        return Claim(name, paper, NOT_RECORDED if planned else NOT_PLANNED, VERDICTS[3],
                      RULES["friedman"] + " " + _rests_on(main, alt_v))
     five = "" if c5 is None else f"; 5 active inputs: {_ratio(c5['ratio'])}"
     return Claim(name, paper, f"NN / GradINN = {_ratio(c['ratio'])} (95 % interval {_ratio(c['lo'])}–"
@@ -1295,7 +1298,7 @@ def _claims(cfg: GradINNConfig, long, rows, summary: dict[str, Any]) -> list[Cla
     main = MAIN if "finetuned" in cfg.variants else "gradinn-capacity"
     alt = "gradinn-capacity" if main == MAIN and "capacity" in cfg.variants else None
     details: dict[str, Any] = {"main": main, "alt": alt, "by_reading": {}}
-    claims = [_friedman_claim(rows, main, alt, details)]
+    claims = [_friedman_claim(cfg, rows, main, alt, details)]
     pinn_probs = [q for q in cfg.problems if q in PINN_PROBLEMS]
     for key, other, probs, name, paper in (
             ("low_data", "nn", cfg.problems, "GradINN beats standard networks at low data",
@@ -1343,7 +1346,7 @@ def _claims(cfg: GradINNConfig, long, rows, summary: dict[str, Any]) -> list[Cla
             claims.append(Claim(
                 name, paper, f"GradINN robust on {sum(r['robust'] for r in res.values())} of {len(res)} "
                 f"problems, standard NN robust on {sum(r['robust'] for r in nn_res.values())} of "
-                f"{len(nn_res)}" + (f"; GradINN does not fit: {', '.join(unfit)}" if unfit else "")
+                f"{len(nn_res)}" + (f"; GradINN does not fit: {_listing(unfit)}" if unfit else "")
                 + (f" ({missing} of {len(cfg.problems)} problems not yet recorded)" if missing else ""),
                 _noise_verdict(res), rule))
     claims.append(Claim(
