@@ -17,6 +17,7 @@ import papermill as pm
 import pytest
 
 from derivlearn import book
+from derivlearn import setup_notebook as sn
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "tutorial"
@@ -193,7 +194,9 @@ def test_source_is_clean():
     assert _text(code[0]).rstrip().splitlines()[-1].startswith("PARAMETERS = dir()")
     assert set(pm.inspect_notebook(str(SOURCE))) - {"PARAMETERS"} == {"profile"}
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
-    assert "results/" not in "".join(_text(c) for c in code[1:])
+    setup = code[1]  # the chapters' standard setup cell, then nothing that reads results/
+    assert sn.is_setup_cell(setup) and _text(setup) == sn.cell_source(sn.cell_url(_text(setup)))
+    assert "results/" not in "".join(_text(c) for c in code[2:])
 
 
 @pytest.mark.parametrize("params, name", [({"profile": "huge"}, "profile"),
