@@ -755,6 +755,14 @@ def fmt_pairs(pairs) -> str:
     return "; ".join(f"R² ≥ {t:g} at d = {fmt_dims(ds)}" for t, ds in sorted(by.items())) or "none"
 
 
+PAPER = {"follow": "Fig. 5: 'an approximate 2/(1+d) reduction'",
+         "beats": "Figs. 5, 6: 'outperform their standard counterparts'",
+         "gp_follow": "Fig. 6: 'closely follows' the theory at the higher target",
+         "hessian": "§3.3: better at higher d and accuracy, 'did not surpass' order 1",
+         "hessian_frame": "left open (§3.3 shows Rosenbrock only)"}
+"""The paper's statement behind each claim, short enough for a table cell."""
+
+
 RULE_POINT = ("Point rule (medians over seeds, no interval): the effort to a target is the median "
               "over seeds of N·C(d, r) at the first crossing, N interpolated between the grid sizes "
               "(log N against log(1 − R²)); a cell where fewer than half of the seeds reach the "
@@ -789,10 +797,10 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
         return (len(ok), len(got), [d for d, q in got if q < 1 / THEORY_FACTOR],
                 [d for d, q in got if q > THEORY_FACTOR])
 
-    def band_text(ok: int, n: int, below: list, above: list, what: str = "(target, d) pairs") -> str:
-        out = f"within a factor {THEORY_FACTOR:g} of 2/(d+1) at {ok} of {n} {what}"
+    def band_text(ok: int, n: int, below: list, above: list, what: str = "(target, d)") -> str:
+        out = f"{ok} of {n} {what} within ×{THEORY_FACTOR:g}"
         if below:
-            out += f"; below it (less effort than theory) at {fmt_pairs(below)}"
+            out += f"; below the band at {fmt_pairs(below)}"
         if above:
             out += f"; above it at {fmt_pairs(above)}"
         return out
@@ -813,9 +821,8 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
             above += [(t, d) for d in ab]
         only = only_enh("frame", "nn1", "nn0")
         claims.append(Claim("Sobolev NN (order 1) follows 2/(d+1) on the frame",
-                            "Fig. 5: 'an approximate 2/(1+d) reduction in computational effort'",
-                            band_text(oks, ns, below, above)
-                            + (f"; only it reaches {fmt_pairs(only)}" if only else ""),
+                            PAPER["follow"], band_text(oks, ns, below, above)
+                            + (f"; only the Sobolev NN reaches {fmt_pairs(only)}" if only else ""),
                             _verdict(ns > 0, oks == ns, partly=oks > 0),
                             f"{RULE_POINT} {RULE_FOLLOW_POINT}"))
     for problem in cfg.problems:
@@ -826,14 +833,13 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
             wins = [d for d, o in out.items() if o == "win"]
             losses = [d for d, o in out.items() if o in ("loss", "tie")]
             neither = [d for d, o in out.items() if o is None]
-            ours = (f"at R² ≥ {hi:g}: less effort (or only it reaches the target) at d = "
-                    f"{fmt_dims(wins)}" + (f"; not at d = {fmt_dims(losses)}" if losses else "")
-                    + (f"; neither reaches it at d = {fmt_dims(neither)}" if neither else ""))
+            ours = (f"wins at d = {fmt_dims(wins)}" + (f"; not at d = {fmt_dims(losses)}" if losses else "")
+                    + (f"; neither reaches it at d = {fmt_dims(neither)}" if neither else "")
+                    + f" (R² ≥ {hi:g})")
             name = "GE-GPR" if enh == "gegp" else "Sobolev NN (order 1)"
             base = "GPR" if plain == "gp" else "the value NN"
             claims.append(Claim(f"{name} beats {base} at d ≥ {HIGH_D} ({PROBLEM_NAME[problem]})",
-                                "Figs. 5, 6: derivative-enhanced surrogates 'outperform their "
-                                "standard counterparts'", ours,
+                                PAPER["beats"], ours,
                                 _verdict(bool(wins or losses), not losses, partly=bool(wins)),
                                 f"{RULE_POINT} {RULE_BEATS_POINT}"))
     if "rosenbrock" in cfg.problems and {"gp", "gegp"} <= set(cfg.methods):
@@ -841,11 +847,9 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
         ok, n, bl, ab = close_to_theory(r)
         untestable = [d for d, v in r.items() if v is None]
         claims.append(Claim(f"GE-GPR follows 2/(d+1) on Rosenbrock at R² ≥ {hi:g}",
-                            "Fig. 6: 'the GE-GPR closely follows the theoretical efficiency scaling at "
-                            "the higher target accuracy'",
+                            PAPER["gp_follow"],
                             band_text(ok, n, [(hi, d) for d in bl], [(hi, d) for d in ab], "d ≥ 2")
-                            + (f"; not testable at d = {fmt_dims(untestable)} (GPR or both miss the "
-                               "target)" if untestable else ""),
+                            + (f"; d = {fmt_dims(untestable)} not testable" if untestable else ""),
                             _verdict(n > 0, ok == n, partly=ok > 0),
                             f"{RULE_POINT} {RULE_FOLLOW_POINT}"))
     for problem in cfg.problems:
@@ -860,15 +864,13 @@ def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
         low_wins = [d for d, o in vs0_lo.items() if o == "win"]
         tested = any(o is not None for o in (*vs0_hi.values(), *vs0_lo.values(), *vs1.values()))
         ok = not beats1 and not high_not and not low_wins and bool(high_wins)
-        paper = ("§3.3: 'improved in higher dimensional spaces and at increased accuracy thresholds ... "
-                 "did not surpass ... the first order model'" if problem == "rosenbrock"
-                 else "left open by the paper (§3.3 shows Rosenbrock only)")
+        paper = PAPER["hessian"] if problem == "rosenbrock" else PAPER["hessian_frame"]
         claims.append(Claim(f"Hessian NN helps only at higher d and accuracy, never beats order 1 "
                             f"({PROBLEM_NAME[problem]})", paper,
-                            f"beats the value NN at R² ≥ {hi:g}: {_at_d(high_wins)}"
+                            f"beats the value NN at {_at_d(high_wins)}"
                             + (f" (not {fmt_dims(high_not)})" if high_not else "")
-                            + f"; at R² ≥ {lo:g} for d < {HIGH_D}: {_at_d(low_wins)}; beats "
-                            f"order 1: {fmt_pairs(beats1)}",
+                            + f" (R² ≥ {hi:g}); for d < {HIGH_D} at R² ≥ {lo:g}: {_at_d(low_wins)}; "
+                            f"beats order 1: {fmt_pairs(beats1)}",
                             _verdict(tested, ok, partly=not beats1 or bool(high_wins)),
                             f"{RULE_POINT} {RULE_HESSIAN_POINT}"))
     return claims
@@ -1003,14 +1005,13 @@ def arm_claims(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTRAP
     claims: list[Claim] = []
     f = read["follow"]
     if f is not None:
-        ours = (f"{f['within']} of {f['of']} (target, d ≥ 2) pairs within a factor "
-                f"{THEORY_FACTOR:g} (95 % interval {_count(f['lo'])}–{_count(f['hi'])})"
-                if f["of"] else "no (target, d ≥ 2) pair where both networks reach the target")
+        ours = (f"{f['within']} of {f['of']} (target, d) within ×{THEORY_FACTOR:g} (95 % CI "
+                f"{_count(f['lo'])}–{_count(f['hi'])})"
+                if f["of"] else "no (target, d ≥ 2) where both networks reach the target")
         if f["only_enh"]:
-            ours += f"; only the Sobolev NN reaches {fmt_pairs(f['only_enh'])}"
+            ours += f"; {len(f['only_enh'])} more that only the Sobolev NN reaches"
         claims.append(Claim(f"Sobolev NN (order 1) follows 2/(d+1) on the frame ({tag})",
-                            "Fig. 5: 'an approximate 2/(1+d) reduction in computational effort'",
-                            ours, f["verdict"], RULE_FOLLOW))
+                            PAPER["follow"], ours, f["verdict"], RULE_FOLLOW))
     for problem in sorted(set(read["beats"]) | set(read["hessian"])):
         b = read["beats"].get(problem)
         if b is not None:
@@ -1018,25 +1019,23 @@ def arm_claims(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTRAP
             for d, o in b["outcomes"].items():
                 by.setdefault(o, []).append(d)
             words = {"win": "wins", "tie": "ties", "loss": "loses", None: "neither reaches it"}
-            ours = f"at R² ≥ {b['target']:g}: " + "; ".join(
-                f"{words[o]} at d = {fmt_dims(by[o])}" for o in ("win", "tie", "loss", None) if o in by)
+            ours = "; ".join(f"{words[o]} at d = {fmt_dims(by[o])}" for o in ("win", "tie", "loss", None)
+                             if o in by) + f" (R² ≥ {b['target']:g})"
             claims.append(Claim(
                 f"Sobolev NN (order 1) beats the value NN at d ≥ {HIGH_D} ({PROBLEM_NAME[problem]}, {tag})",
-                "Figs. 5, 6: derivative-enhanced surrogates 'outperform their standard counterparts'",
-                ours if b["outcomes"] else f"no d ≥ {HIGH_D} in the sweep", b["verdict"], RULE_BEATS))
+                PAPER["beats"], ours if b["outcomes"] else f"no d ≥ {HIGH_D} in the sweep", b["verdict"],
+                RULE_BEATS))
         h = read["hessian"].get(problem)
         if h is not None:
-            of = (f" (of {fmt_dims(h['high_defined'])})" if h["high_defined"]
-                  else f" (neither reaches it at any d ≥ {HIGH_D})")
-            ours = (f"wins over the value NN at R² ≥ {h['high_target']:g}: {_at_d(h['high_wins'])}{of}; "
-                    f"at R² ≥ {h['low_target']:g} for d < {HIGH_D}: "
-                    f"{_at_d(h['low_wins'])}; over order 1: {fmt_pairs(h['beats_first_order'])}")
+            of = (f" of {fmt_dims(h['high_defined'])}" if h["high_defined"]
+                  else f" (neither reaches it at d ≥ {HIGH_D})")
+            ours = (f"beats the value NN at {_at_d(h['high_wins'])}{of} (R² ≥ {h['high_target']:g}); "
+                    f"for d < {HIGH_D} at R² ≥ {h['low_target']:g}: {_at_d(h['low_wins'])}; beats order 1: "
+                    f"{fmt_pairs(h['beats_first_order'])}")
             claims.append(Claim(
                 f"Hessian NN helps only at higher d and accuracy, never beats order 1 "
                 f"({PROBLEM_NAME[problem]}, {tag})",
-                "§3.3: 'improved in higher dimensional spaces and at increased accuracy thresholds ... "
-                "did not surpass ... the first order model'"
-                if problem == "rosenbrock" else "left open by the paper (§3.3 shows Rosenbrock only)",
+                PAPER["hessian"] if problem == "rosenbrock" else PAPER["hessian_frame"],
                 ours, h["verdict"], RULE_HESSIAN))
     return claims
 
