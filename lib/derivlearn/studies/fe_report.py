@@ -50,7 +50,7 @@ PAPER_FOLLOWS = {("frame", "nn1", "nn0"): None, ("rosenbrock", "gegp", "gp"): "h
 targets) and Rosenbrock's GE-GPR (Fig. 6, the higher target)."""
 FONT = 9.5
 """Smallest font in the figures (pt): ticks and legends."""
-WIDTH_IN = 7.2
+WIDTH_IN = 7.0
 """Figure width (in): the book's content width of about 780 px."""
 
 
