@@ -355,3 +355,33 @@ def test_log_mean_ci_is_a_geometric_band_that_stays_positive():
     assert m == pytest.approx(1e-2) and 0 < lo < m < hi
     assert lo * hi == pytest.approx(m * m)
     assert all(math.isnan(v) for v in ho.log_mean_ci([None, -1.0]))
+
+
+# ----------------------------------------------------------------------------- the chapter's report
+def test_report_draws_every_figure_with_and_without_records():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from derivlearn.studies import higher_order_report as rep
+
+    cfg = _cfg()
+    for recs in ([], records(cfg, paper_world)):
+        long = ho.long_frame(records_frame(recs))
+        c = ho.cells(long)
+        for fig in (rep.error_figure(long, cfg), rep.category_figure(long, cfg),
+                    rep.table3_figure(c, cfg), rep.adaptive_figure(long, cfg)):
+            assert fig.get_figwidth() == rep.WIDTH
+            plt.close(fig)
+        assert rep.table3_main(c, cfg).shape == (15, 5)
+        assert len(rep.ablation_table(c, cfg)) == 26  # 25 cells and the distance row
+    summary, claims = ho.summarize(cfg, records_frame(records(cfg, paper_world)))
+    assert "{bdg-success}`confirmed`" in rep.verdicts_by_definition(summary, cfg)
+    assert "Of the paper's six statements" in rep.answer(claims, 0, 10)
+    empty, none = ho.summarize(cfg, records_frame([]))
+    assert rep.verdicts_by_definition(empty, cfg) == ""
+    assert "None of the runs" in rep.answer(none, 10, 10, "5 CPU-hours")
+    missing = rep.missing_table(ho.run_configs(cfg)[:3] + ho.plan(cfg)["ablation"][:2], cfg)
+    assert missing["runs"].sum() == 5
+    assert list(missing["part of the plan"].unique()) == ["main sweep", "ablation"]

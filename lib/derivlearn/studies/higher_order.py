@@ -1107,7 +1107,8 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
                         "ours": main.ours},
                "ablation_sizes": sizes,
                "by_definition": {d: {"verdict": g.verdict, "ours": g.ours} for d, g in per_def.items()}}
-    ours = main.ours if main.verdict != VERDICTS[3] else "main Table III runs not all recorded yet"
+    ours = (f"{main.ours} ({_sizes(cfg.table_sizes)}, main fixed ρ)" if main.verdict != VERDICTS[3]
+            else "main Table III runs not all recorded yet")
     if len(tested) < 2:
         details["depends"] = None
         return Graded(main.verdict, ours + "; the other fixed-ρ definitions are not recorded yet",
@@ -1121,7 +1122,7 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
     if not depends:
         v = next(iter(groups))
         return Graded(main.verdict, f"{ours}; at {where} all {len(tested)} fixed-ρ definitions give "
-                      f"'{v}': the verdict does not depend on the definition", main.checks), details
+                      f"'{v}': the verdict does not depend on the definition there", main.checks), details
     split = "; ".join(f"{v} under {_names(ds)}" for v, ds in groups.items())
     return Graded(VERDICTS[1], f"{ours}; depends on the definition of fixed ρ (at {where}: {split})",
                   main.checks), details

@@ -1,0 +1,412 @@
+"""Figures, tables and text of the higher-order Sobolev chapter (:mod:`.higher_order`).
+
+Everything here reads a :func:`~derivlearn.studies.higher_order.long_frame`, the
+:class:`~derivlearn.studies.higher_order.Cells` of a reading, or the summary; nothing computes
+runs. Every figure is drawn also without records (its panels then say so), so that the chapter
+renders from a record set in which the runs of its plan are still missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from derivlearn import functions as testfns
+from derivlearn.claims import VERDICTS, Claim, badge
+from derivlearn.studies import higher_order as ho
+
+WIDTH = 7.5
+"""Figure width in inches (the book's content width is about 7-8 in)."""
+LEGEND = 9
+"""Legend font size (pt)."""
+NO_RUNS = "no runs recorded yet"
+FUNCTION_STYLE = {"sum_squares": ("C0", "o"), "matyas": ("C1", "s"), "six_hump_camel": ("C2", "^"),
+                  "michalewicz": ("C3", "D"), "branin": ("C4", "v")}
+SIZE_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def size_colors(sizes: Sequence[int]) -> dict[int, Any]:
+    """A sequential colour per training size (N is ordinal): light to dark."""
+    import matplotlib as mpl
+
+    cmap = mpl.colormaps["viridis"]
+    s = sorted(sizes)
+    return {n: cmap(0.85 - 0.75 * i / max(1, len(s) - 1)) for i, n in enumerate(s)}
+
+
+def _grid(n_panels: int, height: float = 2.5, legend_panel: bool = True):
+    """Panels in rows of at most three; with ``legend_panel`` one spare panel is kept (off)
+    for the legend when the last row has room. *Returns* (fig, axes list, spare axis or None)."""
+    import matplotlib.pyplot as plt
+
+    ncol = min(3, max(1, n_panels + (1 if legend_panel and n_panels >= 3 else 0)))
+    total = n_panels + (1 if legend_panel and n_panels % ncol else 0)
+    nrow = max(1, math.ceil(total / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(WIDTH, height * nrow + 0.4), squeeze=False)
+    flat = list(axes.flat)
+    spare = None
+    for ax in flat[n_panels:]:
+        ax.axis("off")
+    if legend_panel and len(flat) > n_panels:
+        spare = flat[n_panels]
+    return fig, flat[:n_panels], spare
+
+
+def _empty(ax, text: str = NO_RUNS) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=LEGEND,
+            color="0.4")
+
+
+def _legend(fig, spare, handles, labels, ncol: int = 3) -> None:
+    """Lay the figure out and draw its legend once: in the spare panel, or below the panels."""
+    if spare is not None:
+        fig.tight_layout()
+        spare.legend(handles, labels, loc="center", fontsize=LEGEND, frameon=False)
+        return
+    rows = math.ceil(len(labels) / ncol)
+    h = fig.get_figheight()
+    fig.tight_layout(rect=(0, (0.3 * rows + 0.15) / h, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=LEGEND, frameon=False)
+
+
+def _agg(values, how: str) -> float:
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if not len(v):
+        return math.nan
+    return float({"mean": np.mean, "median": np.median, "min": np.min, "max": np.max}[how](v))
+
+
+def error_figure(long, cfg: ho.HigherOrderConfig, units: str = "original"):
+    """Fig. 1 as error against the maximal derivative order: one panel per example function,
+    one colour per N (mean over repetitions as a line, median as open circles, the range of
+    the repetitions shaded)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    col = "error" if units == "original" else "error_z"
+    main = ho.main_rows(long)
+    colors = size_colors(cfg.sizes)
+    fig, axes, spare = _grid(len(cfg.examples))
+    for i, (ax, f) in enumerate(zip(axes, cfg.examples, strict=True)):
+        drawn = False
+        for n in sorted(cfg.sizes):
+            sel = main[(main["function"] == f) & (main["N"] == n)]
+            ks = [k for k in cfg.orders if np.isfinite(_agg(sel[sel["order"] == k][col], "mean"))]
+            if not ks:
+                continue
+            stats = {h: [_agg(sel[sel["order"] == k][col], h) for k in ks]
+                     for h in ("mean", "median", "min", "max")}
+            ax.fill_between(ks, stats["min"], stats["max"], color=colors[n], alpha=0.15, linewidth=0)
+            ax.plot(ks, stats["mean"], "-", color=colors[n], lw=1.6)
+            ax.plot(ks, stats["median"], "o", mfc="none", color=colors[n], ms=5)
+            drawn = True
+        if drawn:
+            ax.set_yscale("log")
+        else:
+            _empty(ax)
+        ax.set_title(ho.label(f), fontsize=10)
+        ax.set_xticks(list(cfg.orders))
+        if i % 3 == 0:
+            ax.set_ylabel(ho.UNIT_LABEL[units])
+        if i >= len(cfg.examples) - 3:
+            ax.set_xlabel("maximal derivative order")
+    handles = [Line2D([], [], color=colors[n], lw=1.6) for n in sorted(cfg.sizes)]
+    labels = [f"N = {n}" for n in sorted(cfg.sizes)]
+    handles += [Line2D([], [], color="0.3", lw=1.6),
+                Line2D([], [], color="0.3", marker="o", mfc="none", ls=""), Patch(color="0.3", alpha=0.15)]
+    labels += ["mean over repetitions", "median", "range of repetitions"]
+    _legend(fig, spare, handles, labels)
+    return fig
+
+
+def category_frame(long, cfg: ho.HigherOrderConfig):
+    """Per (category, function, order, N): the mean over repetitions of the error (original
+    units) divided by value training's mean error of the same function and N."""
+    import pandas as pd
+
+    main = ho.main_rows(long)
+    main = main[main["function"].isin(cfg.functions) & main["order"].isin(cfg.category_orders)
+                & main["N"].isin(cfg.category_sizes)]
+    if not len(main):
+        return pd.DataFrame(columns=["category", "function", "order", "N", "rel"])
+    m = main.groupby(["category", "function", "order", "N"])["error"].mean().reset_index()
+    base = m[m["order"] == 0].set_index(["function", "N"])["error"]
+    m["rel"] = [e / base.get((f, n), math.nan) for e, f, n in zip(m["error"], m["function"], m["N"],
+                                                                    strict=True)]
+    return m
+
+
+def category_figure(long, cfg: ho.HigherOrderConfig):
+    """Fig. 2: per category, the error relative to value training against the maximal order,
+    one colour per N: the mean over the category's functions (line) and their range (shaded)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    m = category_frame(long, cfg)
+    cats = [c for c in ("bowl", "plate", "valley", "steep", "other")
+            if any(testfns.get(f).category == c for f in cfg.functions)]
+    colors = size_colors(cfg.category_sizes)
+    fig, axes, spare = _grid(len(cats))
+    for i, (ax, cat) in enumerate(zip(axes, cats, strict=True)):
+        drawn = False
+        for n in sorted(cfg.category_sizes):
+            sel = m[(m["category"] == cat) & (m["N"] == n)]
+            ks = [k for k in cfg.category_orders if np.isfinite(_agg(sel[sel["order"] == k]["rel"], "mean"))]
+            if not ks:
+                continue
+            mean = [_agg(sel[sel["order"] == k]["rel"], "mean") for k in ks]
+            lo = [_agg(sel[sel["order"] == k]["rel"], "min") for k in ks]
+            hi = [_agg(sel[sel["order"] == k]["rel"], "max") for k in ks]
+            ax.fill_between(ks, lo, hi, color=colors[n], alpha=0.15, linewidth=0)
+            ax.plot(ks, mean, "-o", color=colors[n], lw=1.6, ms=4)
+            drawn = True
+        if drawn:
+            ax.set_yscale("log")
+            ax.axhline(1.0, color="black", lw=0.8)
+        else:
+            _empty(ax)
+        n_f = sum(testfns.get(f).category == cat for f in cfg.functions)
+        ax.set_title(f"{ho.label(cat)} ({n_f} functions)", fontsize=10)
+        ax.set_xticks(list(cfg.category_orders))
+        if i % 3 == 0:
+            ax.set_ylabel("error / value-training error")
+        if i >= len(cats) - 3:
+            ax.set_xlabel("maximal derivative order")
+    handles = [Line2D([], [], color=colors[n], marker="o", lw=1.6, ms=4)
+               for n in sorted(cfg.category_sizes)]
+    labels = [f"N = {n}" for n in sorted(cfg.category_sizes)]
+    handles += [Patch(color="0.3", alpha=0.15), Line2D([], [], color="black", lw=0.8)]
+    labels += ["range over the functions", "value training"]
+    _legend(fig, spare, handles, labels)
+    return fig
+
+
+def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
+    """Table III, ours against the paper's, one panel per fixed-rho definition: each point a
+    (function, N, order) cell with our quotient over the paper's, the diagonal the paper's
+    table; the panel title gives the definition's distance to the paper (mean |log10 ratio|
+    over the cells drawn)."""
+    from matplotlib.lines import Line2D
+
+    sizes = sorted(set(cfg.table_sizes))
+    markers = {n: SIZE_MARKERS[i % len(SIZE_MARKERS)] for i, n in enumerate(sizes)}
+    fig, axes, _ = _grid(len(cfg.rho_definitions), height=2.4, legend_panel=False)
+    lim = (0.01, 3000)  # quotients beyond are drawn at the edge
+    ks = [k for k in cfg.orders if k]
+    for i, (ax, d) in enumerate(zip(axes, cfg.rho_definitions, strict=True)):
+        t3 = ho.table3(c, d, cfg.examples, sizes, ks)
+        drawn = False
+        for f in cfg.examples:
+            color, _ = FUNCTION_STYLE.get(f, ("0.5", "o"))
+            for n in sizes:
+                pts = [(ho.paper_quotient(f, n, k), q) for k, q in t3[f][n].items()]
+                pts = [(p, q) for p, q in pts if p is not None and q is not None and q > 0]
+                if pts:
+                    p, q = zip(*pts, strict=True)
+                    ax.scatter(p, np.clip(q, *lim), color=color, marker=markers[n], s=22, alpha=0.85)
+                    drawn = True
+        ax.plot(lim, lim, "--", color="black", lw=0.8)
+        ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim)
+        dist, cells = ho.distance(t3, sizes)
+        sub = f"distance {dist:.2f} ({cells} cells)" if dist is not None else NO_RUNS
+        ax.set_title(ho.rho_label(d, short=True) + "\n" + sub, fontsize=9)
+        if not drawn:
+            _empty(ax)
+        if i % 3 == 0:
+            ax.set_ylabel("ours: fixed / adaptive")
+        if i >= len(cfg.rho_definitions) - 3:
+            ax.set_xlabel("paper: fixed / adaptive")
+    handles = [Line2D([], [], color=FUNCTION_STYLE.get(f, ("0.5", "o"))[0], marker="o", ls="")
+               for f in cfg.examples]
+    labels = [ho.label(f) for f in cfg.examples]
+    handles += [Line2D([], [], color="0.3", marker=markers[n], ls="") for n in sizes]
+    labels += [f"N = {n}" for n in sizes]
+    handles.append(Line2D([], [], color="black", ls="--", lw=0.8))
+    labels.append("ours = paper")
+    rows = math.ceil(len(cfg.rho_definitions) / 3)
+    fig.set_size_inches(WIDTH, 2.6 * rows + 1.0)
+    _legend(fig, None, handles, labels, ncol=5)
+    return fig
+
+
+def adaptive_figure(long, cfg: ho.HigherOrderConfig, n: int | None = None):
+    """What the adaptive rule did in the runs of the highest order at one N (default: the
+    middle Table III size): per loss order j, the fraction of training steps in which it
+    rescaled the order (left) and the mean factor rho_j it applied (right), one line per
+    example function (means over the repetitions)."""
+    import matplotlib.pyplot as plt
+
+    diag = ho.adaptive_diagnostics(long)
+    kmax = max(cfg.orders)
+    n = n if n is not None else sorted(cfg.table_sizes)[len(cfg.table_sizes) // 2]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
+    sel = diag[(diag["N"] == n) & (diag["order"] == kmax)] if len(diag) else diag
+    for f in cfg.examples:
+        g = sel[sel["function"] == f] if len(sel) else sel
+        if not len(g):
+            continue
+        color, marker = FUNCTION_STYLE.get(f, ("0.5", "o"))
+        a.plot(g["j"], 100 * g["fired"], "-", marker=marker, color=color, label=ho.label(f), ms=5)
+        b.plot(g["j"], g["mean_rho"], "-", marker=marker, color=color, ms=5)
+    a.set(xlabel="derivative order j in the loss", ylabel="steps that rescale order j (%)",
+          ylim=(-3, 103), xticks=list(range(1, kmax + 1)))
+    b.set(xlabel="derivative order j in the loss", ylabel=r"mean $\rho_j$ applied", yscale="log",
+          xticks=list(range(1, kmax + 1)))
+    if len(sel):
+        a.legend(fontsize=LEGEND, frameon=False)
+    else:
+        _empty(a)
+        _empty(b)
+    fig.suptitle(f"order-{kmax} runs, N = {n}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _fmt(x: float | None) -> str:
+    return ho._g(x)
+
+
+def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None = None):
+    """Table III under one definition (default: the main one), every size: rows (function,
+    N), columns the orders, each cell 'ours (paper)'. *Returns* a pandas DataFrame."""
+    import pandas as pd
+
+    d = definition or cfg.rho_definitions[0]
+    ks = [k for k in cfg.orders if k]
+    t3 = ho.table3(c, d, cfg.examples, sorted(cfg.table_sizes), ks)
+    rows = []
+    for f in cfg.examples:
+        for n in sorted(cfg.table_sizes):
+            row = {"function": ho.label(f), "N": n}
+            for k in ks:
+                p = ho.paper_quotient(f, n, k)
+                row[f"order {k}"] = f"{_fmt(t3[f][n][k])} ({_fmt(p)})"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["function", "N"])
+
+
+def ablation_table(c: ho.Cells, cfg: ho.HigherOrderConfig, n: int | None = None):
+    """Table III at one N (default: the first ablation size) under every definition, the
+    paper's quotient first, and each definition's distance to the paper in the last row.
+    *Returns* a pandas DataFrame of formatted numbers."""
+    n = n if n is not None else (cfg.ablation_sizes or cfg.table_sizes)[0]
+    frame = ho.table3_frame(c, cfg.rho_definitions, cfg.examples, n, cfg.orders)
+    if not len(frame):
+        return frame
+    out = frame.copy()
+    for col in out.columns[2:]:
+        out[col] = [_fmt(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else "–"
+                    for v in out[col]]
+    out.loc[out.index[-1], "paper"] = ""
+    return out.set_index(["function", "order"])
+
+
+def verdicts_by_definition(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
+    """The Table III claims' verdicts per fixed-rho definition, at the sizes every definition
+    has (Markdown with badges); empty text when no size has every definition yet."""
+    rows = []
+    sizes: list[int] = []
+    for name, _, _ in ho.TABLE3_RULES:
+        d = summary["claim_details"][name]["by_reading"]["original/mean"]
+        sizes = d["ablation_sizes"]
+        if not d["by_definition"]:
+            continue
+        cells = [badge(d["by_definition"][x]["verdict"]) for x in cfg.rho_definitions]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    if not rows:
+        return ""
+    head = ("| claim | " + " | ".join(ho.rho_label(x, short=True) for x in cfg.rho_definitions) + " |\n"
+            + "|---" * (len(cfg.rho_definitions) + 1) + "|")
+    return (f"**Verdicts per fixed-ρ definition** (at N = {', '.join(map(str, sizes))}, where every "
+            "definition has every cell):\n\n" + head + "\n" + "\n".join(rows))
+
+
+def settings_table(cfg: ho.HigherOrderConfig):
+    """Where our settings follow the paper, where they differ, and our reading where it is
+    silent. *Returns* a pandas DataFrame (setting, paper, ours)."""
+    import pandas as pd
+
+    rows = [
+        ("loss per derivative order", "eq. 6: ρ_j times the error summed over the 2^j partials",
+         "summed over all 2^j partials, as printed" if cfg.reduction == "sum" else
+         "mean over the 2^j partials (not the paper's)"),
+        ("adaptive ρ", "Alg. 1: per batch, ρ_j = e_0 / e_j if e_j > 10 e_0, else 1",
+         "the same, e_j the summed error of order j; ρ_j held constant in backpropagation "
+         "(our reading: the paper does not say)"),
+        ("fixed ρ", "'inverse squared standard deviation for each derivative order'",
+         f"six readings (transformed or original targets; where Var = 0: ρ = 1, 1/(Var + ε) "
+         f"with ε = {ho.RHO_EPS:g}, or the order left out); main: "
+         f"{ho.rho_label(cfg.rho_definitions[0])}"),
+        ("'Error'", "not defined", "test MSE in the function's own units (our reading: it matches "
+         "the axes of the paper's Fig. 1 and the authors' first-order code); z-scored beside"),
+        ("initialisation", "not stated", "Glorot-uniform weights, zero biases (our reading: the "
+         "default of the authors' framework)" if cfg.init == "glorot" else "PyTorch's default"),
+        ("derivative scaling (eq. 3)", "printed as (1/γ) α₁^r₁ α₂^r₂ d",
+         "γ d / (α₁^r₁ α₂^r₂), the chain rule of eqs. 1-2 (the printed form inverts it)"),
+        ("network, optimiser", "2 × 200 tanh, linear output; Adam, lr 10⁻³",
+         f"2 × {cfg.width} tanh; Adam, lr {cfg.lr:g}"),
+        ("batches, stopping", "10 batches per epoch; early stopping, patience 10",
+         f"{cfg.n_batches} batches; patience {cfg.patience}, best validation epoch restored, "
+         f"at most {cfg.max_epochs} epochs"),
+        ("validation, test points", "4000, 4000", f"{cfg.n_val}, {cfg.n_test}"),
+        ("repetitions", "10", str(cfg.reps)),
+        ("training sizes", "Fig. 1: about 100-1000; Table III: 100, 550, 1000",
+         f"Fig. 1: {', '.join(map(str, cfg.sizes))}; Table III: {', '.join(map(str, cfg.table_sizes))}"),
+        ("precision", "not stated", cfg.dtype),
+    ]
+    return pd.DataFrame(rows, columns=["setting", "paper", "ours"]).set_index("setting")
+
+
+def missing_table(missing: Sequence[Mapping[str, Any]], cfg: ho.HigherOrderConfig):
+    """The runs of the plan without a record, counted per part of the plan and N. *Returns*
+    a pandas DataFrame (empty when nothing is missing)."""
+    import pandas as pd
+
+    from derivlearn.store import canonical_json
+
+    part_of = {canonical_json(c): p for p, cs in ho.plan(cfg).items() for c in cs}
+    rows: dict[tuple[str, int], int] = {}
+    for c in missing:
+        key = (part_of.get(canonical_json(c), "?"), int(c["n_train"]))
+        rows[key] = rows.get(key, 0) + 1
+    order = {p: i for i, p in enumerate(ho.PARTS)}
+    out = sorted(rows.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1]))
+    return pd.DataFrame([(p, n, v) for (p, n), v in out], columns=["part of the plan", "N", "runs"])
+
+
+def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: str = "") -> str:
+    """The chapter's answer in a few sentences of Markdown, from the claim table."""
+    by = {c.claim: c for c in claims}
+
+    def v(c: Claim) -> str:
+        return f"**{c.verdict}**"
+
+    if all(c.verdict == VERDICTS[3] for c in claims):
+        return ("None of the runs with the paper's loss as printed is recorded yet "
+                f"({n_missing} of {n_planned} runs of the plan are missing; they are listed at the "
+                "end of the chapter), so every claim below reads *not tested*."
+                + (f" The sweep that computes them takes an estimated {cpu_hours}." if cpu_hours else ""))
+    figs = [by[name] for name, _, _ in ho.FIG_RULES]
+    t3 = [by[name] for name, _, _ in ho.TABLE3_RULES]
+    close = by[ho.CLOSENESS[0]]
+
+    def count(cs: Sequence[Claim]) -> str:
+        parts = [f"{sum(c.verdict == x for c in cs)} {x}" for x in VERDICTS
+                 if any(c.verdict == x for c in cs)]
+        return ", ".join(parts)
+
+    depends = [c for c in t3 if "depends on the definition" in c.ours]
+    text = [f"Of the paper's six statements on which orders help (Figs. 1 and 2): {count(figs)}.",
+            f"Of its four statements on the adaptive against the fixed ρ (Table III): {count(t3)}"
+            + (f"; {len(depends)} of them {'depends' if len(depends) == 1 else 'depend'} on how the "
+               "fixed ρ is defined, which the paper leaves open." if depends else ".")]
+    if close.verdict != VERDICTS[3]:
+        text.append(f"Our Table III against the paper's ({v(close)}): {close.ours}.")
+    if n_missing:
+        text.append(f"*This record is incomplete: {n_missing} of {n_planned} runs of the plan have no "
+                    "record yet (listed at the end of the chapter); verdicts that need them read "
+                    "'not tested'.*")
+    return " ".join(text)
