@@ -7,7 +7,7 @@ from derivlearn.claims import VERDICTS, Claim, badge, to_markdown, to_records
 
 def test_every_verdict_has_a_badge_and_a_bad_one_is_refused():
     assert [badge(v) for v in VERDICTS] == ["{bdg-success}`confirmed`", "{bdg-warning}`partly confirmed`",
-                                            "{bdg-danger}`not confirmed`", "{bdg-secondary}`not tested`"]
+                                            "{bdg-danger}`not confirmed`", "{bdg-muted}`not tested`"]
     with pytest.raises(ValueError, match="verdict"):
         badge("maybe")
 
@@ -16,8 +16,10 @@ def test_the_table_has_one_row_per_claim_and_the_rules_once_in_a_dropdown():
     claims = [Claim("a | b", "p", "o", "confirmed", "rule one"), Claim("c", "p", "o", "not tested")]
     text = to_markdown(claims)
     lines = text.splitlines()
-    assert lines[0] == "| # | claim | paper | ours | verdict |"
-    assert lines[2] == "| 1 | a \\| b | p | o | {bdg-success}`confirmed` |"
-    assert text.count("rule one") == 1 and ":::{dropdown}" in text
+    assert lines[0].startswith(":::{dropdown}") and lines[1] == "1. **a | b.** rule one"  # rules first
+    head = lines.index("| verdict | claim (the paper) | ours |")
+    assert lines[head + 2] == "| {bdg-success}`confirmed` | 1. a \\| b (*p*) | o |"
+    assert lines[head + 3].startswith("| {bdg-muted}`not tested` | 2. c")
+    assert text.count("rule one") == 1
     assert to_records(claims)[0] == {"claim": "a | b", "paper": "p", "ours": "o", "verdict": "confirmed",
                                      "rule": "rule one"}

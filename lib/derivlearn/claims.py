@@ -40,8 +40,9 @@ def claim_table(claims: Iterable[Claim]):
 
 
 BADGE = {"confirmed": "bdg-success", "partly confirmed": "bdg-warning",
-         "not confirmed": "bdg-danger", "not tested": "bdg-secondary"}
-"""The sphinx-design badge role of each verdict."""
+         "not confirmed": "bdg-danger", "not tested": "bdg-muted"}
+"""The sphinx-design badge role of each verdict ("not tested" is grey: the book's theme draws
+``bdg-secondary`` orange, next to "partly confirmed")."""
 
 
 def badge(verdict_: str) -> str:
@@ -53,20 +54,24 @@ def badge(verdict_: str) -> str:
 
 def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided") -> str:
     """The claim table as MyST Markdown (rendered with ``IPython.display.Markdown`` under
-    ``nb_render_markdown_format: myst``): one row per claim with its verdict as a badge, then
-    the rules that decide the verdicts, once, numbered like the rows, in a dropdown."""
+    ``nb_render_markdown_format: myst``).
+
+    The rules that decide the verdicts come first, once, numbered like the rows, in a dropdown;
+    then one row per claim: the verdict as a badge first (so that it stays in view on a phone),
+    the claim with the paper's statement under it, and ours. Three columns fit a 420 px screen.
+    """
     claims = list(claims)
 
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
-    rows = ["| # | claim | paper | ours | verdict |", "|---|---|---|---|---|"]
-    for i, c in enumerate(claims, 1):
-        rows.append(f"| {i} | " + " | ".join(cell(x) for x in (c.claim, c.paper, c.ours))
-                    + f" | {badge(c.verdict)} |")
+    rows = []
     rules = [f"{i}. **{c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
     if rules:
-        rows += ["", f":::{{dropdown}} {rules_title}", *rules, ":::"]
+        rows += [f":::{{dropdown}} {rules_title}", *rules, ":::", ""]
+    rows += ["| verdict | claim (the paper) | ours |", "|---|---|---|"]
+    for i, c in enumerate(claims, 1):
+        rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(c.paper)}*) | {cell(c.ours)} |")
     return "\n".join(rows)
 
 
