@@ -42,13 +42,19 @@ def test_figures_keep_to_five_curves_per_panel_and_show_the_paper(book):
 def test_tables_and_answer_read_in_words(book):
     cfg, df, long, base = book
     tab = rep.baseline_table(long, base, cfg)
-    assert len(tab) == 3 * 3 * len(cfg.baseline_sizes) and "L2, MS steps" in tab.columns
+    assert len(tab) == 3 * 3 and "L2, MS steps" in tab.columns          # N = 64 has no records: no rows
+    assert set(tab.N) == {16}
     settings = rep.settings_table(cfg).set_index("setting")
     assert "0.0757 (r = 100)" in settings.loc["DIPNet input scaling (authors' code)", "ours"]
     text = rep.answer(dino.summarize(cfg, df)[1])
     assert "**confirmed**" in text and "[" not in text and "True" not in text
-    missing = rep.missing_table(dino.run_configs(cfg))
-    assert missing.runs.sum() == len(dino.run_configs(cfg))
+    plan = dino.run_configs(cfg)
+    missing = rep.missing_table(plan)
+    assert missing.to_numpy().sum() == len(plan) and "N = 4096" in missing.columns
+    words = rep.missing_words(plan, [c for c in plan if c["problem"] == "crd" or c["n_train"] == 4096])
+    assert "every CRD run" in words and "every run at N = 4096" in words and "Poisson run" not in words
+    budget = rep.budget_words(cfg)
+    assert "3 against 1 at N = 16" in budget and "300 epochs at N = 16" in budget
 
 
 def test_version_effect_pairs_the_same_first_runs_of_both_versions():

@@ -280,3 +280,15 @@ def test_map_runs_each_case_at_the_fixed_and_the_matched_noise(tmp_path, monkeyp
     assert all(e > 0 for e in rec["surrogate_output_error"])
     frame = dino.map_frame(pd.DataFrame([{"kind": "map", "status": "ok", "problem": "poisson", **rec}]))
     assert list(frame.noise_kind) == rec["noise_kind"] and list(frame.case) == rec["case"]
+
+
+def test_a_cell_counts_once_all_its_runs_are_recorded_and_the_early_reading_is_shown():
+    cfg = dino.DinoConfig.from_profile("full", sketch_problems=(), sizes=(16, 4096), seeds=3,
+                                       single_seed_from=4096)
+    frame = _frame(_paper_like, lambda *a: 0.5, seeds=1)          # one of three runs at N = 16
+    claims = dino.summarize(cfg, frame)[1]
+    small = claims[2]
+    assert small.verdict == "not tested"
+    assert "provisional" in small.ours and "(confirmed)" in small.ours
+    assert claims[0].verdict == "confirmed"                       # N = 4096 needs one run
+    assert dino.summarize(cfg, _frame(_paper_like, lambda *a: 0.5))[1][2].verdict == "confirmed"
