@@ -263,8 +263,12 @@ def summarize(cfg: TheoryConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         },
     }
     all_worse = all(len(v) == cfg.d_max - len(ties[r]) for r, v in worse.items())
-    tie_text = "; ".join(f"r = {r} ties at d = {', '.join(map(str, t))}" for r, t in ties.items() if t) \
-        or "no ties"
+    tie_sets = {tuple(t) for t in ties.values()}
+    if len(tie_sets) == 1 and (only := next(iter(tie_sets))):
+        tie_text = f"every order ties with r = 2 only at d = {', '.join(map(str, only))}"
+    else:
+        tie_text = "; ".join(f"r = {r} ties at d = {', '.join(map(str, t))}"
+                             for r, t in ties.items() if t) or "no ties"
     frac = summary["polynomial_recovery"]["fraction_n_min_equals_theory"] or 0.0
     grad = emp[emp["order"] == 1]
     ah = [alexander_hirschowitz_exception(int(d), int(p), int(n))
