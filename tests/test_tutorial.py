@@ -151,6 +151,36 @@ def test_each_section_shows_10_to_25_lines_and_ends_with_exercises():
         assert 1 <= len(exercises) <= 2, (number, len(exercises))
 
 
+PAGE_WIDTH = 76  # characters of code that fit the book's content width
+
+
+def test_code_a_reader_can_see_fits_the_page():
+    """Code cells (hidden input unfolds) and code blocks of the text wrap at the page width; the
+    standard setup cell is shared by every chapter and is not this chapter's to wrap."""
+    too_wide = []
+    for i, cell in enumerate(_source()["cells"]):
+        tags = set(cell["metadata"].get("tags", []))
+        if cell["cell_type"] == "code" and not tags & {"remove-cell", sn.CELL_TAG}:
+            shown = _text(cell)
+        elif cell["cell_type"] == "markdown":
+            shown = "\n".join(re.findall(r"```(?:python|bash)\n(.*?)```", _text(cell), re.DOTALL))
+        else:
+            continue
+        too_wide += [(i, line) for line in shown.splitlines() if len(line) > PAGE_WIDTH]
+    assert not too_wide, too_wide
+
+
+def test_methods_follow_the_papers():
+    """Section 4's loss is Hartmann et al.'s eq. 6 (the error summed over all partials of an
+    order); section 5's DIPNet has the authors' input scaling, as in the DINO chapter."""
+    sections = _sections(_source())
+    code = {n: "".join(_text(c) for c in cells if c["cell_type"] == "code")
+            for n, cells in sections.items()}
+    assert 'partials="all", reduction="sum"' in code[4]
+    assert code[4].count('"all", reduction="sum"') >= 3  # the batch, 4.1 and 4.2
+    assert "input_scale=bases.authors_input_scale(phi)" in code[5]
+
+
 def test_solutions_are_hidden_and_are_the_code_that_runs():
     cells = _source()["cells"]
     solutions = [i for i, c in enumerate(cells) if "solution" in c["metadata"].get("tags", [])]
