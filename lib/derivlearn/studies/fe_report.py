@@ -109,11 +109,11 @@ def arms_of(cfg: fs.FEScalingConfig) -> list[str]:
 
 
 def effort_intervals(long, targets: Sequence[float], reps: int = stats.BOOTSTRAP_REPS, seed: int = 0):
-    """Median effort over seeds with a 95 % bootstrap interval of that median, per (problem,
+    """Median effort over repetitions with a 95 % bootstrap interval of that median, per (problem,
     d, method, target).
 
     The median is the upper order statistic (:func:`derivlearn.stats.upper_quantile`, so it
-    is ``inf`` when half of the seeds or more never reach the target); the interval resamples
+    is ``inf`` when half of the repetitions or more never reach the target); the interval resamples
     the seeds. *Shape:* a frame with columns problem, d, method, target, median, lo, hi,
     reached, seeds (``inf`` where not reached).
     """
@@ -312,8 +312,8 @@ def chapter_summary(rep: Report) -> dict[str, Any]:
         }
     s["arms"] = arms
     s["arms_note"] = ("per arm: effort_to_target[problem][method][target][d] = median effort over "
-                      "seeds with a 95 % bootstrap interval of the median (seeds resampled), null "
-                      "where half of the seeds or more never reach the target; "
+                      "repetitions with a 95 % bootstrap interval of the median (resampled), null "
+                      "where half of the repetitions or more never reach the target; "
                       "effort_ratios[problem]['enh/base'][target][d] = [ratio of the medians, lo, "
                       "hi] (95 % bootstrap interval; 0: only enh reaches the target, null: neither "
                       "or unbounded)")
@@ -480,14 +480,14 @@ def claim_table_markdown(rep: Report) -> str:
         text = text.removeprefix(fs.RULE_POINT).strip()
         lines.append(f"* **Row{'s' if len(rows) > 1 else ''} {fs.fmt_dims(rows)}.** {text}")
     lines += [f"* ×{fs.THEORY_FACTOR:g} means within a factor {fs.THEORY_FACTOR:g} of 2/(d+1); 95 % CI: "
-              "the percentile interval of 2000 bootstrap resamples of the seeds.", ":::", "",
+              "the percentile interval of 2000 bootstrap resamples of the repetitions.", ":::", "",
               ":::{dropdown} Every effort ratio with its 95 % bootstrap interval"]
     lines += ratio_details(rep)
     lines += [":::"]
     if rep.point_claims:
         lines += ["", ":::{dropdown} The network claims of the paper arm under the earlier point rules",
                   "Before the no-decay arm existed, the network claims were graded on the paper arm "
-                  "with medians over seeds and no intervals (a ratio of medians decides a win). "
+                  "with medians over repetitions and no intervals (a ratio of medians decides a win). "
                   "These are those readings, for comparison with the table above:", ""]
         lines += [f"* {c.claim}: {c.ours} {badge(c.verdict)}" for c in rep.point_claims]
         lines += [":::"]
@@ -511,7 +511,7 @@ def ratio_details(rep: Report) -> list[str]:
             out.append(f"* {_tname(p)}, {METHOD_NAME[enh]} / {METHOD_NAME[base]} ({who}): "
                        f"{cells}.")
     out.append("")
-    out.append("Ratios of medians over seeds; 0: only the derivative model reaches the target; ∞: "
+    out.append("Ratios of medians over repetitions; 0: only the derivative model reaches the target; ∞: "
                "only the value model does; —: neither.")
     return out
 
@@ -541,7 +541,7 @@ def which_arm_markdown(rep: Report) -> str:
     score = {arm: sum(len(v) for v in reach[arm].values()) for arm in reach}
     tried = {arm: sum(len(v) for v in tested[arm].values()) for arm in tested}
     share = {arm: score[arm] / tried[arm] for arm in score if tried[arm]}
-    s = (f"The value network reaches R² ≥ {hi:g} (median over seeds) " + "; ".join(parts) + ". ")
+    s = (f"The value network reaches R² ≥ {hi:g} (median over repetitions) " + "; ".join(parts) + ". ")
     if len(share) == 2 and share.get("no_decay", 0) > share.get("paper", 0):
         s += ("The paper's Figs. 5 and 6 draw the value network's line at that target for most d, and "
               "its Fig. 6 shows the value network reaching it on Rosenbrock; its results therefore "
@@ -569,7 +569,7 @@ def nn_check_markdown(rep: Report, name: str) -> str:
         return f"*No run of this check is recorded yet (0 of {planned}).*"
     setting = t["setting"].iloc[0]
     a, b = _show(t["sweep_value"].iloc[0], setting), _show(t["check_value"].iloc[0], setting)
-    lines = ["| problem | d | R² ≥ | value NN | Sobolev NN | ratio (2/(d+1)) | seeds |",
+    lines = ["| problem | d | R² ≥ | value NN | Sobolev NN | ratio (2/(d+1)) | repetitions |",
              "|---|---|---|---|---|---|---|"]
     for (p, d, tg), g in t.groupby(["problem", "d", "target"], sort=True):
         e = g.set_index("method")
@@ -582,7 +582,7 @@ def nn_check_markdown(rep: Report, name: str) -> str:
                      f"{_arrow(r1.effort, r1.effort_check)} | {_arrow(*ratio)} ({2 / (d + 1):.2f}) | "
                      f"{int(r0.seeds)} |")
     head = (f"Each cell: {CHECK_NAMES[name]} {a} (the sweep) → {b} (the check), median effort over "
-            f"the same seeds; — where fewer than half of them reach the target.")
+            f"the same repetitions; — where fewer than half of them reach the target.")
     return head + "\n\n" + "\n".join(lines)
 
 
@@ -620,7 +620,7 @@ def _show(v: Any, setting: str) -> str:
         return f"{int(v):,} epochs".replace(",", " ")
     if setting == "weight_decay":
         return f"{float(v):g}"
-    return {"fixed": "fixed", "per_seed": "drawn per seed", "table": "Table 1 order",
+    return {"fixed": "fixed", "per_seed": "drawn per repetition", "table": "Table 1 order",
             "loads_first": "loads first"}.get(str(v), str(v))
 
 
@@ -636,9 +636,9 @@ VAL_MIN_MEMBERS = 5
 RULE_VALIDATION = (
     "Rule (fixed when 9 of the check's 24 runs were recorded): at frame d = 4, compare the share "
     "of network members stopped by the validation target that end below test R² 0.99, with the "
-    "fixed validation set and with one drawn per seed, on the same runs. The anomaly is validation "
-    f"noise if the per-seed share is at most {100 * VAL_EXPLAINED:.0f} % (other cells of the sweep: 0–5 %), "
-    "partly if it is at most half the fixed share, and not otherwise; fewer than "
+    "fixed validation set and with one drawn per repetition, on the same runs. The anomaly is "
+    f"validation noise if the per-repetition share is at most {100 * VAL_EXPLAINED:.0f} % (other "
+    "cells of the sweep: 0–5 %), partly if it is at most half the fixed share, and not otherwise; fewer than "
     f"{VAL_MIN_MEMBERS} stopped members in either setting is no test.")
 
 
@@ -698,8 +698,8 @@ def validation_markdown(rep: Report) -> str:
         return "\n".join(out)
     recorded = sum(c["runs"] for c in v["check"])
     out += [f"**The validation check** ({recorded} of {planned} runs recorded), the same runs with "
-            "the fixed validation set and with one drawn per seed:", "",
-            "| problem | d | runs | below, fixed set | below, set per seed |", "|---|---|---|---|---|"]
+            "the fixed validation set and with one drawn per repetition:", "",
+            "| problem | d | runs | below, fixed set | below, set per repetition |", "|---|---|---|---|---|"]
     for c in v["check"]:
         out.append(f"| {_tname(c['problem'])} | {c['d']} | {c['runs']} | "
                    f"{_of(c['below_fixed'], c['stopped_fixed'])} | "
@@ -726,15 +726,16 @@ def _validation_sentence(v: dict[str, Any], change: float | None) -> str:
     if cell is None:
         return "The check has no run at frame d = 4 yet, so the rule cannot be read." + eff
     s = (f"At frame d = 4, {cell['below_per_seed']} of {cell['stopped_per_seed']} target-stopped members "
-         f"end below test R² {v['threshold']:g} with a validation set drawn per seed, against "
+         f"end below test R² {v['threshold']:g} with a validation set drawn per repetition, against "
          f"{cell['below_fixed']} of {cell['stopped_fixed']} with the fixed set on the same runs.{eff} ")
     s += {"not tested": f"**Too few members to read the rule yet** (at least {VAL_MIN_MEMBERS} in "
                         "each setting).",
-          "explained": "**The d = 4 anomaly is validation noise**: a validation set per seed removes it.",
+          "explained": "**The d = 4 anomaly is validation noise**: a validation set per repetition "
+                       "removes it.",
           "partly explained": "**The d = 4 anomaly is partly validation noise**: a validation set per "
-                              "seed halves it at least, but does not remove it.",
+                              "repetition halves it at least, but does not remove it.",
           "not explained": "**The d = 4 anomaly is not validation noise**: redrawing the 60 validation "
-                           "samples per seed leaves it in place."}[v["verdict"]]
+                           "samples per repetition leaves it in place."}[v["verdict"]]
     return s
 
 
@@ -890,7 +891,7 @@ def _dticks(ax, dims) -> None:
 
 
 def score_figure(rep: Report, problem: str, dims: Sequence[int] = (2, 4, 8)):
-    """Median test R² against effort (the paper's Fig. 2), interquartile range over seeds as a
+    """Median test R² against effort (the paper's Fig. 2), interquartile range over repetitions as a
     band; one row per panel family (GP, NN per arm), one column per d. None without records."""
     import matplotlib.pyplot as plt
 
@@ -925,7 +926,7 @@ def score_figure(rep: Report, problem: str, dims: Sequence[int] = (2, 4, 8)):
 
 def effort_figure(rep: Report, problem: str):
     """Median effort to each target against d (the paper's Figs. 5 and 6) with 95 % bootstrap
-    intervals of the median over seeds; one row per target, one column per family and arm;
+    intervals of the median over repetitions; one row per target, one column per family and arm;
     the dotted line is the value model's effort × 2/(d+1). None without records."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -975,13 +976,13 @@ def effort_figure(rep: Report, problem: str):
                 ax.set_xlabel("active parameters d")
             _style(ax)
     ring = Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3")
-    _legend_below(fig, axes, ncol=3, extra=[(ring, "some seeds never reach it")])
+    _legend_below(fig, axes, ncol=3, extra=[(ring, "some repetitions never reach it")])
     return fig
 
 
 def ratio_figure(rep: Report, problem: str):
     """Effort ratio of each derivative model to its value model against d, with 95 % bootstrap
-    intervals over seeds; the dotted line is 2/(d+1) with the factor-2 band shaded; stars mark
+    intervals over repetitions; the dotted line is 2/(d+1) with the factor-2 band shaded; stars mark
     where the paper says the ratio follows 2/(d+1); triangles at the bottom (top) edge mark
     cells where only the derivative (value) model reaches the target. None without records."""
     import matplotlib.pyplot as plt

@@ -83,7 +83,7 @@ class SensitivityCheck:
 
 
 # Sensitivity checks: the epoch cap and the weight decay of the paper arm at d = 4 (the first
-# "higher d") and 6; a validation set drawn per seed at d = 4 and 6 (is the d = 4 anomaly
+# "higher d") and 6; a validation set drawn per repetition at d = 4 and 6 (is the d = 4 anomaly
 # validation noise?); the loads activated first on the frame at d = 2, 4, 6 (how much of
 # "effort against d" is the order of Table 1?), for the networks of the arm that fits.
 CHECKS: dict[str, SensitivityCheck] = {
@@ -302,7 +302,7 @@ def split(n_samples: int, n_test: int, n_val: int, data_seed: int) -> tuple[Tens
 
 
 def seed_validation(val: Tensor, order: Tensor, n_train: int, seed: int) -> Tensor:
-    """A validation set drawn per seed (the ``val_split`` check): ``len(val)`` samples from the
+    """A validation set drawn per repetition (the ``val_split`` check): ``len(val)`` samples from the
     fixed validation set and the pool samples this seed never trains on (``order[n_train:]``),
     so that the training subsets stay those of the sweep. *Shape:* (n_val,) indices."""
     free = torch.cat([val, order[n_train:]])
@@ -558,7 +558,7 @@ def seed_efforts(long, target: float, interpolate: bool = True):
 
 def effort_to_target(long, target: float, interpolate: bool = True):
     """Least effort at which each (problem, d, method, seed) reaches ``target`` (inf if never;
-    see :func:`crossing`), and the median over seeds (NaN where the median is not reached)."""
+    see :func:`crossing`), and the median over repetitions (NaN where the median is not reached)."""
     import pandas as pd
 
     if long.empty:
@@ -578,9 +578,9 @@ def effort_to_target(long, target: float, interpolate: bool = True):
 
 def bootstrap_ratios(long, targets: Sequence[float], pairs: Sequence[tuple[str, str]],
                      reps: int = stats.BOOTSTRAP_REPS, seed: int = 0):
-    """Effort ratios enh / base per (problem, target, d) with bootstrap intervals over seeds.
+    """Effort ratios enh / base per (problem, target, d) with bootstrap intervals over repetitions.
 
-    The point value is the ratio of the medians over seeds (as :func:`ratio_to_theory`); a
+    The point value is the ratio of the medians over repetitions (as :func:`ratio_to_theory`); a
     replicate resamples the seeds that both methods ran, with the same draw for every cell.
     ``inf`` medians (the target not reached by half of the seeds) give ratios 0 (only enh
     reaches it), inf (only base does) or undefined.
@@ -658,7 +658,7 @@ def summarize(cfg: FEScalingConfig, df, check=None) -> tuple[dict[str, Any], lis
         "failed_fits": int(((text != "") & ~skipped & ~in_failed_run).sum()),
         "skipped_fits": int(skipped.sum()),
         "effort_to_target": {},
-        "effort_to_target_note": "median over seeds of the effort N*C(d,r) at which test R^2 first "
+        "effort_to_target_note": "median over repetitions of the effort N*C(d,r) at which test R^2 first "
                                  "reaches the target (N interpolated between the grid sizes around "
                                  "the crossing); null if fewer than half of "
                                  "the seeds reach it within the sizes (and GP caps) of the profile",
@@ -763,9 +763,9 @@ PAPER = {"follow": "Fig. 5: 'an approximate 2/(1+d) reduction'",
 """The paper's statement behind each claim, short enough for a table cell."""
 
 
-RULE_POINT = ("Point rule (medians over seeds, no interval): the effort to a target is the median "
-              "over seeds of N·C(d, r) at the first crossing, N interpolated between the grid sizes "
-              "(log N against log(1 − R²)); a cell where fewer than half of the seeds reach the "
+RULE_POINT = ("Point rule (medians over repetitions, no interval): the effort to a target is the median "
+              "over repetitions of N·C(d, r) at the first crossing, N interpolated between the grid sizes "
+              "(log N against log(1 − R²)); a cell where fewer than half of the repetitions reach the "
               "target counts as not reached.")
 RULE_BEATS_POINT = (f"A win is less effort at the highest target, or only the derivative model "
                     f"reaching it. Confirmed if it wins at every d ≥ {HIGH_D} where either model "
@@ -781,7 +781,7 @@ RULE_HESSIAN_POINT = (f"Confirmed if the Hessian NN beats the value NN at the hi
 
 
 def _claims(cfg: FEScalingConfig, summary: dict[str, Any]) -> list[Claim]:
-    """The claims graded by the point rules (medians over seeds, no intervals): the GP claims
+    """The claims graded by the point rules (medians over repetitions, no intervals): the GP claims
     of the chapter, and the network claims as first graded on the paper arm (the chapter prints
     these readings beside :func:`arm_claims`, which replaces them for the networks)."""
     hi = max(cfg.targets)
@@ -896,7 +896,7 @@ def interval_outcome(lo: float, hi: float) -> str | None:
 
 RULE_FOLLOW = (f"Rule 1 (follows 2/(d+1)): the (target, d ≥ 2) pairs where both networks reach "
                f"the target are counted within a factor {THEORY_FACTOR:g} of 2/(d+1), with a 95 % "
-               f"bootstrap interval of the count over seeds. Confirmed if all are, partly if some "
+               f"bootstrap interval of the count over repetitions. Confirmed if all are, partly if some "
                f"are, not confirmed if none, not tested if there is no such pair.")
 RULE_BEATS = (f"Rule 2 (beats the value NN): at the highest target and each d ≥ {HIGH_D}, the 95 % "
               f"bootstrap interval of the effort ratio decides: a win only if it lies below 1 "
@@ -973,7 +973,7 @@ def arm_readings(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTR
 
 
 def arm_claims(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> list[Claim]:
-    """The network claims graded on one arm, with bootstrap intervals over seeds.
+    """The network claims graded on one arm, with bootstrap intervals over repetitions.
 
     Rules (fixed before the no-decay arm's results were looked at; for the paper arm they
     replace the point rules of :func:`summarize`, whose readings the chapter prints beside):
@@ -1102,8 +1102,8 @@ def check_table(df, check, targets: Sequence[float]):
     """Each sensitivity check against the runs it changed, on the same (problem, d, method, seed).
 
     One row per (check, problem, d, method, target): the effort to reach the target with the
-    sweep's setting and with the check's (medians over seeds; NaN where fewer than half of the
-    seeds reach it), the seeds that reach it, and the median over seeds of the best test R² over
+    sweep's setting and with the check's (medians over repetitions; NaN where fewer than half of the
+    seeds reach it), the seeds that reach it, and the median over repetitions of the best test R² over
     the training sizes.
 
     Args:
