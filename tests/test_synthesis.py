@@ -88,16 +88,27 @@ def rederive(root: Path, profile: str = "book") -> dict[str, str]:
         out[key] = str(verdicts.count(v))
 
     fe = load("fe_scaling")
+    nd = ((fe or {}).get("arms") or {}).get("no_decay")
     for fam, (base, m1, m2) in {"gp": ("gp", "gegp", "hegp"), "nn": ("nn0", "nn1", "nn2")}.items():
         for r, m in ((1, m1), (2, m2)):
-            got = _fe(fe["effort_to_target"]["frame"], base, m, r) if fe else None
             k = f"fe_{fam}{r}"
+            cells = None
+            if fam == "nn" and nd is not None:  # the networks are read in the no-decay arm
+                cells = nd["effort_to_target"].get("frame", {})
+                eff = {meth: {t: {d: c["median"] for d, c in ds.items()} for t, ds in tg.items()}
+                       for meth, tg in cells.items()}
+            else:
+                eff = fe["effort_to_target"]["frame"] if fe else {}
+            got = _fe(eff, base, m, r) if base in eff and m in eff else None
             if got is None:
                 continue
             gain, t, d, only = got
             cost = (fe.get("cost", {}).get("data", {}).get("frame", {}).get(str(r)))
             out[f"{k}_gain"] = _fmt(gain)
             out[f"{k}_at"] = f"R² = {t}, d = {d}"
+            if cells is not None:
+                runs = min(cells[x][t][str(d)]["seeds"] for x in (base, m))
+                out[f"{k}_at"] += f", median of {runs} run{'s' if runs != 1 else ''}"
             if cost is None:
                 out[f"{k}_cost"] = f"{_price(d, r)} (cost model)"
                 out[f"{k}_pays"] = _judge(gain, _price(d, r)) + " under the cost model"
@@ -127,35 +138,38 @@ def rederive(root: Path, profile: str = "book") -> dict[str, str]:
                 out["ho_at"] = f"N = {n}, median of {len(ratios)} functions"
             if ratios and _judge(statistics.median(ratios), _price(2, r)) == "does not pay":
                 short.append(r)
-        out["ho_verdict"] = (f"from order {short[0]} on, the price outgrows the gain" if short
+        out["ho_verdict"] = (sy.NOT_RECORDED if all(out[f"ho_gain_{r}"] == sy.NOT_RECORDED
+                                                    for r in range(1, 6))
+                             else f"from order {short[0]} on, the price outgrows the gain" if short
                              else "at no order does the price outgrow the gain")
 
     dino = load("dino")
     if dino:
         acc = dino["accuracy"]
         losses = {loss for p in acc.values() for net in p.values() for loss in net} - {"l2"}
-        gains, small, ns, n_small = [], [], set(), set()
+        pairs_by: dict[str, dict[int, list]] = {}
         for loss in losses:
             pairs: dict[int, list] = {}
             for p in acc.values():
                 for cells in p.values():
-                    if loss in cells:
+                    if loss in cells and "l2" in cells:
                         for n in set(cells["l2"]) & set(cells[loss]):
                             pairs.setdefault(int(n), []).append(
                                 (1 - cells["l2"][n]["l2_accuracy"], 1 - cells[loss][n]["l2_accuracy"]))
-            n, ratios = _largest_n_ratios(pairs)
-            if ratios:
-                gains.append(statistics.median(ratios))
-                ns.add(n)
-                lo = min(k for k, v in pairs.items() if _largest_n_ratios({k: v})[1])
-                small.append(statistics.median(_largest_n_ratios({lo: pairs[lo]})[1]))
-                n_small.add(lo)
-        rng = lambda v: (_fmt(min(v)) if _fmt(min(v)) == _fmt(max(v))  # noqa: E731
-                         else f"{_fmt(min(v))}–{_fmt(max(v))}")
-        out["dino_gain"], out["dino_small"] = rng(gains), rng(small)
-        at = lambda v: (f"N = {min(v)}" if len(v) == 1  # noqa: E731
-                        else f"N = {min(v)}–{max(v)} (by loss)")
-        out["dino_at"], out["dino_small_at"] = at(ns), at(n_small)
+            if _largest_n_ratios(pairs)[1]:
+                pairs_by[loss] = pairs
+        if pairs_by:
+            common = set.intersection(*(set(v) for v in pairs_by.values()))
+            hi, lo = max(common), min(common)
+            med = lambda n: [statistics.median(_largest_n_ratios({n: v[n]})[1])  # noqa: E731
+                             for v in pairs_by.values()]
+            rng = lambda v: (_fmt(min(v)) if _fmt(min(v)) == _fmt(max(v))  # noqa: E731
+                             else f"{_fmt(min(v))}–{_fmt(max(v))}")
+            out["dino_gain"], out["dino_small"] = rng(med(hi)), rng(med(lo))
+            out["dino_at"], out["dino_small_at"] = f"N = {hi}", f"N = {lo}"
+        small_n = [c for c in dino.get("claims", []) if c["claim"].startswith(sy.DINO_CLAIM)]
+        if small_n:
+            out["dino_verdict"], out["dino_ours"] = small_n[0]["verdict"], small_n[0]["ours"]
 
     gi = load("gradinn")
     if gi:
@@ -293,9 +307,188 @@ def test_empty_store_draws_an_empty_figure(tmp_path):
     matplotlib.use("Agg")
     syn = sy.build("smoke", tmp_path)
     fig = sy.plot_gain_cost(syn.summaries, syn.rows)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 1 and "fewer than 2 points" in fig.axes[0].texts[0].get_text()
     assert sy.unplaced_markdown(syn.summaries, syn.rows) == ""
     assert "not yet recorded" not in sy.sources_markdown(syn) and "none" in sy.sources_markdown(syn)
+    assert "no point" in syn.values["figure_note"]
+
+
+# --------------------------------------------------------------------------- the review's defects
+def _arm_cell(median, seeds=2):
+    return {"median": median, "lo": median, "hi": median, "reached": seeds if median else 0,
+            "seeds": seeds}
+
+
+def _fe_with_arms(tmp_path, no_decay_nn2: bool = False):
+    """An FE summary whose paper arm has a stalled value network (only the Sobolev network
+    reaches the target beyond d = 1) and whose no-decay arm has both reaching it."""
+    paper = {"nn0": {"0.99": {"1": 4.0, "2": None, "3": None}},
+             "nn1": {"0.99": {"1": 2.0, "2": 3.0, "3": 4.0}},
+             "nn2": {"0.99": {"1": 3.0, "2": 4.0, "3": 5.0}}}
+    gp = {"gp": {"0.99": {"1": 2.0, "2": 4.0}}, "gegp": {"0.99": {"1": 2.0, "2": 3.0}}}
+    nd = {"nn0": {"0.99": {"1": _arm_cell(3.0), "2": _arm_cell(6.0), "3": _arm_cell(9.0)}},
+          "nn1": {"0.99": {"1": _arm_cell(2.0), "2": _arm_cell(4.0), "3": _arm_cell(6.0)}}}
+    if no_decay_nn2:
+        nd["nn2"] = {"0.99": {"1": _arm_cell(3.0), "2": _arm_cell(8.0), "3": _arm_cell(10.0)}}
+    to_arm = lambda tree: {m: {t: {d: _arm_cell(v, 5) for d, v in ds.items()}  # noqa: E731
+                               for t, ds in tg.items()} for m, tg in tree.items()}
+    _write(tmp_path, "fe_scaling", {
+        "effort_to_target": {"frame": gp | paper},
+        "arms": {"paper": {"effort_to_target": {"frame": to_arm(gp | paper)}},
+                 "no_decay": {"effort_to_target": {"frame": nd}}},
+        "progress": [{"part": "paper", "recorded": 10, "planned": 10},
+                     {"part": "no_decay", "recorded": 4, "planned": 8}],
+        "cost": sy.cost_record(data={"frame": {1: 1.2, 2: 6.0}})}, "book")
+
+
+def test_fe_networks_are_read_in_the_no_decay_arm(tmp_path):
+    """The networks' gain comes from the no-decay arm (where the FE chapter makes the paper's
+    comparison); the paper arm's stalled value network is shown for comparison only, named as
+    such, and left out of the figure and the counts."""
+    _fe_with_arms(tmp_path)
+    syn = sy.build("book", tmp_path)
+    v = syn.values
+    # no-decay arm, R² = 0.99, d = 3: N0 / N1 = 9 * C(3, 1) / 6 = 3, of 2 runs each
+    assert (v["fe_nn1_gain"], v["fe_nn1_at"]) == ("3.0", "R² = 0.99, d = 3, median of 2 runs")
+    assert v["fe_nn1_pays"] == "pays" and v["fe_nn1_only"].startswith("no dimension")
+    assert "no-decay arm" in v["fe_nn_text"] and "no-decay arm" in v["fe_nn_short"]
+    assert "stalls" in v["fe_nn_text"] and "stalls" in v["fe_nn_short"]
+    # the paper arm's gain (only the Sobolev network reaches beyond d = 1) is not the answer
+    assert "∞" not in v["fe_nn1_gain"] and "at d = 2, 3 only the order-1" in v["fe_nn_text"]
+    # the no-decay Hessian networks are not recorded: one sentence, no template left over
+    assert v["fe_nn2_gain"] == sy.NOT_RECORDED
+    assert "Hessian networks of that arm are still being computed (4 of the arm's 8 runs" in v["fe_nn_text"]
+    assert sy.NOT_RECORDED not in v["fe_nn_text"] + v["fe_nn_short"]
+    paper = [r for r in syn.rows if r.arm == "paper"]
+    assert paper and all(r.comparison_only for r in paper)
+    assert not set(map(id, paper)) & set(map(id, sy.placed(syn.rows)))
+    assert "not judged" in sy.cost_benefit_markdown(syn.summaries, syn.rows)
+    assert "for comparison only" in sy.unplaced_markdown(syn.summaries, syn.rows)
+    assert rederive(tmp_path).items() <= v.items()
+    _fe_with_arms(tmp_path, no_decay_nn2=True)
+    v = sy.build("book", tmp_path).values
+    assert v["fe_nn2_gain"] == "4.5" and "With the Hessian as well" in v["fe_nn_text"]  # 9 * 5 / 10
+
+
+def test_missing_numbers_read_as_one_pending_sentence(tmp_path):
+    """No "not recorded" template in a sentence: where the runs are missing, one sentence says
+    they are still pending."""
+    _write(tmp_path, "higher_order_sobolev", {"mean_error": {}, "runs": 3, "missing_runs": 97})
+    _write(tmp_path, "dino", {"accuracy": {}, "claims": []})
+    v = sy.build("smoke", tmp_path).values
+    assert v["ho_text"] == v["ho_short"]
+    assert "still being computed (3 of the plan's 100 runs recorded)" in v["ho_text"]
+    assert "still being computed" in v["fe_nn_text"]
+    for key in ("ho_text", "ho_short", "fe_nn_text", "fe_nn_short", "dino_text", "dino_short"):
+        assert sy.NOT_RECORDED not in v[key], (key, v[key])
+    nb = _notebook_text()
+    assert "ho_gain_1" not in nb and "{glue:text}`ho_text`" in nb  # no template of five gains
+
+
+DINO_RULE = "cells are (problem, network); confirmed = every loss wins a majority of its cells"
+
+
+def _dino(tmp_path, ours: str, verdict: str, more_claims=()):
+    def cell(acc, seeds=1):
+        return {"l2_accuracy": acc, "seeds": seeds}
+
+    acc = {p: {"dipnet_100_50": {
+        "l2": {"16": cell(0.10), "256": cell(0.70)},
+        "h1": {"16": cell(0.11), "256": cell(0.85), "1024": cell(0.95)},
+        "reduced_h1_ms": {"16": cell(0.55), "256": cell(0.80)}}} for p in ("poisson", "crd")}
+    claims = [{"claim": sy.DINO_CLAIM, "paper": "p", "ours": ours, "verdict": verdict,
+               "rule": DINO_RULE}, *more_claims]
+    _write(tmp_path, "dino", {"accuracy": acc, "claims": claims})
+
+
+def test_dino_statement_comes_from_its_claim_table(tmp_path):
+    """The DINO finding quotes the claim table's verdict, reads every loss at that claim's N
+    (never a different N per loss), counts the runs, explains why a ratio of about 1 is still
+    a win, and calls the verdicts provisional while a DINO claim is not tested."""
+    ours = "at N = 16, against L2: H1 2 of 2 won; reduced H1 MS 2 of 2 won"
+    untested = {"claim": "x", "paper": "p", "ours": "no runs", "verdict": "not tested", "rule": "r"}
+    _dino(tmp_path, ours, "confirmed", [untested])
+    v = sy.build("smoke", tmp_path).values
+    assert (v["dino_verdict"], v["dino_ours"]) == ("confirmed", ours)
+    # N = 16: H1 0.9 / 0.89 = 1.01, MS 0.9 / 0.45 = 2.0; L2 + two losses, one run each, two cells
+    assert v["dino_ratio"] == "H1 1.0×, reduced H1 MS 2.0×"
+    assert v["dino_runs"] == ("6 training runs: 1 per loss, L2 included, in each of 2 cells of "
+                              "problem and network")
+    assert "is confirmed" in v["dino_text"] and "a gain of a few per cent counts as a win" in v["dino_text"]
+    assert v["dino_status"] == "provisional: 1 of its 2 claims is not tested yet"
+    assert "provisional" in v["dino_short"] and "N = 16, 6 training runs" in v["dino_short"]
+    assert "by loss" not in json.dumps(v)
+    # the table's rows: one N for every loss (the largest they share, 256; not H1's 1024)
+    rows = [r for r in sy.build("smoke", tmp_path).rows if r.study == "dino"]
+    assert {r.n for r in rows} == {256} and {r.n_small for r in rows} == {16}
+    assert (v["dino_at"], v["dino_small_at"]) == ("N = 256", "N = 16")
+    # a claim left "not tested" with a reading of the runs so far: called so
+    _dino(tmp_path, f"no complete cell yet; provisional, on the runs so far: {ours} (confirmed)",
+          "not tested")
+    v = sy.build("smoke", tmp_path).values
+    assert "is not tested yet (no complete cell yet); on the runs so far it reads confirmed" in v["dino_text"]
+    assert v["dino_status"] == "provisional: its one claim is not tested yet"
+    assert "reads confirmed on the runs so far" in v["dino_short"]
+
+
+def test_missing_list_is_in_words(tmp_path):
+    """What the summaries lack is said in words; the summary keys only in a folded note."""
+    _fe_with_arms(tmp_path)
+    syn = sy.build("book", tmp_path)
+    text = sy.missing_markdown(syn.summaries, syn.missing())
+    words, _, dev = text.partition(":::{dropdown}")
+    assert "the measured training time per epoch of the Gaussian process trained on gradients" in words
+    assert "`" not in words.replace("{doc}`", "").replace("<fe_scaling>`", "").replace(
+        "<higher_order_sobolev>`", "").replace("<dino_pde_maps>`", "").replace("<gradinn>`", "").replace(
+        "<theory>`", "")
+    assert "cost." not in words and "ROW_READERS" not in words
+    assert "`cost.epoch.gp.1`" in dev and dev.rstrip().endswith(":::")
+    assert sy.missing_words("dino", "cost.data.{poisson, crd}.1") == \
+        "the measured cost of a sample with its Jacobian (the PDE maps)"
+    assert sy.missing_words("dino", "cost.epoch.dipnet_100_50.reduced_h1_ms") == \
+        "the measured training time per epoch of the DIPNet 100-50 trained with the reduced H1 MS loss"
+    assert "ROW_READERS" not in _notebook_text()
+
+
+def test_figure_drops_a_panel_with_one_point_and_keeps_markers_distinct(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _fe_with_arms(tmp_path)
+    _write(tmp_path, "gradinn", {"rmse": {"f": {"nn": {"N=25,noise=0": 2.0},
+                                                "gradinn": {"N=25,noise=0": 1.0}}}}, "book")
+    syn = sy.build("book", tmp_path)
+    assert sy.panels(syn.rows) == ["samples"]
+    fig = sy.plot_gain_cost(syn.summaries, syn.rows)
+    assert len(fig.axes) == 1
+    assert "would hold fewer than 2 points: GradINN" in sy.unplaced_markdown(syn.summaries, syn.rows)
+    assert "is not drawn, since it would hold one point" in syn.values["figure_note"]
+    handles = fig.legends[0].legend_handles
+    style = {h.get_label(): (h.get_marker(), h.get_markerfacecolor()) for h in handles}
+    assert len(set(style.values())) == len(style), style  # no two entries drawn alike
+    assert style["order 1"][0] != style["open: cost model"][0] if "open: cost model" in style else True
+
+
+def test_claim_tables_fit_a_phone(tmp_path):
+    """Verdict first, at most three columns."""
+    _write(tmp_path, "dino", {"claims": [
+        {"claim": "c", "paper": "p", "ours": "o", "verdict": "confirmed", "rule": "r"}]})
+    syn = sy.build("smoke", tmp_path)
+    for table in (sy.verdict_matrix_markdown(syn.summaries, syn.claims, syn.status),
+                  sy.claims_markdown(syn.summaries, syn.claims)):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        assert rows and all(line.count("|") - line.count("\\|") <= 4 for line in rows), table
+        assert rows[0].startswith("| verdict |")
+        assert rows[2].startswith("| {bdg-")
+
+
+def test_intro_lists_every_chapter():
+    """The intro's chapter table names every chapter of the table of contents."""
+    text = INTRO.read_text()
+    table = text[text.index("## What each chapter answers"):]
+    table = table[:table.index("\n\n", table.index("| chapter"))]
+    for name in book.toc_chapters(ROOT):
+        assert f"{{doc}}`generated/{name}`" in table, name
 
 
 def test_people_and_break_even():

@@ -32,8 +32,15 @@ never an error: every reader returns what it found and says what it did not.
   ``<order>`` is the derivative order of the data ("1", "2", ...); ``<variant>`` the order, or
   a loss's name where one model trains with several losses (DINO). No chapter records this block
   yet; where it is missing, the table shows the cost model's C(d, r) (marked as such) or nothing.
-* the gains, from each chapter's own headline numbers: ``effort_to_target`` (FE scaling),
-  ``mean_error`` (higher order), ``accuracy`` (DINO) and ``rmse`` (GradINN).
+* the gains, from each chapter's own headline numbers: ``effort_to_target`` (FE scaling: its
+  Gaussian processes; its networks from ``arms.<arm>.effort_to_target``, the no-decay arm being
+  the reading and the paper arm, whose value network stalls, shown for comparison only),
+  ``mean_error`` (higher order), ``accuracy`` (DINO, every loss read at one training size) and
+  ``rmse`` (GradINN);
+* ``progress`` or ``missing_runs``: how many runs of a chapter's plan are recorded, for the
+  sentences that say which runs are still pending.
+
+The DINO finding is quoted from that chapter's claim table (:func:`dino_text`), not re-judged.
 """
 
 from __future__ import annotations
@@ -41,11 +48,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from derivlearn import cost as cost_model
 from derivlearn.claims import BADGE, VERDICTS
@@ -287,37 +295,38 @@ def _cell(text: str) -> str:
 
 def verdict_matrix_markdown(s: Summaries, rows: Sequence[ClaimRow], status: Mapping[str, str],
                             badges: bool = True) -> str:
-    """The verdict matrix: one row per chapter, one column per verdict, counts in the cells;
-    a chapter without a claim table says so instead."""
+    """The verdict matrix, verdict first and three columns wide (it fits a phone screen): one
+    row per verdict with the number of claims and the chapters they come from, a total row, and
+    a sentence naming the chapters without a claim table."""
     counts = verdict_counts(rows)
-    head = "| chapter | " + " | ".join(verdict_label(v, badges) for v in VERDICTS) + " | claims |"
-    out = [head, "|---|" + "---:|" * (len(VERDICTS) + 1)]
-    total = dict.fromkeys(VERDICTS, 0)
-    for ch in s.chapters:
-        c = counts.get(ch.study)
-        if c is None:
-            out.append(f"| {ch.link()} | " + " | ".join("" for _ in VERDICTS)
-                       + f" | {_cell(status.get(ch.study, CLAIMS_NOT_RECORDED))} |")
-            continue
-        for v in VERDICTS:
-            total[v] += c[v]
-        out.append(f"| {ch.link()} | " + " | ".join(str(c[v]) for v in VERDICTS)
-                   + f" | {sum(c.values())} |")
-    out.append("| **all recorded** | " + " | ".join(f"**{total[v]}**" for v in VERDICTS)
-               + f" | **{sum(total.values())}** |")
+    out = ["| verdict | claims | by chapter |", "|---|---:|---|"]
+    for v in VERDICTS:
+        by = [f"{s.chapter(st).link()} {c[v]}" for st, c in counts.items() if c[v]]
+        out.append(f"| {verdict_label(v, badges)} | {sum(c[v] for c in counts.values())} "
+                   f"| {', '.join(by) or 'none'} |")
+    total = sum(sum(c.values()) for c in counts.values())
+    out.append(f"| **all recorded** | **{total}** | {len(counts)} of {len(s.chapters)} chapters |")
+    without = [f"{ch.link()} ({_cell(status.get(ch.study, CLAIMS_NOT_RECORDED))})"
+               for ch in s.chapters if ch.study not in counts]
+    if without:
+        out += ["", "Without a recorded claim: " + ", ".join(without) + "."]
     return "\n".join(out)
 
 
 def claims_markdown(s: Summaries, rows: Sequence[ClaimRow], badges: bool = True) -> str:
-    """Every recorded claim, one line each: chapter, claim, verdict (details stay in the
+    """Every recorded claim, one line each, chapter by chapter: the verdict first, then the claim
+    (two columns, for a phone screen; the paper's number, ours and the rule stay in the
     chapter's own reproduction record)."""
     if not rows:
         return "No chapter has recorded its claim table yet."
-    out = ["| chapter | claim | verdict |", "|---|---|---|"]
-    for r in rows:
-        out.append(f"| {s.chapter(r.study).link()} | {_cell(r.claim)} | "
-                   f"{verdict_label(r.verdict, badges)} |")
-    return "\n".join(out)
+    out: list[str] = []
+    for ch in s.chapters:
+        mine = [r for r in rows if r.study == ch.study]
+        if not mine:
+            continue
+        out += ["" if out else None, f"**{ch.link()}**", "", "| verdict | claim |", "|---|---|"]
+        out += [f"| {verdict_label(r.verdict, badges)} | {_cell(r.claim)} |" for r in mine]
+    return "\n".join(x for x in out if x is not None)
 
 
 # ----------------------------------------------------------------------------- costs and gains
@@ -378,6 +387,10 @@ class CostBenefit:
         missing: the summary keys the row looked for and did not find.
         n: for error gains, the training size of ``gain`` (else None).
         n_small: for error gains, the smallest training size with a ratio (else None).
+        arm: for the FE chapter's networks, the arm of the network sweep the row reads
+            (``"no_decay"`` or ``"paper"``; ``""`` elsewhere).
+        comparison_only: why the row is shown in the table for comparison but left out of the
+            figure and the counts (``""``: a row like any other).
     """
 
     study: str
@@ -397,6 +410,8 @@ class CostBenefit:
     missing: tuple[str, ...] = ()
     n: int | None = None
     n_small: int | None = None
+    arm: str = ""
+    comparison_only: str = ""
 
     def pays(self) -> str | None:
         """``"pays"``, ``"does not pay"`` or ``"breaks even"`` where the row decides it, else
@@ -551,20 +566,73 @@ def _safe_float(x: Any) -> float | None:
         return None
 
 
+ARMS = {"no_decay": "no-decay arm", "paper": "paper arm"}
+"""The FE chapter's two arms of the network sweep, in the order the synthesis reads them: the
+no-decay arm (Adam without weight decay) is where that chapter makes the paper's comparison; in
+the paper arm (Adam with the coupled L2 decay the paper's wording implies) the value network
+stalls, so its gains measure the stall as much as the derivatives."""
+PAPER_ARM_NOTE = "paper arm: the value network stalls under the coupled weight decay"
+
+
+def fe_arm_efforts(summary: Mapping[str, Any], arm: str) -> dict[str, Any] | None:
+    """An arm's efforts to a target in the layout of the summary's top-level
+    ``effort_to_target`` (``[problem][method][target][d]`` = the median, ``None`` where not
+    reached), from ``arms.<arm>.effort_to_target`` (whose cells hold ``median``, ``lo``, ``hi``,
+    ``reached`` and ``seeds``); ``None`` if the summary has no such arm."""
+    eff = _get(summary, "arms", arm, "effort_to_target")
+    if not isinstance(eff, Mapping):
+        return None
+    out: dict[str, Any] = {}
+    for problem, methods in eff.items():
+        for method, targets in (methods.items() if isinstance(methods, Mapping) else []):
+            for t, ds in (targets.items() if isinstance(targets, Mapping) else []):
+                for d, cell in (ds.items() if isinstance(ds, Mapping) else []):
+                    med = cell.get("median") if isinstance(cell, Mapping) else cell
+                    out.setdefault(problem, {}).setdefault(method, {}).setdefault(t, {})[d] = med
+    return out
+
+
+def _arm_runs(summary: Mapping[str, Any], arm: str, problem: str, methods: Sequence[str],
+              target: str, d: int | None) -> int | None:
+    """The fewest training runs (``seeds``) behind one (target, d) cell of an arm's methods."""
+    if d is None:
+        return None
+    got = [_get(summary, "arms", arm, "effort_to_target", problem, m, target, str(d), "seeds")
+           for m in methods]
+    got = [int(x) for x in got if isinstance(x, int) and not isinstance(x, bool)]
+    return min(got) if got else None
+
+
 def fe_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
     """FE scaling: per problem, family and order, the sample gain to the highest target
     (:func:`fe_sample_gain`); data cost measured (``cost.data.<problem>.<r>``) or the cost
-    model's C(d, r); training cost ``cost.epoch.<gp|nn>.<r>``."""
+    model's C(d, r); training cost ``cost.epoch.<gp|nn>.<r>``.
+
+    The Gaussian processes are read from the summary's ``effort_to_target`` (one set of fits).
+    The networks are read per arm (``arms.<arm>.effort_to_target``): the no-decay arm first,
+    the primary reading; the paper arm's rows follow, marked ``comparison_only`` (its value
+    network stalls). A summary without ``arms`` gives one network row from ``effort_to_target``.
+    """
     rows = []
     eff = summary.get("effort_to_target")
     if not isinstance(eff, Mapping):
         return rows
+    sources: list[tuple[str, str, Mapping[str, Any]]] = [("gp", "", eff)]
+    arms = [(arm, e) for arm in ARMS if (e := fe_arm_efforts(summary, arm)) is not None]
+    sources += [("nn", arm, e) for arm, e in arms] if arms else [("nn", "", eff)]
     for problem in eff:
-        for fam, (model, (base, m1, m2)) in FE_FAMILIES.items():
+        for fam, arm, tree in sources:
+            model, (base, m1, m2) = FE_FAMILIES[fam]
+            name = f"{model}, {ARMS[arm]}" if arm else model
             for order, method in ((1, m1), (2, m2)):
-                if base not in eff[problem] or method not in eff[problem]:
+                if base not in tree.get(problem, {}) or method not in tree.get(problem, {}):
                     continue
-                gain, at, note, d = fe_sample_gain(summary, problem, base, method, order)
+                gain, at, note, d = fe_sample_gain({"effort_to_target": tree}, problem, base,
+                                                   method, order)
+                runs = _arm_runs(summary, arm, problem, (base, method),
+                                 at.split(",")[0].removeprefix("R² = "), d) if arm else None
+                if runs is not None:
+                    at += f", median of {runs} run{'s' if runs != 1 else ''}"
                 missing: list[str] = []
                 data_cost, kind = None, ""
                 if problem in MEASURED_DATA_PROBLEMS:
@@ -574,9 +642,10 @@ def fe_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
                     data_cost, kind = float(cost_model.cost(d, order)), "cost model"
                 epoch = _measured(summary, "epoch", [fam], str(order), missing)
                 rows.append(CostBenefit(
-                    "fe_scaling", PROBLEM_NAMES.get(problem, problem), model, FE_DATA[fam, order],
+                    "fe_scaling", PROBLEM_NAMES.get(problem, problem), name, FE_DATA[fam, order],
                     order, gain, "samples", at, note=note, data_cost=data_cost,
-                    data_cost_kind=kind, epoch_cost=epoch, missing=tuple(missing)))
+                    data_cost_kind=kind, epoch_cost=epoch, missing=tuple(missing), arm=arm,
+                    comparison_only=PAPER_ARM_NOTE if arm == "paper" else ""))
     return rows
 
 
@@ -631,49 +700,77 @@ DINO_LOSSES = {"h1": "Jacobian (H1 loss)", "reduced_h1": "Jacobian (reduced H1)"
                "nullspace_sketched_h1": "Jacobian (reduced H1 + null-space sketch)"}
 
 
-def dino_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
-    """DINO: per derivative loss, the median over problems and networks of the relative L2
-    error of L2 training over that loss's (``accuracy.<problem>.<network>.<loss>.<N>
-    .l2_accuracy``, relative error = 1 - accuracy), at the largest and smallest N; data cost
-    ``cost.data.<problem>.1``, training cost ``cost.epoch.<network>.<loss>`` (medians)."""
+DINO_SHORT = {"h1": "H1", "reduced_h1": "reduced H1", "reduced_h1_ms": "reduced H1 MS",
+              "sketched_h1": "sketched H1", "nullspace_sketched_h1": "null-space sketched H1"}
+"""The DINO losses as that chapter's claim table names them."""
+
+
+class DinoPair(NamedTuple):
+    """One (problem, network) cell at one N: L2 training's relative L2 error over a derivative
+    loss's, and the training runs behind each side (0 where the summary does not say)."""
+
+    ratio: float
+    cell: tuple[str, str]
+    l2_runs: int
+    loss_runs: int
+
+
+def dino_ratios(summary: Mapping[str, Any]) -> dict[str, dict[int, list[DinoPair]]]:
+    """Per derivative loss and training size, the relative L2 error of L2 training over the
+    loss's in every (problem, network) cell with both (``accuracy.<problem>.<network>.<loss>
+    .<N>.l2_accuracy``, relative error = 1 - accuracy, runs from ``seeds``), losses in the
+    order of :data:`DINO_LOSSES`."""
     acc = summary.get("accuracy")
     if not isinstance(acc, Mapping):
-        return []
-    losses: list[str] = []
-    for p in acc.values():
-        for net in (p.values() if isinstance(p, Mapping) else []):
-            for loss in (net if isinstance(net, Mapping) else []):
-                if loss != "l2" and loss not in losses:
-                    losses.append(loss)
-    losses.sort(key=lambda x: (list(DINO_LOSSES).index(x) if x in DINO_LOSSES else 99, x))
-    rows = []
-    for loss in losses:
-        per_n: dict[int, list[float]] = {}
-        problems, networks = set(), set()
-        for p, nets in acc.items():
-            for net, cells in (nets.items() if isinstance(nets, Mapping) else []):
-                if not isinstance(cells, Mapping) or "l2" not in cells or loss not in cells:
+        return {}
+    out: dict[str, dict[int, list[DinoPair]]] = {}
+    for p, nets in acc.items():
+        for net, cells in (nets.items() if isinstance(nets, Mapping) else []):
+            if not isinstance(cells, Mapping) or "l2" not in cells:
+                continue
+            for loss in cells:
+                if loss == "l2":
                     continue
                 for n in set(_int_keys(cells["l2"])) & set(_int_keys(cells[loss])):
                     a = _num(_get(cells, "l2", str(n), "l2_accuracy"))
                     b = _num(_get(cells, loss, str(n), "l2_accuracy"))
                     if a is None or b is None:
                         continue
-                    got = _error_ratios([(1 - a, 1 - b)])
-                    if got:
-                        per_n.setdefault(n, []).extend(got)
-                        problems.add(p)
-                        networks.add(net)
-        if not per_n:
-            continue
-        hi, lo = max(per_n), min(per_n)
+                    runs = [int(_num(_get(cells, k, str(n), "seeds")) or 0) for k in ("l2", loss)]
+                    for ratio in _error_ratios([(1 - a, 1 - b)]):
+                        out.setdefault(loss, {}).setdefault(n, []).append(
+                            DinoPair(ratio, (str(p), str(net)), *runs))
+    return dict(sorted(out.items(), key=lambda kv: (
+        list(DINO_LOSSES).index(kv[0]) if kv[0] in DINO_LOSSES else 99, kv[0])))
+
+
+def dino_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
+    """DINO: per derivative loss, the median over (problem, network) cells of the relative L2
+    error of L2 training over that loss's (:func:`dino_ratios`), at the largest and the smallest
+    training size that every loss shares (never a different size per loss; a loss's own sizes
+    only where the losses share none); data cost ``cost.data.<problem>.1``, training cost
+    ``cost.epoch.<network>.<loss>`` (medians)."""
+    ratios = dino_ratios(summary)
+    acc = summary.get("accuracy")
+    if not ratios or not isinstance(acc, Mapping):
+        return []
+    common = set.intersection(*(set(per_n) for per_n in ratios.values()))
+    rows = []
+    for loss, per_n in ratios.items():
+        sizes = common or set(per_n)
+        hi, lo = max(sizes), min(sizes)
+        where = [(p, net) for p, nets in acc.items() if isinstance(nets, Mapping)
+                 for net, cells in nets.items() if isinstance(cells, Mapping) and loss in cells]
+        problems, networks = sorted({p for p, _ in where}), sorted({n for _, n in where})
         missing: list[str] = []
-        data_cost = _measured(summary, "data", sorted(problems), "1", missing)
-        epoch = _measured(summary, "epoch", sorted(networks), loss, missing)
+        data_cost = _measured(summary, "data", problems, "1", missing)
+        epoch = _measured(summary, "epoch", networks, loss, missing)
+        cells = len(per_n[hi])
         rows.append(CostBenefit(
             "dino", "PDE maps", "neural operator", DINO_LOSSES.get(loss, loss.replace("_", " ")),
-            1, _median(per_n[hi]), "error", f"N = {hi}, median of {len(per_n[hi])} cells",
-            gain_small=_median(per_n[lo]) if lo != hi else None,
+            1, _median(x.ratio for x in per_n[hi]), "error",
+            f"N = {hi}, median of {cells} cell{'s' if cells != 1 else ''}",
+            gain_small=_median(x.ratio for x in per_n[lo]) if lo != hi else None,
             gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
             data_cost=data_cost, data_cost_kind="measured" if data_cost is not None else "",
             epoch_cost=epoch, missing=tuple(missing)))
@@ -803,8 +900,8 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
                           if r.gain_small is not None else "")
         if r.note:
             at += f"; {r.note}"
-        pays = PAYS_WORDS.get(r.pays() or "", "open")
-        if pays != "open" and r.data_cost_kind == "cost model":
+        pays = "not judged" if r.comparison_only else PAYS_WORDS.get(r.pays() or "", "open")
+        if pays not in ("open", "not judged") and r.data_cost_kind == "cost model":
             pays += " (model)"
         chapter = s.chapter(r.study).link() if r.study != last else ""
         last = r.study
@@ -816,7 +913,8 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
 
 def expected_keys(s: Summaries, rows: Sequence[CostBenefit], status: Mapping[str, str],
                   notes: Mapping[str, str]) -> dict[str, list[str]]:
-    """Per chapter, the summary keys the synthesis looked for and did not find."""
+    """Per chapter, the summary keys the synthesis looked for and did not find (``claims``,
+    ``cost.<data|epoch>.<where>.<which>``, or ``(gains: why)``)."""
     out: dict[str, list[str]] = {}
     for ch in s.chapters:
         keys: list[str] = []
@@ -833,27 +931,101 @@ def expected_keys(s: Summaries, rows: Sequence[CostBenefit], status: Mapping[str
     return out
 
 
+MODEL_WORDS = {"gp": "Gaussian process", "nn": "neural network", "gradinn": "GradINN network",
+               "sobolev": "Sobolev network", "generic": "generic encoder-decoder",
+               "dipnet_100_50": "DIPNet 100-50"}
+"""Model keys of the ``cost.epoch`` block, in words."""
+
+
+def _model_words(key: str) -> str:
+    return MODEL_WORDS.get(key, key.replace("dipnet_", "DIPNet ").replace("_", "-"))
+
+
+def _data_words(study: str, order: str) -> str:
+    """What a sample carries besides its value, in words."""
+    if study == "dino":
+        return "its Jacobian"
+    if study == "fe_scaling" and order in ("1", "2"):
+        return "its gradient" if order == "1" else "its gradient and Hessian"
+    return "its gradient" if order == "1" else f"its derivatives up to order {order}"
+
+
+def _variant_words(study: str, variant: str) -> str:
+    if study == "dino" or not variant.isdigit():
+        return f"trained with the {DINO_SHORT.get(variant, variant.replace('_', ' '))} loss"
+    if variant == "0":
+        return "without derivative data"
+    return "trained on gradients" if variant == "1" else f"trained on derivatives up to order {variant}"
+
+
+def missing_words(study: str, key: str) -> str:
+    """A key :func:`expected_keys` reports, in words for readers (``cost.epoch.gp.1`` -> "the
+    measured training time per epoch of the Gaussian process trained on gradients")."""
+    if key == "claims":
+        return "the claim table"
+    if key.startswith("(gains: "):
+        return f"the gains of its models ({key[len('(gains: '):-1]})"
+    parts = key.split(".", 2)
+    if len(parts) == 3 and parts[0] == "cost":
+        where, _, which = parts[2].rpartition(".")
+        names = [w.strip() for w in where.strip("{}").split(",")]
+        if parts[1] == "data":
+            place = ("the PDE maps" if study == "dino" else
+                     " and ".join(PROBLEM_NAMES.get(n, n.replace("_", " ")) for n in names))
+            return f"the measured cost of a sample with {_data_words(study, which)} ({place})"
+        models = " and the ".join(_model_words(n) for n in names)
+        return f"the measured training time per epoch of the {models} {_variant_words(study, which)}"
+    return key
+
+
 def missing_markdown(s: Summaries, missing: Mapping[str, Sequence[str]]) -> str:
-    """What each chapter's summary does not record yet, as a Markdown list."""
+    """What each chapter's summary does not record yet, as a Markdown list in words, followed by
+    a folded note for developers with the summary keys behind each item."""
     if not missing:
         return "Every chapter's summary records everything this chapter reads."
-    lines = []
+    lines, keys = [], []
     for ch in s.chapters:
         if ch.study in missing:
-            keys = [f"`{k}`" if not k.startswith("(") else k for k in missing[ch.study]]
-            lines.append(f"* {ch.link()}: " + ", ".join(keys))
-    return "\n".join(lines)
+            words = list(dict.fromkeys(missing_words(ch.study, k) for k in missing[ch.study]))
+            lines.append(f"* {ch.link()}: " + "; ".join(words) + ".")
+            keys.append(f"* {ch.short}: " + ", ".join(
+                f"`{k}`" if not k.startswith("(") else k for k in missing[ch.study]))
+    return "\n".join(lines + [
+        "", ":::{dropdown} For developers: the summary keys behind this list",
+        "The synthesis reads a chapter's `claims`, its gains (by the readers in `ROW_READERS` of "
+        "`derivlearn.synthesis`) and the `cost` block that `derivlearn.synthesis.cost_record` "
+        "writes. Keys not found:", "", *keys, ":::"])
 
 
 # ----------------------------------------------------------------------------- the figure
 ORDER_MARKERS = {0: "X", 1: "o", 2: "s", 3: "^", 4: "D", 5: "v"}
+FILL_MARKER = "p"
+"""The legend's marker for filled (measured cost) against open (cost model): a pentagon, which
+no derivative order uses."""
 TICKS = (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+PANELS = {"samples": ("effort to an accuracy target", "value samples one sample replaces"),
+          "error": ("error at equal training size", "error of value training / with derivatives")}
+MIN_POINTS = 2
+"""A panel of the figure is drawn only with at least this many points (a lone point says
+nothing a table row does not)."""
+
+
+def placeable(rows: Sequence[CostBenefit]) -> list[CostBenefit]:
+    """The rows with a finite positive gain and a cost, not shown for comparison only."""
+    return [r for r in rows if r.data_cost is not None and r.gain is not None
+            and math.isfinite(r.gain) and r.gain > 0 and not r.comparison_only]
+
+
+def panels(rows: Sequence[CostBenefit]) -> list[str]:
+    """The gain kinds whose panel the figure draws: those with :data:`MIN_POINTS` or more."""
+    got = placeable(rows)
+    return [k for k in PANELS if sum(1 for r in got if r.gain_kind == k) >= MIN_POINTS]
 
 
 def placed(rows: Sequence[CostBenefit]) -> list[CostBenefit]:
-    """The rows the figure can place: a finite positive gain and a cost."""
-    return [r for r in rows if r.data_cost is not None and r.gain is not None
-            and math.isfinite(r.gain) and r.gain > 0]
+    """The rows the figure places: placeable, in a panel the figure draws."""
+    kinds = panels(rows)
+    return [r for r in placeable(rows) if r.gain_kind in kinds]
 
 
 def _series(s: Summaries, rows: Sequence[CostBenefit]) -> list[tuple[str, str]]:
@@ -864,11 +1036,13 @@ def _series(s: Summaries, rows: Sequence[CostBenefit]) -> list[tuple[str, str]]:
 
 
 def plot_gain_cost(s: Summaries, rows: Sequence[CostBenefit]):
-    """Gain against cost, one point per row with a gain and a cost (:func:`placed`), in two
-    panels: (a) value samples one derivative sample replaces, with the break-even line
-    gain = cost; (b) the error ratio at equal N, with "no gain" (1) and the line gain = cost
-    dashed (break-even only where the error falls as 1/N). Colour: chapter and model; marker:
-    derivative order; filled: a measured cost (or the same data), open: the cost model's.
+    """Gain against cost, one point per placed row (:func:`placed`), one panel per kind of gain
+    with at least :data:`MIN_POINTS` points (:func:`panels`): "samples", value samples one
+    derivative sample replaces, with the break-even line gain = cost; "error", the error ratio
+    at equal N, with "no gain" (1) and the line gain = cost dashed (break-even only where the
+    error falls as 1/N). Colour: chapter and model; marker shape: derivative order; filled: a
+    measured cost (or the same data), open: the cost model's. Without any such panel, one empty
+    panel says so.
 
     Returns:
         The matplotlib figure.
@@ -881,14 +1055,20 @@ def plot_gain_cost(s: Summaries, rows: Sequence[CostBenefit]):
 
     series = _series(s, rows)
     color = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(series)}
-    fig, axes = plt.subplots(1, 2, figsize=(7.6, 4.3), constrained_layout=True)
-    panels = (("samples", "(a) effort to an accuracy target",
-               "value samples one sample replaces"),
-              ("error", "(b) error at equal training size",
-               "error of value training / with derivatives"))
-    for ax, (kind, title, ylabel) in zip(axes, panels, strict=True):
+    kinds = panels(rows)
+    fig, axes = plt.subplots(1, max(len(kinds), 1), figsize=(7.6 if len(kinds) > 1 else 7.0, 4.6),
+                             constrained_layout=True, squeeze=False)
+    letters = "ab" if len(kinds) > 1 else ("", "")
+    for ax, kind, letter in zip(axes[0], kinds or [None], letters, strict=False):
+        if kind is None:
+            ax.set(xscale="log", yscale="log", xlim=(0.5, 50), ylim=(0.5, 50),
+                   xlabel="cost of one sample (value samples)", ylabel="gain")
+            ax.text(0.5, 0.5, f"fewer than {MIN_POINTS} points recorded in either panel yet",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=10, color="grey")
+            continue
+        title, ylabel = PANELS[kind]
         pts = [r for r in placed(rows) if r.gain_kind == kind]
-        vals = [v for r in pts for v in (r.gain, r.data_cost)] or [1.0]
+        vals = [v for r in pts for v in (r.gain, r.data_cost)]
         lo, hi = min(min(vals), 1.0) / 1.5, max(max(vals), 2.0) * 1.5
         ax.plot([lo, hi], [lo, hi], color="black", lw=1.2, ls="--" if kind == "error" else "-",
                 zorder=1)
@@ -899,41 +1079,52 @@ def plot_gain_cost(s: Summaries, rows: Sequence[CostBenefit]):
             filled = r.data_cost_kind in ("measured", "same data")
             ax.scatter([r.data_cost], [r.gain], s=60, marker=ORDER_MARKERS.get(r.order, "P"),
                        facecolor=c if filled else "white", edgecolor=c, linewidth=1.6, zorder=3)
-        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), title=title,
+        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
+               title=f"({letter}) {title}" if letter else title,
                xlabel="cost of one sample (value samples)", ylabel=ylabel)
         for axis in (ax.xaxis, ax.yaxis):
             axis.set_major_locator(FixedLocator([t for t in TICKS if lo <= t <= hi]))
             axis.set_major_formatter(ScalarFormatter())
             axis.set_minor_locator(NullLocator())
             axis.set_minor_formatter(NullFormatter())
-        if not pts:
-            ax.text(0.5, 0.5, "no point recorded yet", transform=ax.transAxes, ha="center",
-                    va="center", fontsize=10, color="grey")
+    shown = placed(rows)
     handles = [Line2D([], [], ls="", marker="o", ms=8, color=color[p],
                       label=s.chapter(p[0]).short + ("" if p[1] == s.chapter(p[0]).short
                                                      else f": {p[1]}")) for p in series]
-    handles += [Line2D([], [], ls="", marker=ORDER_MARKERS[o], ms=8, color="black", mfc="white",
+    # orders: their shapes, half-tone (neither the filled nor the open of the cost's legend)
+    handles += [Line2D([], [], ls="", marker=ORDER_MARKERS[o], ms=8, color="black", mfc="0.75",
                        label=("gradient prior, no derivative data" if o == 0 else f"order {o}"))
-                for o in sorted({r.order for r in placed(rows)} & set(ORDER_MARKERS))]
-    handles += [Line2D([], [], ls="", marker="o", ms=8, color="black", label="cost measured"),
-                Line2D([], [], ls="", marker="o", ms=8, color="black", mfc="white",
-                       label="cost model"),
-                Line2D([], [], color="black", label="gain = cost"),
-                Line2D([], [], color="grey", label="no gain")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9)
+                for o in sorted({r.order for r in shown} & set(ORDER_MARKERS))]
+    fills = {r.data_cost_kind in ("measured", "same data") for r in shown}
+    handles += [Line2D([], [], ls="", marker=FILL_MARKER, ms=9, color="black",
+                       label="filled: cost measured")] if True in fills else []
+    handles += [Line2D([], [], ls="", marker=FILL_MARKER, ms=9, color="black", mfc="white",
+                       label="open: cost model")] if False in fills else []
+    if kinds:
+        handles.append(Line2D([], [], color="black", label="gain = cost"))
+    if "error" in kinds:
+        handles.append(Line2D([], [], color="grey", label="no gain"))
+    if handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=9)
     return fig
 
 
 def unplaced_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
-    """The rows the figure cannot place, grouped by reason, as Markdown (empty if none)."""
+    """The rows the figure does not place, grouped by reason, as Markdown (empty if none)."""
     shown = placed(rows)
+    kinds = panels(rows)
     why: dict[str, list[str]] = {}
     for r in rows:
         if r in shown:
             continue
-        reason = ("only the derivative model reaches the target" if r.gain is not None
+        reason = (f"shown in the table for comparison only ({r.comparison_only})"
+                  if r.comparison_only
+                  else "only the derivative model reaches the target" if r.gain is not None
                   and math.isinf(r.gain) else "no gain recorded" if r.gain is None
-                  else "no cost recorded")
+                  else "no cost recorded" if r.data_cost is None
+                  else f"its panel ({PANELS[r.gain_kind][0]}) would hold fewer than "
+                       f"{MIN_POINTS} points" if r.gain_kind not in kinds
+                  else "no finite positive gain")
         why.setdefault(reason, []).append(f"{s.chapter(r.study).short}, {r.model} "
                                           f"({r.problem}): {r.data}")
     return "\n".join(f"* Not in the figure, {reason}: " + "; ".join(items) + "."
@@ -942,10 +1133,10 @@ def unplaced_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
 
 # ----------------------------------------------------------------------------- the answer
 def _row(rows: Sequence[CostBenefit], study: str, model: str, order: int,
-         problem: str | None = None) -> CostBenefit | None:
+         problem: str | None = None, arm: str | None = None) -> CostBenefit | None:
     for r in rows:
-        if (r.study == study and r.model == model and r.order == order
-                and (problem is None or r.problem == problem)):
+        if (r.study == study and r.model.startswith(model) and r.order == order
+                and (problem is None or r.problem == problem) and (arm is None or r.arm == arm)):
             return r
     return None
 
@@ -974,33 +1165,241 @@ def _range(values: Iterable[float | None]) -> str:
 
 
 def _sizes_text(ns: Iterable[int | None]) -> str:
-    """``"N = 16"`` when every row was read at one size, ``"N = 16–1024"`` (each row at its own)
-    otherwise; not recorded without sizes."""
+    """``"N = 16"`` when every row was read at one size; not recorded without sizes, or where
+    the rows were read at different sizes (a gain is never quoted at a different N per row)."""
     got = sorted({n for n in ns if n is not None})
-    if not got:
-        return NOT_RECORDED
-    return f"N = {got[0]}" if len(got) == 1 else f"N = {got[0]}–{got[-1]} (by loss)"
+    return f"N = {got[0]}" if len(got) == 1 else NOT_RECORDED
+
+
+def pending_runs(summary: Mapping[str, Any] | None, part: str | None = None) -> tuple[int, int] | None:
+    """``(recorded, planned)`` runs of a chapter's plan (or of one ``part`` of it), where its
+    summary says: ``progress`` (``[{part, recorded, planned}]``) or ``missing_runs`` with
+    ``runs``; ``None`` where it does not."""
+    if not isinstance(summary, Mapping):
+        return None
+    prog = summary.get("progress")
+    if isinstance(prog, list):
+        got = [p for p in prog if isinstance(p, Mapping) and (part is None or p.get("part") == part)]
+        rec = [_num(p.get("recorded")) for p in got]
+        plan = [_num(p.get("planned")) for p in got]
+        if got and None not in rec and None not in plan:
+            return int(sum(rec)), int(sum(plan))
+    miss, runs = summary.get("missing_runs"), _num(summary.get("runs"))
+    if part is None and runs is not None:
+        miss = len(miss) if isinstance(miss, list) else _num(miss)
+        if miss is not None:
+            return int(runs), int(runs + miss)
+    return None
+
+
+def _runs_text(prog: tuple[int, int] | None, whose: str = "the plan's") -> str:
+    return "" if prog is None else f" ({prog[0]} of {whose} {prog[1]} runs recorded)"
+
+
+def fe_nn_text(rows: Sequence[CostBenefit], summary: Mapping[str, Any] | None) -> tuple[str, str]:
+    """The neural-network finding of the FE chapter: the long text (the synthesis's answer)
+    and the short one (the intro's key findings). The gain is read in the no-decay arm; the
+    paper arm's, where the value network stalls, is named as such."""
+    frame = PROBLEM_NAMES["frame"]
+    arms = {r.arm for r in rows if r.study == "fe_scaling"}
+    primary = "no_decay" if "no_decay" in arms else ("" if "" in arms else None)
+    r1 = _row(rows, "fe_scaling", "neural network", 1, frame, primary) if primary is not None else None
+    r2 = _row(rows, "fe_scaling", "neural network", 2, frame, primary) if primary is not None else None
+    if r1 is None or r1.gain is None:
+        prog = pending_runs(summary, primary or None)
+        text = ("The frame's network runs that compare gradient and value training are still "
+                "being computed" + _runs_text(prog) + ".")
+        return text, text
+    where = ("In the FE chapter's no-decay arm (both networks trained by Adam without weight "
+             "decay, the arm in which that chapter makes the paper's comparison), a gradient "
+             if primary == "no_decay" else "On the FE frame, a gradient ")
+    gain = ("only the Sobolev network reaches the target" if math.isinf(r1.gain) else
+            f"one frame sample with its gradient replaced {people(r1.gain)} value samples "
+            f"({r1.gain_at})")
+    long = (f"{where}{_pays_text(r1)}: {gain} at a price of {_cost_text(r1)}"
+            + (f"; {r1.note}" if r1.note else "") + ".")
+    short = (("In the no-decay arm of the FE chapter, where the paper's comparison can be made, "
+              "a gradient " if primary == "no_decay" else "On the FE frame, a gradient ")
+             + f"{_pays_text(r1)}: {gain} at a price of {price(r1.data_cost, r1.data_cost_kind)}.")
+    if r2 is None or r2.gain is None:
+        long += (" The Hessian networks of that arm are still being computed"
+                 + _runs_text(pending_runs(summary, primary), "the arm's") + "." if primary == "no_decay"
+                 else " The Hessian networks' gain is not recorded yet.")
+    else:
+        long += (f" With the Hessian as well, a sample {_pays_text(r2)}: it replaced "
+                 f"{people(r2.gain)} value samples ({r2.gain_at}) at a price of {_cost_text(r2)}.")
+    p1 = _row(rows, "fe_scaling", "neural network", 1, frame, "paper") if primary == "no_decay" else None
+    if p1 is not None and p1.gain is not None:
+        long += (" In the paper arm (Adam with the coupled weight decay the paper's wording "
+                 "implies) the value network stalls: "
+                 + (f"the same reading gives {people(p1.gain)} value samples ({p1.gain_at})"
+                    if math.isfinite(p1.gain) else "only the Sobolev network reaches the target")
+                 + (", and at " + p1.note.replace(": ", " ", 1) if p1.note else "")
+                 + "; those numbers measure the stall more than the gradient.")
+        short += (" In the paper arm, with the paper's weight decay read literally, the value "
+                  "network stalls, and the larger gain read there"
+                  + (f" ({people(p1.gain)} value samples)" if math.isfinite(p1.gain) else "")
+                  + " is not the derivatives' doing.")
+    return long, short
+
+
+def ho_text(rows: Sequence[CostBenefit], summary: Mapping[str, Any] | None) -> tuple[str, str]:
+    """The higher-order finding, long and short: the gains per order against the cost model's
+    prices, or one sentence saying the runs are still pending."""
+    ho = {r.order: r for r in rows if r.study == "higher_order_sobolev" and r.gain is not None}
+    if not ho:
+        text = ("The runs with derivatives up to order 5 on 2-D test functions are still being "
+                "computed" + _runs_text(pending_runs(summary)) + ", so their gains cannot be set "
+                "against the cost model's prices yet.")
+        return text, text
+    orders = sorted(ho)
+    gains = ", ".join(f"{people(ho[o].gain)}× at order {o}" for o in orders)
+    prices = ", ".join(str(cost_model.cost(2, o)) for o in orders)
+    short = [o for o in orders if compare_to_cost(ho[o].gain, ho[o].data_cost) == "does not pay"]
+    verdict = (f"from order {short[0]} on, the price outgrows the gain" if short
+               else "at no order does the price outgrow the gain")
+    long = (f"On 2-D test functions ({ho[orders[0]].gain_at}), derivatives cut the error by a "
+            f"median factor of {gains}, while the cost model prices such a sample at {prices} "
+            f"value samples: {verdict}.")
+    missing = [o for o in range(1, 6) if o not in ho]
+    if missing:
+        long += (" The runs of order " + ", ".join(map(str, missing))
+                 + " are still being computed.")
+    return long, f"On 2-D test functions, at the cost model's prices, {verdict}."
+
+
+DINO_CLAIM = "Derivative information improves L2 accuracy at small N"
+"""The DINO claim the synthesis quotes (the paper's comparison: equal epochs, small N)."""
+DINO_CLAIM_BEYOND = "The gain of derivative information at small N is not only"
+
+
+def _find_claim(claims: Sequence[ClaimRow], study: str, start: str) -> ClaimRow | None:
+    return next((c for c in claims if c.study == study and c.claim.startswith(start)), None)
+
+
+PROVISIONAL = re.compile(r"^(?P<why>.*?);?\s*provisional, on the runs so far: (?P<ours>.*) "
+                         r"\((?P<verdict>confirmed|partly confirmed|not confirmed)\)$")
+"""A claim a chapter leaves "not tested" while its cells are incomplete, with the reading of the
+runs so far (``"no complete cell yet; provisional, on the runs so far: ... (confirmed)"``)."""
+
+
+def claim_reading(c: ClaimRow) -> tuple[str, str, str]:
+    """``(verdict, ours, why)``: a claim's verdict and its decisive numbers; for a claim "not
+    tested" with a provisional reading of the runs so far, that reading's verdict and numbers,
+    and why the claim itself is not tested (else ``why`` is ``""``)."""
+    m = PROVISIONAL.match(c.ours) if c.verdict == "not tested" else None
+    if m is None:
+        return c.verdict, c.ours, ""
+    return m["verdict"], m["ours"], m["why"].strip() or "its cells are not complete yet"
+
+
+def dino_text(summary: Mapping[str, Any] | None, claims: Sequence[ClaimRow]
+              ) -> tuple[str, str, dict[str, str]]:
+    """The DINO finding from its claim table, long and short, and its parts by glue key.
+
+    The statement is the claim that derivative information improves L2 accuracy at small N,
+    with its verdict and the chapter's own count (or, while the claim is not tested, its
+    provisional reading of the runs so far, called so). The error ratios are read at that
+    claim's N for every loss (one N for all), and the runs behind them are counted from the
+    summary's ``accuracy`` cells. While any DINO claim is not tested, or the summary says runs
+    of the plan are missing, the DINO verdicts are called provisional.
+    """
+    parts = {"dino_verdict": NOT_RECORDED, "dino_ours": NOT_RECORDED, "dino_runs": NOT_RECORDED,
+             "dino_ratio": NOT_RECORDED, "dino_status": NOT_RECORDED}
+    mine = [c for c in claims if c.study == "dino"]
+    c = _find_claim(claims, "dino", DINO_CLAIM)
+    if summary is None or c is None:
+        text = ("The DINO chapter's claim table has no verdict on small training sizes yet."
+                if mine else "The DINO chapter's claim table is not in its summary yet.")
+        return text, text, parts
+    verdict, ours, why = claim_reading(c)
+    parts["dino_verdict"], parts["dino_ours"] = c.verdict, c.ours
+    untested = sum(1 for x in mine if x.verdict == "not tested")
+    prog = pending_runs(summary)
+    reasons = []
+    if untested:
+        reasons.append("its one claim is not tested yet" if len(mine) == 1
+                       else f"none of its {len(mine)} claims is tested yet" if untested == len(mine)
+                       else f"{untested} of its {len(mine)} claims {'is' if untested == 1 else 'are'} "
+                            "not tested yet")
+    if prog is not None and prog[0] < prog[1]:
+        reasons.append(f"{prog[0]} of the {prog[1]} runs of its plan are recorded")
+    parts["dino_status"] = ("provisional: " + " and ".join(reasons) if reasons
+                            else f"complete: all {len(mine)} of its claims are tested")
+    head = ("For PDE maps (DINO), the claim that derivative information improves L2 accuracy at "
+            "small N")
+    m = re.search(r"at N = (\d+)", ours)
+    if verdict == "not tested" or m is None:
+        long = f"{head} is not tested yet ({c.ours}). The DINO verdicts are {parts['dino_status']}."
+        return long, long, parts
+    n = int(m.group(1))
+    ratios = {loss: per_n[n] for loss, per_n in dino_ratios(summary).items()
+              if loss in DINO_SHORT and n in per_n and f"{DINO_SHORT[loss]} " in ours + " "}
+    if ratios:
+        cells = {x.cell for v in ratios.values() for x in v}
+        l2 = {x.cell: x.l2_runs for v in ratios.values() for x in v}
+        total = sum(l2.values()) + sum(x.loss_runs for v in ratios.values() for x in v)
+        per = sorted(set(l2.values()) | {x.loss_runs for v in ratios.values() for x in v})
+        k = len(cells)
+        where = f"{k} cell{'s' if k != 1 else ''} of problem and network"
+        parts["dino_runs"] = (
+            f"{total} training runs: {per[0] if len(per) == 1 else f'{per[0]}–{per[-1]}'} per loss, "
+            f"L2 included, in each of {where}" if total and per[0] else where)
+        parts["dino_ratio"] = ", ".join(f"{DINO_SHORT[loss]} {people(_median(x.ratio for x in v))}×"
+                                        for loss, v in ratios.items())
+    small = [_median(x.ratio for x in v) for v in ratios.values()]
+    clause = ""
+    if verdict in ("confirmed", "partly confirmed") and any(
+            x is not None and x < BREAK_EVEN_BAND for x in small):
+        one = ratios and all(x.l2_runs == x.loss_runs == 1 for v in ratios.values() for x in v)
+        clause = ("; the claim counts a win whenever the difference lies outside the spread of "
+                  "the runs" + (" (with one run per cell, whenever it is positive)" if one else "")
+                  + ", so a gain of a few per cent counts as a win")
+    said = (f"is {verdict}: {ours}" if not why else
+            f"is not tested yet ({why}); on the runs so far it reads {verdict}: {ours}")
+    long = f"{head} {said} ({parts['dino_runs']})."
+    if ratios:
+        long += f" At N = {n}, plain L2 training's error over each loss's is {parts['dino_ratio']}{clause}."
+    beyond = _find_claim(claims, "dino", DINO_CLAIM_BEYOND)
+    if beyond is not None:
+        bv, _, bwhy = claim_reading(beyond)
+        if bv != "not tested":
+            long += (" That the gain is more than extra optimizer steps or training time "
+                     + (f"is {bv}." if not bwhy else f"reads {bv} on the runs so far."))
+    long += f" The DINO verdicts are {parts['dino_status']}."
+    short = ("For a PDE surrogate (DINO), that derivative information improves L2 accuracy at "
+             "small N " + (f"is {verdict}" if not why else f"reads {verdict} on the runs so far")
+             + f" (N = {n}, {parts['dino_runs'].split(':')[0]})"
+             + (", a provisional verdict while " + " and ".join(reasons).replace(
+                 "its ", "the DINO chapter's ") if reasons else "") + ".")
+    return long, short, parts
 
 
 def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow],
            status: Mapping[str, str]) -> dict[str, str]:
     """The numbers of the chapter's short answer, and the words that depend on them, by glue
-    key; a number the summaries do not hold reads :data:`NOT_RECORDED`.
+    key; a number the summaries do not hold reads :data:`NOT_RECORDED`, and a sentence whose
+    numbers are missing says that their runs are still pending.
 
     Keys:
         verdicts: ``n_claims``, ``n_confirmed``, ``n_partly``, ``n_not_confirmed``,
             ``n_not_tested``, ``n_chapters_claims`` (chapters with a claim table),
             ``n_chapters``;
-        FE frame, ``<k>`` = ``fe_gp1``, ``fe_gp2``, ``fe_nn1``, ``fe_nn2`` (family, order):
+        FE frame, ``<k>`` = ``fe_gp1``, ``fe_gp2``, ``fe_nn1``, ``fe_nn2`` (family, order; the
+            networks read in the no-decay arm where the summary has it):
             ``<k>_gain``, ``<k>_at``, ``<k>_cost``, ``<k>_pays``, ``<k>_only``;
+            ``fe_nn_text`` and ``fe_nn_short`` (the networks' finding, in sentences);
         higher order: ``ho_gain_<r>`` and ``ho_cost_<r>`` (r = 1..5), ``ho_at``,
-            ``ho_verdict`` (from which order on the cost model's price outgrows the gain);
-        DINO: ``dino_gain`` (range over the losses at the largest N), ``dino_at``,
-            ``dino_small`` and ``dino_small_at`` (at the smallest N), ``dino_cost``,
-            ``dino_epoch``;
+            ``ho_verdict``, ``ho_text`` and ``ho_short`` (sentences);
+        DINO: ``dino_gain`` and ``dino_small`` (range over the losses at the largest and the
+            smallest N that all losses share), ``dino_at``, ``dino_small_at``, ``dino_cost``,
+            ``dino_epoch``; from the claim table: ``dino_verdict``, ``dino_ours``, ``dino_runs``,
+            ``dino_ratio`` (per loss, at the claim's N), ``dino_status``, ``dino_text`` and
+            ``dino_short`` (sentences);
         GradINN: ``gradinn_gain``, ``gradinn_at``, ``gradinn_small``, ``gradinn_small_at``,
             ``gradinn_verdict``;
-        figure: ``n_rows``, ``n_placed``, ``n_samples_rows``, ``n_samples_pay``.
+        figure: ``n_rows``, ``n_placed``, ``n_samples_rows``, ``n_samples_pay``,
+            ``figure_note`` (which panels are drawn, or why one is not).
     """
     counts = {v: sum(1 for c in claims if c.verdict == v) for v in VERDICTS}
     out = {
@@ -1012,9 +1411,12 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
         "n_chapters_claims": str(sum(1 for st in status.values() if st.startswith("recorded"))),
         "n_chapters": str(len(s.chapters)),
     }
+    fe_arms = {r.arm for r in rows if r.study == "fe_scaling" and r.model.startswith("neural")}
+    nn_arm = "no_decay" if "no_decay" in fe_arms else ""
     for fam, (model, _) in FE_FAMILIES.items():
         for order in (1, 2):
-            r = _row(rows, "fe_scaling", model, order, problem=PROBLEM_NAMES["frame"])
+            r = _row(rows, "fe_scaling", model, order, problem=PROBLEM_NAMES["frame"],
+                     arm=nn_arm if fam == "nn" else "")
             k = f"fe_{fam}{order}"
             out[f"{k}_gain"] = people(r.gain if r else None)
             out[f"{k}_at"] = r.gain_at if r and r.gain_at else NOT_RECORDED
@@ -1022,6 +1424,7 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
             out[f"{k}_pays"] = _pays_text(r)
             out[f"{k}_only"] = (r.note if r and r.note
                                 else "no dimension where only one of the two reaches it")
+    out["fe_nn_text"], out["fe_nn_short"] = fe_nn_text(rows, s.get("fe_scaling"))
     ho = {r.order: r for r in rows if r.study == "higher_order_sobolev"}
     for order in range(1, 6):
         out[f"ho_gain_{order}"] = people(ho[order].gain if order in ho else None)
@@ -1032,14 +1435,17 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
     out["ho_verdict"] = (NOT_RECORDED if not any(r.gain is not None for r in ho.values())
                          else f"from order {short[0]} on, the price outgrows the gain" if short
                          else "at no order does the price outgrow the gain")
+    out["ho_text"], out["ho_short"] = ho_text(rows, s.get("higher_order_sobolev"))
     dino = [r for r in rows if r.study == "dino" and r.gain is not None]
     out["dino_gain"] = _range(r.gain for r in dino)
     out["dino_at"] = _sizes_text(r.n for r in dino)
-    # at the smallest N of each loss (its largest, where a loss ran one N only)
+    # at the smallest N the losses share (their largest, where they share one N only)
     out["dino_small"] = _range(r.gain if r.gain_small is None else r.gain_small for r in dino)
-    out["dino_small_at"] = _sizes_text(r.n_small for r in dino)
+    out["dino_small_at"] = _sizes_text(r.n if r.n_small is None else r.n_small for r in dino)
     out["dino_cost"] = people(_median(r.data_cost for r in dino if r.data_cost_kind == "measured"))
     out["dino_epoch"] = people(_median(r.epoch_cost for r in dino))
+    out["dino_text"], out["dino_short"], parts = dino_text(s.get("dino"), claims)
+    out.update(parts)
     g = _row(rows, "gradinn", "GradINN", 0)
     out["gradinn_gain"] = people(g.gain if g else None)
     out["gradinn_at"] = _sizes_text([g.n] if g else [])
@@ -1050,12 +1456,30 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
                               else "a gain" if verdicts == {"pays"}
                               else "a loss" if verdicts == {"does not pay"}
                               else "no clear gain")
-    samples = [r for r in rows if r.gain_kind == "samples" and r.pays() is not None]
+    samples = [r for r in rows if r.gain_kind == "samples" and r.pays() is not None
+               and not r.comparison_only]
     out["n_rows"] = str(len(rows))
     out["n_placed"] = str(len(placed(rows)))
     out["n_samples_rows"] = str(len(samples))
     out["n_samples_pay"] = str(sum(1 for r in samples if r.pays() == "pays"))
+    out["figure_note"] = figure_note(rows)
     return out
+
+
+def figure_note(rows: Sequence[CostBenefit]) -> str:
+    """One sentence on the panels of the figure: which are drawn, and why one is not."""
+    got = placeable(rows)
+    kinds = panels(rows)
+    left = [k for k in PANELS if k not in kinds]
+    if not left:
+        return "Both panels are drawn."
+    words = {"samples": "effort to an accuracy target", "error": "error at equal training size"}
+    n = {k: sum(1 for r in got if r.gain_kind == k) for k in left}
+    text = " and ".join(
+        f"the panel of the {words[k]} is not drawn, since it would hold "
+        + ("no point" if n[k] == 0 else "one point" if n[k] == 1 else f"{n[k]} points")
+        for k in left)
+    return text[0].upper() + text[1:] + " (the list below names the rows it would hold)."
 
 
 def chapter_summary(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow],
