@@ -816,9 +816,8 @@ def budget_markdown(rep: Report) -> str:
 # ----------------------------------------------------------------------------- cost of derivatives
 FRAME_COST = {
     "script": "benchmarks/frame_cost.py",
-    "how": "one run of `benchmarks/frame_cost.py`: d = 8, the default mesh, one torch thread, the "
-           "three orders alternating in every repetition, median of 21 timings, on the 2-core "
-           "reference machine under a load of about 3",
+    "how": "d = 8, the default mesh, one torch thread, the three orders alternating in every "
+           "repetition, median of 21 timings, on the 2-core reference machine under a load of about 3",
     "rows": [{"n": 1, "value_ms": 5.4, "grad": 1.31, "hess": 5.76},
              {"n": 16, "value_ms": 4.7, "grad": 1.16, "hess": 5.99}],
 }
@@ -833,7 +832,8 @@ def cost_markdown() -> str:
     grad = [r["grad"] for r in rows]
     hess = [r["hess"] for r in rows]
     value = [r["value_ms"] for r in rows]
-    return (f"Measured ({FRAME_COST['how']}): a value costs {min(value):g}–{max(value):g} ms per "
+    return (f"Measured (one run of {{repo}}`{FRAME_COST['script']}`: {FRAME_COST['how']}): a value "
+            f"costs {min(value):g}–{max(value):g} ms per "
             f"design; value + gradient {min(grad):.2f}–{max(grad):.2f}× the value time (effort "
             f"model: 2); value + gradient + Hessian {min(hess):.2f}–{max(hess):.2f}× (effort model: "
             f"10), for batches of {_join([str(r['n']) for r in rows])} designs. Derivative data are "
@@ -848,7 +848,8 @@ def cost_block() -> dict[str, Any]:
 
     row = max(FRAME_COST["rows"], key=lambda r: r["n"])
     return cost_record(data={"frame": {1: row["grad"], 2: row["hess"]}},
-                       how=f"{FRAME_COST['how']}; batch of {row['n']} designs")
+                       how=f"one run of {FRAME_COST['script']}: {FRAME_COST['how']}; batch of "
+                           f"{row['n']} designs")
 
 
 # ----------------------------------------------------------------------------- figures
