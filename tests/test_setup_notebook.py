@@ -12,7 +12,7 @@ import pytest
 from derivlearn import setup_notebook as sn
 
 ROOT = Path(__file__).resolve().parents[1]
-WITH_CELL = ["theory", "fe_scaling", "higher_order_sobolev", "gradinn"]
+WITH_CELL = ["theory", "fe_scaling", "higher_order_sobolev", "dino_pde_maps", "gradinn", "tutorial"]
 
 
 @pytest.mark.parametrize("name", WITH_CELL)
