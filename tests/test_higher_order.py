@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from derivlearn import functions
@@ -108,6 +109,20 @@ def test_plan_cost_uses_the_epochs_of_matching_records():
                  for x in configs[1:])
     assert cost["CPU-h low"][0] * 3600 == pytest.approx(t(c) * 20 + others)
     assert cost["CPU-h high"][0] * 3600 == pytest.approx(t(c) * 30 + others)
+    # a run of the current settings counts as stored, and its epochs over the first plan's of the
+    # same cell scale the estimates that rest on the first plan's records
+    now = {"status": "ok", "config": c, "metrics": {"epochs": [20, 60]}}
+    legacy2 = {"status": "ok", "config": {k: v for k, v in configs[1].items() if k != "reduction"},
+               "metrics": {"epochs": [10, 30]}}
+    scaled = ho.plan_cost(cfg, [rec, now, legacy2])
+    assert scaled["stored"][0] == 1 and scaled.attrs == {"epoch_ratio": 2.0, "ratio_cells": 1}
+    sizes: dict = {}
+    for r in (rec, now, legacy2):
+        key = (r["config"]["order"], r["config"]["n_train"])
+        sizes.setdefault(key, []).append(max(r["metrics"]["epochs"]))
+    rest = sum(t(x) * (float(np.median(sizes[key])) if (key := (x["order"], x["n_train"])) in sizes else 100)
+               for x in configs[2:])
+    assert scaled["CPU-h high"][0] * 3600 == pytest.approx(t(configs[1]) * 60 + rest)
     assert ho.epoch_seconds(550, 3) == ho.EPOCH_CPU_SECONDS[(550, 3)]
     assert ho.EPOCH_CPU_SECONDS[(100, 3)] < ho.epoch_seconds(300, 3) < ho.EPOCH_CPU_SECONDS[(550, 3)]
 

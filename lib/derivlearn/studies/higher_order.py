@@ -346,27 +346,34 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
 
     A run's CPU time is the epochs it trains times :func:`epoch_seconds` of its (N, order),
     scaled by ``reps / 5``. Its epochs come from a stored record of the same (function, order,
-    N, weighting, partials), of any result version (the first plan's records give the epochs
-    of every cell of this one), else the median of the records of its (order, N), else 100. The
-    members of a run stop early one by one and leave the batch, so a run costs between its
-    members' mean and longest epochs: both bounds are given.
+    N, weighting, partials): one of the current settings (a config that names ``reduction``)
+    if there is one, else one of the first plan's, its epochs times the median ratio of the
+    mean epochs of the two settings over the cells that have both (1 while none has); else
+    the median of the records of its (order, N); else 100. The members of a run stop early
+    one by one and leave the batch, so a run costs between its members' mean and longest
+    epochs: both bounds are given.
 
     *Returns* a pandas DataFrame: part, runs, stored (already in ``records``), CPU-h low, high
-    (of the runs not yet stored).
+    (of the runs not yet stored); ``.attrs["epoch_ratio"]`` holds the ratio applied and
+    ``.attrs["ratio_cells"]`` the number of cells it rests on.
     """
     import pandas as pd
 
     records = [r for r in records if r.get("status") == "ok"]
-    by_cell: dict[tuple, list[int]] = {}
+    current: dict[tuple, list[int]] = {}
+    first: dict[tuple, list[int]] = {}
     by_size: dict[tuple[int, int], list[float]] = {}
     stored = set()
     for r in records:
         ep = r["metrics"].get("epochs") or []
+        now = "reduction" in r["config"]
         if ep:
-            by_cell.setdefault(_cell(r["config"]), list(ep))
+            (current if now else first).setdefault(_cell(r["config"]), list(ep))
             by_size.setdefault((r["config"]["order"], r["config"]["n_train"]), []).append(max(ep))
-        if "reduction" in r["config"]:
+        if now:
             stored.add(_canonical(r["config"]))
+    both = [float(np.mean(current[k]) / np.mean(first[k])) for k in current if k in first]
+    ratio = float(np.median(both)) if both else 1.0
     rows = []
     for part, configs in plan(cfg).items():
         lo = hi = 0.0
@@ -375,8 +382,12 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
             if _canonical(c) in stored:
                 done += 1
                 continue
-            ep = by_cell.get(_cell(c))
-            if ep is None:
+            cell = _cell(c)
+            if cell in current:
+                ep = current[cell]
+            elif cell in first:
+                ep = [e * ratio for e in first[cell]]
+            else:
                 m = by_size.get((c["order"], c["n_train"]))
                 ep = [float(np.median(m))] if m else [100.0]
             t = epoch_seconds(c["n_train"], c["order"], table) * c["reps"] / 5
@@ -384,7 +395,9 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
             hi += t * float(np.max(ep))
         rows.append({"part": part, "runs": len(configs), "stored": done,
                      "CPU-h low": lo / 3600, "CPU-h high": hi / 3600})
-    return pd.DataFrame(rows, columns=["part", "runs", "stored", "CPU-h low", "CPU-h high"])
+    out = pd.DataFrame(rows, columns=["part", "runs", "stored", "CPU-h low", "CPU-h high"])
+    out.attrs["epoch_ratio"], out.attrs["ratio_cells"] = ratio, len(both)
+    return out
 
 
 def _points(f: testfns.TestFunction, n: int, seed: int) -> Tensor:
