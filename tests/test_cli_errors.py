@@ -81,3 +81,12 @@ def test_failed_runs_exit_1(monkeypatch, capsys):
 def test_book_errors_are_one_line_and_exit_2(argv, needle, capsys, tmp_path):
     assert book.main(argv + ["--workdir", str(tmp_path)]) == 2
     assert needle in _one_error_line(capsys.readouterr().err)
+
+
+def test_a_study_is_also_named_by_its_results_folder(capsys):
+    """``higher_order_sobolev`` (the results folder the notebook's message names) runs the
+    ``higher_order`` study: the prune dry run of an isolated store answers for it."""
+    from derivlearn.run import run_cli
+
+    assert run_cli(["higher_order_sobolev", "--profile", "smoke", "--prune"]) == 0
+    assert "higher_order_sobolev" in capsys.readouterr().out

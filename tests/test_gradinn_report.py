@@ -128,7 +128,7 @@ def test_the_answer_and_the_claim_table_read_for_people_and_say_what_is_missing(
     table = gr.claim_table(claims, summary)
     assert table.count("not verified against the full text") == 1  # the label once, in the header
     assert table.count(gi.RULES["low_data"]) == 1 and table.count(gi.RULES["tie"]) == 1
-    assert "{bdg-secondary}`not yet recorded`" in table  # the capacity reading has no records
+    assert "{bdg-muted}`not yet recorded`" in table  # the capacity reading has no records
     assert not re.search(r"\[|\]|\bTrue\b|\bFalse\b|\bNone\b|\bnan\b", table)
     rows_of_table = [ln for ln in table.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
     assert all(len(cell) <= 140 for ln in rows_of_table for cell in ln.split(" | "))

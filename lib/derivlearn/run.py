@@ -136,6 +136,9 @@ def run_cli(argv: list[str] | None = None) -> int:
     """The command line, raising its errors (:func:`main` turns them into one line and a code)."""
     args = _parser().parse_args(argv)
     names = studies()
+    stores = {importlib.import_module(f"derivlearn.studies.{n}").CONFIG.study: n for n in names}
+    if args.study not in names and args.study in stores:   # the store's name of the study
+        args.study = stores[args.study]                     # (its results folder) works too
     if args.study not in names:
         raise ValueError(f"parameter 'study': got {args.study!r}; allowed: {names}")
     if args.yes and not args.prune:
