@@ -407,3 +407,34 @@ __all__ = [
     "SCHEDULER_ENV",
     "env_scheduler",
 ]
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """The config of a chapter with no sweep of its own (the tutorial, the synthesis): its one
+    knob is ``profile``, validated like a study's. A subclass sets ``study`` and ``NAME`` and may
+    redeclare ``profile`` with its own description.
+
+    ``Config.from_notebook(globals(), PARAMETERS)`` refuses any other name papermill injected
+    (as :meth:`StudyConfig.from_notebook`).
+    """
+
+    study: ClassVar[str] = ""
+    NAME: ClassVar[str] = "this chapter"
+    profile: str = knob(Choice(PROFILES), "profile")
+
+    knobs = classmethod(StudyConfig.knobs.__func__)
+    from_notebook = classmethod(StudyConfig.from_notebook.__func__)
+
+    @classmethod
+    def from_profile(cls, profile: str = "book", **overrides: Any):
+        """The validated config (no knob besides ``profile``).
+
+        Raises:
+            ValueError: an unknown profile, or any other parameter.
+        """
+        Choice(PROFILES)("profile", profile)
+        if overrides:
+            raise ValueError(f"unknown parameter(s) {sorted(overrides)} for {cls.NAME}; "
+                             "allowed: ['profile']")
+        return cls(profile=profile)

@@ -57,7 +57,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from derivlearn import cost as cost_model
 from derivlearn.claims import BADGE, VERDICTS
-from derivlearn.params import PROFILES, Choice, StudyConfig, knob
+from derivlearn.params import PROFILES, Choice, ProfileConfig, knob
 from derivlearn.store import ResultStore, default_root
 
 STUDY = "synthesis"
@@ -74,7 +74,7 @@ within the spread over seeds of every chapter."""
 
 # ----------------------------------------------------------------------------- parameters
 @dataclass(frozen=True)
-class SynthesisConfig:
+class SynthesisConfig(ProfileConfig):
     """The synthesis notebook's one knob, ``profile``, validated like a study's.
 
     The notebook's ``parameters`` cell declares ``profile`` and ends with
@@ -83,23 +83,8 @@ class SynthesisConfig:
     """
 
     study: ClassVar[str] = STUDY
+    NAME: ClassVar[str] = "the synthesis"
     profile: str = knob(Choice(PROFILES), "whose summaries to read: smoke, book or full")
-
-    knobs = classmethod(StudyConfig.knobs.__func__)
-    from_notebook = classmethod(StudyConfig.from_notebook.__func__)
-
-    @classmethod
-    def from_profile(cls, profile: str = "book", **overrides: Any) -> SynthesisConfig:
-        """The validated config (the synthesis has no knob besides ``profile``).
-
-        Raises:
-            ValueError: an unknown profile, or any other parameter.
-        """
-        Choice(PROFILES)("profile", profile)
-        if overrides:
-            raise ValueError(f"unknown parameter(s) {sorted(overrides)} for the synthesis; "
-                             "allowed: ['profile']")
-        return cls(profile=profile)
 
 
 # ----------------------------------------------------------------------------- chapters

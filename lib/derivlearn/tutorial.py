@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from derivlearn.params import PROFILES, Choice, StudyConfig, knob
+from derivlearn.params import PROFILES, Choice, ProfileConfig, knob
 from derivlearn.store import ResultStore, default_root
 
 STUDY = "tutorial"
@@ -27,27 +27,12 @@ STUDY = "tutorial"
 
 
 @dataclass(frozen=True)
-class TutorialConfig:
+class TutorialConfig(ProfileConfig):
     """The tutorial's one knob, ``profile`` (``smoke``: toy sizes for the tests)."""
 
     study: ClassVar[str] = STUDY
+    NAME: ClassVar[str] = "the tutorial"
     profile: str = knob(Choice(PROFILES), "smoke: toy sizes (the tests); book and full: the page")
-
-    knobs = classmethod(StudyConfig.knobs.__func__)
-    from_notebook = classmethod(StudyConfig.from_notebook.__func__)
-
-    @classmethod
-    def from_profile(cls, profile: str = "book", **overrides: Any) -> TutorialConfig:
-        """The validated config (the tutorial has no knob besides ``profile``).
-
-        Raises:
-            ValueError: an unknown profile, or any other parameter.
-        """
-        Choice(PROFILES)("profile", profile)
-        if overrides:
-            raise ValueError(f"unknown parameter(s) {sorted(overrides)} for the tutorial; "
-                             "allowed: ['profile']")
-        return cls(profile=profile)
 
     @property
     def smoke(self) -> bool:

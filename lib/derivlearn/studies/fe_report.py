@@ -860,6 +860,19 @@ def _style(ax) -> None:
     ax.yaxis.label.set_fontsize(FONT + 1)
 
 
+def _panel(ax, rep, fam: str, arm: str, target: float, ylim: tuple[float, float], ylabel: str,
+           first_col: bool, last_row: bool) -> None:
+    """The shared dressing of an effort or ratio panel: log axis, d ticks, title and labels."""
+    ax.set(yscale="log", ylim=ylim)
+    _dticks(ax, rep.cfg.dims)
+    ax.set_title(f"{_title(fam, arm)}, R² ≥ {target:g}")
+    if first_col:
+        ax.set_ylabel(ylabel)
+    if last_row:
+        ax.set_xlabel("active parameters d")
+    _style(ax)
+
+
 def _legend_below(fig, axes, ncol: int = 3, extra: Sequence = ()) -> None:
     """One legend for the whole figure, below it (handles of every panel, each label once)."""
     seen: dict[str, Any] = {}
@@ -968,14 +981,8 @@ def effort_figure(rep: Report, problem: str):
             if len(base):
                 ax.plot(base["d"], base["median"] * 2 / (base["d"] + 1), color="black", ls=(0, (1, 1.5)),
                         lw=1.4, label="value model × 2/(d+1)")
-            ax.set(yscale="log", ylim=(0.5, top))
-            _dticks(ax, rep.cfg.dims)
-            ax.set_title(f"{_title(fam, arm)}, R² ≥ {t:g}")
-            if col == 0:
-                ax.set_ylabel("effort to target")
-            if row == len(targets) - 1:
-                ax.set_xlabel("active parameters d")
-            _style(ax)
+            _panel(ax, rep, fam, arm, t, (0.5, top), "effort to target",
+                   first_col=col == 0, last_row=row == len(targets) - 1)
     ring = Line2D([], [], ls="none", marker="o", ms=9, mfc="none", mec="0.3")
     _legend_below(fig, axes, ncol=3, extra=[(ring, "some repetitions never reach it")])
     return fig
@@ -1031,14 +1038,8 @@ def ratio_figure(rep: Report, problem: str):
                 if when != "none" and (when is None or t == max(targets)):
                     ax.scatter(dims[dims >= 2], theory[dims >= 2], **{**plotting.PAPER_MARKER, "s": 45,
                                                                       "label": "paper: follows 2/(d+1)"})
-            ax.set(yscale="log", ylim=(lo_y, hi_y))
-            _dticks(ax, rep.cfg.dims)
-            ax.set_title(f"{_title(fam, arm)}, R² ≥ {t:g}")
-            if col == 0:
-                ax.set_ylabel("effort ratio to value model")
-            if row == len(targets) - 1:
-                ax.set_xlabel("active parameters d")
-            _style(ax)
+            _panel(ax, rep, fam, arm, t, (lo_y, hi_y), "effort ratio to value model",
+                   first_col=col == 0, last_row=row == len(targets) - 1)
     only = Line2D([], [], ls="none", marker="v", ms=6, color="0.3")
     _legend_below(fig, axes, ncol=2, extra=[(only, "only the derivative model reaches the target")])
     return fig
