@@ -154,3 +154,20 @@ def test_the_cost_table_sums_recorded_run_time_per_model(book_like):
     row = frame.set_index("model").loc["GradINN, F fine-tuned"]
     assert row["runs"] == 25 and row["hours"] == pytest.approx(25 / 60)
     assert "| all | 50 |" in gr.cost_markdown(frame)
+
+
+def test_the_capacity_finding_counts_cells_and_reads_them_against_the_fine_tuned_reading(book_like):
+    cfg, _, rows = book_like
+    assert "no records under this protocol yet" in gr.capacity_finding(rows, cfg)
+    # the restricted F: as good as the NN on Friedman (a tie, where the fine-tuned F wins), and
+    # four times worse on Stokes (a loss)
+    df = _records(cfg, models=("gradinn-finetuned", "gradinn-capacity", "nn"))
+    df.loc[(df.method == "gradinn") & (df.variant == "capacity") & (df.problem == "friedman1"), "rmse"] = \
+        df.loc[(df.method == "nn") & (df.problem == "friedman1"), "rmse"].to_numpy()
+    worse = (df.variant == "capacity") & (df.problem == "stokes")
+    df.loc[worse, "rmse"] = df.loc[worse, "rmse"].map(lambda v: [4 * x for x in v])
+    text = gr.capacity_finding(gi.main_rows(gi.long_frame(df)), cfg)
+    n = len(cfg.sizes)
+    assert f"wins 0, ties {4 * n} and loses {n} of {5 * n} cells" in text
+    assert f"wins {n}, ties {4 * n} and loses 0 of {5 * n}" in text
+    assert "the loss is the price" in text
