@@ -13,10 +13,15 @@ def test_run_plan_covers_every_cell_and_adds_sketching_rows():
     configs = dino.run_configs(cfg)
     n_base = len(cfg.problems) * len(cfg.networks) * len(cfg.losses) * len(cfg.sizes)
     n_sketch = len(cfg.sketch_problems) * len(cfg.networks) * len(dino.EXTRA_LOSSES) * len(cfg.sizes)
-    assert len(configs) == n_base + n_sketch + len(cfg.map_problems)
+    n_authors = len(cfg.authors_ms_problems) * len(cfg.sizes)      # DIPNet 100-50, MS, one seed
+    assert len(configs) == n_base + n_sketch + len(cfg.map_problems) + n_authors
     assert [c["problem"] for c in configs if c.get("kind") == "map"] == list(cfg.map_problems)
+    assert [(c["network"], c["loss"]) for c in configs if c.get("ms_scheme")] == \
+        [("dipnet_100_50", "reduced_h1_ms")] * n_authors
     assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
     assert not any("max_size" in c for c in configs)          # a key holds what fixes the result
+    # Generic does not read the active subspace: its key leaves it out
+    assert all(("as_samples" in c) == (c["network"] != "generic") for c in configs)
 
 
 def _key(c):
@@ -27,13 +32,17 @@ def test_book_plan_seeds_baselines_and_priority_order():
     cfg = dino.DinoConfig.from_profile("book")
     configs = [c for c in dino.run_configs(cfg) if c.get("kind") != "map"]
     assert len({tuple(sorted(c.items())) for c in configs}) == len(configs)
-    main = [c for c in configs if c["loss"] in dino.LOSSES and "match" not in c]
+    main = [c for c in configs if c["loss"] in dino.LOSSES and "match" not in c and "ms_scheme" not in c]
     for net in dino.NETWORKS:                                 # 3 seeds up to 1024, 1 at 4096
         for n, seeds in ((16, 3), (64, 3), (256, 3), (1024, 3), (4096, 1)):
             for loss in dino.LOSSES:
                 got = sorted(c["seed"] for c in main
                              if (c["network"], c["loss"], c["n_train"]) == (net, loss, n))
                 assert got == sorted(list(range(seeds)) * 3), (net, loss, n)   # 3 problems
+    authors = [i for i, c in enumerate(configs) if c.get("ms_scheme")]   # before Generic's 2nd run
+    assert len(authors) == 3 * 4 and max(authors) < configs.index(
+        next(c for c in configs if c["network"] == "generic" and c["seed"] == 1))
+    configs = [c for c in configs if not c.get("ms_scheme")]
     order = [_key(c) for c in configs]
     first = {net: min(i for i, k in enumerate(order) if k[0] == net) for net in dino.NETWORKS}
     last = {net: max(i for i, k in enumerate(order) if k[0] == net and k[1] in dino.LOSSES)
@@ -257,48 +266,40 @@ def test_summary_holds_the_claim_table():
         pytest.approx(dino.PAPER_H1["poisson"] - 0.001)
 
 
-@pytest.mark.parametrize("generic", ["pod", "authors"])
-def test_migration_carries_the_reproduced_records_to_the_new_keys(tmp_path, monkeypatch, generic):
-    """Version-1 records (with ``max_size``): runs the code reproduces get the current config and
-    key, so the book plan finds them; the others stay for recomputation (and --prune). With a
-    POD-initialised Generic (version 1) its runs would move; with the authors' Generic nothing
-    does."""
-    if generic == "pod":
-        monkeypatch.setattr(dino, "GENERIC_OUTPUT", "pod")
-        monkeypatch.setitem(dino.DinoConfig.NETWORK_VERSION, "generic", 1)
+def test_migration_rekeys_generic_without_the_active_subspace_and_archives_version_one(tmp_path):
+    """Generic runs of result version 2 made with the active subspace in their key get the key
+    of the current plan (Generic never reads it) and keep every metric but the data sizes;
+    records of result version 1 move to the archive; the rest stays as it is; once."""
     import json
-    from pathlib import Path
 
-    from derivlearn.store import ResultStore, record_problem
+    from derivlearn.store import ResultStore, make_record
 
-    committed = Path(__file__).resolve().parents[1] / "results" / "dino" / "records.jsonl"
-    lines = [ln for ln in committed.read_text().splitlines() if ln.strip()]
-    old = [json.loads(ln) for ln in lines if "max_size" in json.loads(ln)["config"]]
-    picked = ([r for r in old if r["config"]["network"] == "generic"][:2]
-              + [r for r in old if r["config"]["network"] != "generic"][:1]
-              + [r for r in old if r["config"].get("kind") == "map"][:1])
-    if len(picked) < 4:
-        pytest.skip("the committed records are migrated already")
+    cfg = dino.DinoConfig.from_profile("book")
+    plan = dino.run_configs(cfg)
+    gen = next(c for c in plan if c["network"] == "generic")
+    dip = next(c for c in plan if c["network"] == "dipnet_100_50")
+    assert "as_samples" not in gen and "as_samples" in dip
+    old_gen = {**gen, "as_samples": 256, "as_rank": 100}
+    n, n_old = gen["n_test"] + gen["n_train"], gen["n_test"] + 256 + gen["n_train"]
+    metrics = {"l2_accuracy": 0.5, "loss_history": [1.0, 0.5], "data_bytes": n_old * 872_300,
+               "full_jacobian_bytes": n_old * 50 * 4225 * 4}
+    recs = [make_record(old_gen, status="ok", metrics=metrics, version=2),
+            make_record(dip, status="ok", metrics=metrics, version=2),
+            make_record({**dip, "max_size": 1024}, status="ok", metrics=metrics, version=1)]
     path = tmp_path / "dino" / "records.jsonl"
     path.parent.mkdir()
-    path.write_text("".join(json.dumps(r) + "\n" for r in picked))
-    moved, left = dino.migrate_records(path)
-    assert (moved, left) == ((2, 2) if generic == "pod" else (0, 4))
-    assert dino.migrate_records(path) == (0, left)                      # once
-    cfg = dino.DinoConfig.from_profile("book")
-    found = ResultStore(tmp_path, "dino").lookup(dino.run_configs(cfg), cfg.version_of)
-    got = [r for r in found if r is not None]
-    assert len(got) == moved
-    cell = ("problem", "network", "loss", "n_train", "seed")
-    before = {tuple(r["config"][k] for k in cell): r for r in picked}
-    for rec in got:
-        was = before[tuple(rec["config"][k] for k in cell)]
-        assert record_problem(rec) is None and "max_size" not in rec["config"]
-        assert rec["metrics"]["l2_accuracy"] == was["metrics"]["l2_accuracy"]
-        assert rec["metrics"]["loss_history"] == was["metrics"]["loss_history"]
-        n = rec["config"]["n_test"] + rec["config"]["as_samples"] + rec["config"]["n_train"]
-        assert rec["metrics"]["data_bytes"] == n * 872_300                # 4225 x 50, float32
-        assert rec["metrics"]["full_jacobian_bytes"] == n * 50 * 4225 * 4
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert dino.migrate_records(path) == {"migrated": 1, "archived": 1, "kept": 1}
+    assert dino.migrate_records(path) == {"migrated": 0, "archived": 0, "kept": 2}   # once
+    store = ResultStore(tmp_path, "dino")
+    found = store.lookup([gen, dip], cfg.version_of)
+    assert all(found)
+    assert found[0]["metrics"]["l2_accuracy"] == 0.5 and found[0]["metrics"]["loss_history"] == [1.0, 0.5]
+    assert found[0]["metrics"]["data_bytes"] == n * 872_300                  # 4225 x 50, float32
+    assert found[0]["metrics"]["full_jacobian_bytes"] == n * 50 * 4225 * 4
+    assert found[1]["metrics"] == metrics                                    # a DIPNet: untouched
+    archived = dino.archived_records(path.parent)
+    assert [r["result_version"] for r in archived] == [1] and len(store.records()) == 2
 
 
 def test_a_steps_baseline_trains_the_ms_network_for_the_ms_steps():
@@ -306,7 +307,7 @@ def test_a_steps_baseline_trains_the_ms_network_for_the_ms_steps():
     makes its Adam steps, so the two differ by the derivative information alone."""
     cfg = dino.DinoConfig.from_profile("smoke", problems=("poisson",), networks=("dipnet_100_50",),
                                        losses=("l2", "reduced_h1_ms"), sketch_problems=(),
-                                       map_problems=(), baseline_sizes=(8,))
+                                       map_problems=(), baseline_sizes=(8,), authors_ms_problems=())
     configs = {(c["loss"], c.get("match")): c for c in dino.run_configs(cfg)}
     assert set(configs) == {("l2", None), ("reduced_h1_ms", None), ("l2", "steps"),
                             ("l2", "time:reduced_h1_ms")}          # time-matched to the losses run

@@ -96,3 +96,35 @@ def test_bad_input_names_the_parameter(data, tmp_path):
     empty = JacobianData.open(tmp_path / "e", Layout(4, D_M, D_Q))
     with pytest.raises(ValueError, match="train_idx"):
         train_dino(DinoTrainSpec(dtype="float64"), net("generic"), empty, np.arange(4))
+
+
+def test_the_authors_ms_scheme_shares_the_permutation_and_restarts_adam(data, monkeypatch):
+    """The authors' code: one block permutation per epoch for every sample, and a fresh Adam
+    optimizer every epoch (train_h1_network compiles a new one per outer epoch)."""
+    from derivlearn.dino import losses as L
+
+    sample, blocks = L.ms_blocks(4, 10, 5, torch.Generator().manual_seed(0), shared=True)
+    per = blocks.reshape(4, 2, 5)
+    assert (per == per[:1]).all() and sorted(per[0].flatten().tolist()) == list(range(10))
+    _, own = L.ms_blocks(4, 10, 5, torch.Generator().manual_seed(0))
+    assert not (own.reshape(4, 2, 5) == own.reshape(4, 2, 5)[:1]).all()
+    made = []
+    real = torch.optim.Adam
+
+    class Counting(real):
+        def __init__(self, *a, **k):
+            made.append(1)
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(torch.optim, "Adam", Counting)
+    out = {}
+    for scheme in ("ours", "authors"):
+        made.clear()
+        spec = DinoTrainSpec(loss="reduced_h1_ms", epochs=3, batch_size=16, dtype="float64", ms_k=5,
+                             ms_scheme=scheme)
+        out[scheme] = train_dino(spec, net("dipnet_50_50"), data, np.arange(40))
+        assert len(made) == (3 if scheme == "authors" else 1)
+    assert out["ours"]["steps"] == out["authors"]["steps"]
+    assert out["ours"]["loss"] != out["authors"]["loss"]
+    with pytest.raises(ValueError, match="ms_scheme"):
+        DinoTrainSpec(ms_scheme="theirs")

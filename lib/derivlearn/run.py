@@ -164,6 +164,9 @@ def run_cli(argv: list[str] | None = None) -> int:
             return _prune(store, mod.run_configs(cfg), cfg.version_of, args.yes)
         moved = store.migrate(cfg.version_of)
         print(f"{store}: gave {moved} record(s) their result version", flush=True)
+        own = getattr(mod, "migrate_records", None)   # a study's own key migration
+        if own is not None:
+            print(f"{store}: {own(store.path)}", flush=True)
         return EXIT_OK
     print(cfg.describe(), flush=True)
     if args.processes is not None:

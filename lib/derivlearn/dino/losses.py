@@ -256,12 +256,13 @@ LOSSES = {"l2": l2_loss, "h1": h1_loss, "reduced_h1": reduced_h1_loss,
 
 
 def ms_blocks(n_samples: int, r: int = 50, k: int = 10,
-              generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+              generator: torch.Generator | None = None, shared: bool = False) -> tuple[Tensor, Tensor]:
     """One epoch of matrix subsampling: each sample's r triplets permuted into r/k blocks of k.
 
     As in the authors' code, every (sample, block) pair is one training row of the epoch, so an
-    epoch has ``n_samples * r / k`` rows; shuffle and batch them like samples. Each sample gets its
-    own permutation.
+    epoch has ``n_samples * r / k`` rows; shuffle and batch them like samples. By default each
+    sample gets its own permutation (ours); with ``shared`` one permutation serves every sample
+    of the epoch, as the authors' ``flatten_data`` draws it.
 
     Returns:
         ``(sample, block)``: the sample index of each row (n·r/k,) and its k triplet indices
@@ -272,7 +273,10 @@ def ms_blocks(n_samples: int, r: int = 50, k: int = 10,
             raise ValueError(f"parameter {name!r}: must be an integer >= 1, got {v!r}")
     if r % k:
         raise ValueError(f"parameter 'k': must divide r={r}, got {k}")
-    perms = torch.argsort(torch.rand(n_samples, r, generator=generator), dim=1)
+    if shared:
+        perms = torch.argsort(torch.rand(1, r, generator=generator), dim=1).expand(n_samples, r)
+    else:
+        perms = torch.argsort(torch.rand(n_samples, r, generator=generator), dim=1)
     blocks = perms.reshape(n_samples * (r // k), k)
     sample = torch.arange(n_samples).repeat_interleave(r // k)
     return sample, blocks

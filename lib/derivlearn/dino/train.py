@@ -38,10 +38,18 @@ LOSS_NAMES = ("l2", "h1", "reduced_h1", "reduced_h1_ms", "sketched_h1", "nullspa
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
+MS_SCHEMES = ("ours", "authors")
+
+
 @dataclass(frozen=True)
 class DinoTrainSpec:
     """A training run: loss, Adam learning rate, batch size, epochs, seed, precision, and the
-    matrix-subsampling block size ``ms_k`` and sketch rank ``sketch_rank`` (spec defaults)."""
+    matrix-subsampling block size ``ms_k`` and sketch rank ``sketch_rank`` (spec defaults).
+
+    ``ms_scheme`` (the MS loss only): ``"ours"`` keeps one Adam optimizer for the whole run and
+    draws each sample's block permutation on its own; ``"authors"`` does what the authors' code
+    does (``train_dino`` with ``shuffle_every_epoch``): a fresh Adam optimizer every epoch (its
+    moments and bias correction restart) and one block permutation shared by all samples."""
 
     loss: str = "l2"
     lr: float = 1e-3
@@ -51,8 +59,11 @@ class DinoTrainSpec:
     dtype: str = "float32"
     ms_k: int = 10
     sketch_rank: int = 50
+    ms_scheme: str = "ours"
 
     def __post_init__(self) -> None:
+        if self.ms_scheme not in MS_SCHEMES:
+            raise ValueError(f"parameter 'ms_scheme': must be one of {MS_SCHEMES}, got {self.ms_scheme!r}")
         if self.loss not in LOSS_NAMES:
             raise ValueError(f"parameter 'loss': must be one of {LOSS_NAMES}, got {self.loss!r}")
         if self.dtype not in DTYPES:
@@ -220,7 +231,10 @@ def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx:
     for epoch in range(spec.epochs):
         sample_rows, ms_all, sketch = torch.arange(n), None, None
         if spec.loss == "reduced_h1_ms":
-            sample_rows, ms_all = L.ms_blocks(n, r, min(spec.ms_k, r), generator=gen)
+            authors = spec.ms_scheme == "authors"
+            sample_rows, ms_all = L.ms_blocks(n, r, min(spec.ms_k, r), generator=gen, shared=authors)
+            if authors and epoch:
+                opt = torch.optim.Adam(net.parameters(), lr=spec.lr)
         if spec.loss in ("sketched_h1", "nullspace_sketched_h1"):
             k = min(spec.sketch_rank, r)
             q_left = L.random_orthonormal(data.layout.d_q, k, gen, dtype)
@@ -250,4 +264,4 @@ def train_dino(spec: DinoTrainSpec, net: DinoNet, data: JacobianData, train_idx:
     return out
 
 
-__all__ = ["DTYPES", "LOSS_NAMES", "DinoTrainSpec", "evaluate", "train_dino"]
+__all__ = ["DTYPES", "LOSS_NAMES", "MS_SCHEMES", "DinoTrainSpec", "evaluate", "train_dino"]

@@ -133,7 +133,7 @@ class DinoConfig(StudyConfig):
         "smoke": {"problems": PROBLEMS, "networks": ("generic", "dipnet_100_50"),
                   "losses": ("l2", "reduced_h1_ms"), "sketch_problems": ("poisson",), "sizes": (8,),
                   "n_test": 4, "as_samples": 4, "mesh": 10, "epochs": 2, "scheduler": "inprocess",
-                  "map_problems": ("poisson",), "map_cases": 1},
+                  "map_problems": ("poisson",), "map_cases": 1, "authors_ms_problems": ("poisson",)},
         # book: the paper's sizes; 3 seeds up to 1024, 1 at 4096; the 256 test samples of the
         # earlier records (growable to the paper's 1024); runs in the priority order of
         # run_configs, so that a sweep stopped part-way has the most important runs
@@ -141,7 +141,8 @@ class DinoConfig(StudyConfig):
                  "sketch_problems": ("poisson",), "sketch_up_to": 1024,
                  "sizes": (16, 64, 256, 1024, 4096), "seeds": 3, "single_seed_from": 4096,
                  "baseline_sizes": (16, 64), "n_test": 256, "as_samples": 256, "mesh": 64,
-                 "epochs": 100, "map_problems": ("poisson",), "map_cases": 4},
+                 "epochs": 100, "map_problems": ("poisson",), "map_cases": 4,
+                 "authors_ms_problems": ("poisson",), "authors_ms_up_to": 1024},
         "full": {"problems": PROBLEMS, "networks": NETWORKS, "losses": LOSSES,
                  "sketch_problems": PROBLEMS, "sizes": (16, 64, 256, 1024, 4096), "n_test": 1024,
                  "baseline_sizes": (16, 64), "as_samples": 1024, "mesh": 64, "epochs": 100,
@@ -176,6 +177,12 @@ class DinoConfig(StudyConfig):
                                          "problems of the MAP demonstration (beyond the paper)", ())
     map_cases: int = knob(Range(1, 1000, integer=True), "true parameters (test samples) per MAP problem", 1)
     map_noise: float = knob(Range(1e-6, 1.0), "observation noise std relative to the RMS observation", 0.01)
+    authors_ms_problems: tuple[str, ...] = knob(
+        ListOf(Choice(PROBLEMS), min_len=0),
+        "problems where DIPNet 100-50's MS runs are repeated with the authors' MS scheme (fresh Adam "
+        "every epoch, one block permutation per epoch)", ())
+    authors_ms_up_to: int = knob(Range(1, 100_000, integer=True),
+                                 "largest N of the authors' MS scheme rows", 100_000)
 
     def check(self) -> None:
         if list(self.sizes) != sorted(set(self.sizes)):
@@ -439,15 +446,18 @@ def run_configs(cfg: DinoConfig) -> list[dict[str, Any]]:
     2. DIPNet 50-50 likewise;
     3. Generic, first seed: N below 4096 (every loss), its baselines, then L2 and reduced H1 at
        the sizes from 4096;
-    4. the MAP runs;
+    4. the MAP runs, then DIPNet 100-50's MS runs with the authors' MS scheme;
     5. Generic's further seeds;
     6. Generic with H1 and reduced H1 MS at the sizes from 4096 (the costliest runs);
     7. the sketching rows (one claim reads them, on one map).
     """
     def one(problem: str, network: str, loss: str, n: int, seed: int, **extra: Any) -> dict[str, Any]:
+        # the active subspace is a DIPNet's input basis: Generic's key leaves it out, as it does
+        # not change Generic's result (migrate_records re-keys the records made before)
+        basis = {} if network == "generic" else {"as_samples": cfg.as_samples, "as_rank": cfg.as_rank}
         return {"study": STUDY, "problem": problem, "network": network, "loss": loss, "n_train": n,
-                "n_test": cfg.n_test, "as_samples": cfg.as_samples, "as_rank": cfg.as_rank,
-                "mesh": cfg.mesh, "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
+                "n_test": cfg.n_test, **basis, "mesh": cfg.mesh, "epochs": cfg.epochs,
+                "batch_size": cfg.batch_size, "lr": cfg.lr,
                 "seed": seed, "data_seed": cfg.seed, "dtype": cfg.dtype,
                 # v2: the null-space terms are scaled to unbiased estimates
                 **({"sketch_scale": "unbiased"} if loss == "nullspace_sketched_h1" else {}), **extra}
@@ -490,6 +500,10 @@ def run_configs(cfg: DinoConfig) -> list[dict[str, Any]]:
                     "seed": cfg.seed, "data_seed": cfg.seed, "dtype": cfg.dtype,
                     "map_cases": min(cfg.map_cases, cfg.n_test), "map_noise": cfg.map_noise,
                     "map_matched": True})
+    if "reduced_h1_ms" in cfg.losses and "dipnet_100_50" in cfg.networks:
+        for problem in cfg.authors_ms_problems:      # the authors' MS scheme, measured once
+            out += [one(problem, "dipnet_100_50", "reduced_h1_ms", n, seed, ms_scheme="authors")
+                    for n in cfg.sizes if n <= cfg.authors_ms_up_to for seed in cfg.seeds_at(n)]
     if "generic" in cfg.networks:
         out += cells("generic", small, cfg.losses, "rest")
         out += cells("generic", big, [x for x in cfg.losses if x not in ("l2", "reduced_h1")], "first")
@@ -510,8 +524,9 @@ def _train(config: dict[str, Any]):
 
     c = config
     dipnet = c["network"] != "generic"
-    data = datasets(c["problem"], c["mesh"], c.get("data_seed", c["seed"]), c["n_test"],
-                    c["as_samples"] if dipnet else 0, c["n_train"])
+    n_as = c["as_samples"] if dipnet else 0
+    data = datasets(c["problem"], c["mesh"], c.get("data_seed", c["seed"]), c["n_test"], n_as,
+                    c["n_train"])
     test, train = np.arange(c["n_test"]), np.arange(c["n_train"])
     lay = data.pool.layout
     phi = None
@@ -534,13 +549,13 @@ def _train(config: dict[str, Any]):
                         pod.bias if pod_init else None, dtype=DTYPES[c["dtype"]], seed=c["seed"],
                         width=width, input_scale="authors" if dipnet else 1.0)
     spec = DinoTrainSpec(loss=c["loss"], lr=c["lr"], batch_size=c["batch_size"], epochs=c["epochs"],
-                         seed=c["seed"], dtype=c["dtype"])
+                         seed=c["seed"], dtype=c["dtype"], ms_scheme=c.get("ms_scheme", "ours"))
     out = train_dino(spec, net, data.pool, train, None if c.get("kind") == "map" else test,
                      test_data=data.test)
     out["loss_history"] = out.pop("loss")          # "loss" is the config's formulation
     out["final_loss"] = out["loss_history"][-1]
     out["n_weights"] = net.n_weights
-    out.update(data_record(data, c["n_test"] + c["as_samples"] + c["n_train"]))
+    out.update(data_record(data, c["n_test"] + n_as + c["n_train"]))
     if out["failed"]:
         from derivlearn.sweep import RunFailed
 
@@ -624,70 +639,98 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- migration
-def migrate_config(config: Mapping[str, Any], version: int | None) -> dict[str, Any] | None:
-    """The current run config of a record made before the segmented data sets (its config holds
-    ``max_size``), when the current code reproduces its result; else None (the record stays as
-    it is, until ``--prune`` drops it once its replacement is recorded).
+ARCHIVE = "records_v1.jsonl"
+"""Beside a store's ``records.jsonl``: the records of our first networks (result version 1), kept
+for the chapter's table of what following the authors changed (:func:`archived_records`). They
+are not reproduced by the current code, so they leave the store, where ``--prune`` would drop
+them, for this file."""
 
-    Reproduced would be: Generic runs of result version 1 while :data:`GENERIC_OUTPUT` is "pod"
-    (and Generic's version 1). They read the same test and pool samples (the segments reproduce
-    the legacy chunks bit for bit) and build, train and evaluate the same network (a Generic
-    network has no input scale and its POD width is 50 at every N). Not reproduced: the DIPNets
-    and the MAP run (projector scaling, POD width) and, since Generic follows the authors'
-    output layer, the Generic runs: today every version-1 record is recomputed.
+
+def migrate_config(config: Mapping[str, Any], version: int | None) -> dict[str, Any] | None:
+    """The current config of a record's run when the current code reproduces its result under
+    another key, else None.
+
+    * Generic runs of result version 2 whose config holds the active subspace (``as_samples``,
+      ``as_rank``): Generic never reads it (:func:`_train` reads no AS samples for Generic), so
+      the run is the same; its key now leaves them out.
+    * Everything else: None. Records of result version 1 (our first networks) are not
+      reproduced; :func:`migrate_records` moves them to :data:`ARCHIVE`.
     """
     c = dict(config)
-    if ("max_size" not in c or c.get("study") != STUDY or c.get("kind") == "map"
-            or c.get("network") != "generic" or version != 1 or GENERIC_OUTPUT != "pod"
-            or DinoConfig.NETWORK_VERSION["generic"] != 1):
+    if (c.get("study") != STUDY or c.get("network") != "generic" or version != 2
+            or "max_size" in c or not ({"as_samples", "as_rank"} & set(c))):
         return None
-    del c["max_size"]
-    c.setdefault("data_seed", c["seed"])
+    c.pop("as_samples", None)
+    c.pop("as_rank", None)
     return c
 
 
-def migrate_records(path) -> tuple[int, int]:
-    """Rewrite, once, the records of ``path`` (a ``records.jsonl``) that :func:`migrate_config`
-    carries over: the new config and its key; the data-size metrics (``data_bytes``,
-    ``full_jacobian_bytes``) are re-derived for the run's samples (:func:`data_record`; they
-    were the whole data set's); every other field, the metrics above all, is kept. The file is
-    rewritten atomically under the store's lock. Returns (records migrated, records of older
-    configs left for recomputation)."""
+def migrate_records(path) -> dict[str, int]:
+    """Rewrite, once, the records of ``path`` (a ``records.jsonl``), atomically under the
+    store's lock:
+
+    * records that :func:`migrate_config` carries over get the new config and its key; the
+      data-size metrics (``data_bytes``, ``full_jacobian_bytes``) are re-derived for the samples
+      the run reads (they counted the AS samples); every other field is kept;
+    * records of result version 1 move to :data:`ARCHIVE` beside it (appended once).
+
+    Returns ``{"migrated": k, "archived": k, "kept": k}``."""
     import json
     from pathlib import Path
 
-    from derivlearn.jacobian_data import Layout
     from derivlearn.store import ResultStore, config_key, record_problem
 
     path = Path(path)
     store = ResultStore(path.parent.parent, path.parent.name)
-    moved = left = 0
+    archive = path.parent / ARCHIVE
+    count = {"migrated": 0, "archived": 0, "kept": 0}
+    if not path.exists():
+        return count
     with store._locked():
+        store._repair_tail()
         lines = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
-        out = []
+        out, old = [], []
         for ln in lines:
             rec = json.loads(ln)
-            if record_problem(rec) is None and "max_size" in rec["config"]:
-                new = migrate_config(rec["config"], rec.get("result_version"))
-                if new is None:
-                    left += 1
-                else:
-                    cfg = DinoConfig.from_profile("smoke")
-                    version = cfg.version_of(new)
-                    m, n = rec["metrics"], new["n_test"] + new["as_samples"] + new["n_train"]
-                    d_m = (new["mesh"] + 1) ** 2
-                    n_old = n - new["n_train"] + rec["config"]["max_size"]   # the whole data set
-                    d_q = m["full_jacobian_bytes"] // (4 * d_m * n_old)
-                    sizes = {"data_bytes": n * Layout(1, d_m, d_q).bytes_per_sample(),
-                             "full_jacobian_bytes": n * d_q * d_m * 4}
-                    rec = {**rec, "config": new, "result_version": version,
-                           "key": config_key(new, version), "metrics": {**m, **sizes}}
-                    ln = json.dumps(rec, sort_keys=True, allow_nan=False).encode()
-                    moved += 1
+            if record_problem(rec) is not None:
+                out.append(ln)
+                count["kept"] += 1
+                continue
+            version = rec.get("result_version", 1)
+            if version == 1:
+                old.append(ln)
+                count["archived"] += 1
+                continue
+            new = migrate_config(rec["config"], version)
+            if new is not None:
+                m, c = rec["metrics"], rec["config"]
+                share = (c["n_test"] + c["n_train"]) / (c["n_test"] + c.get("as_samples", 0) + c["n_train"])
+                sizes = {k: int(round(m[k] * share)) for k in ("data_bytes", "full_jacobian_bytes")
+                         if isinstance(m.get(k), (int, float))}
+                rec = {**rec, "config": new, "key": config_key(new, version), "metrics": {**m, **sizes}}
+                ln = json.dumps(rec, sort_keys=True, allow_nan=False).encode()
+                count["migrated"] += 1
+            else:
+                count["kept"] += 1
             out.append(ln)
-        if moved:
+        if old:
+            have = set(archive.read_bytes().split(b"\n")) if archive.exists() else set()
+            with open(archive, "ab") as fh:
+                fh.write(b"".join(ln + b"\n" for ln in old if ln not in have))
+        if count["migrated"] or count["archived"]:
             store._rewrite(out)
-    return moved, left
+    return count
+
+
+def archived_records(store_dir) -> list[dict[str, Any]]:
+    """The records of :data:`ARCHIVE` in ``store_dir`` (the study's results folder); [] without."""
+    import json
+    from pathlib import Path
+
+    path = Path(store_dir) / ARCHIVE
+    if not path.exists():
+        return []
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
 
 
 # ----------------------------------------------------------------------------- analysis
@@ -700,6 +743,13 @@ def _matched(rec) -> bool:
     return isinstance(m, str) and bool(m)
 
 
+def _variant(rec) -> bool:
+    """Whether a record is a run of the authors' MS scheme (``ms_scheme``), which the main cells
+    leave out (:func:`ms_scheme_frame` shows them)."""
+    v = rec.get("ms_scheme")
+    return isinstance(v, str) and v != "ours"
+
+
 def long_frame(df, baselines: bool = False):
     """One row per run: problem, network, loss, N, seed and the accuracies (NaN for failed runs).
     The L2 baselines (with their ``match`` and ``epochs``) instead of the plain runs when
@@ -708,7 +758,7 @@ def long_frame(df, baselines: bool = False):
 
     rows = []
     for _, rec in df.iterrows():
-        if rec.get("kind") == "map" or _matched(rec) != baselines:
+        if rec.get("kind") == "map" or _matched(rec) != baselines or _variant(rec):
             continue
         ok = rec["status"] == "ok"
         seed = rec.get("seed", 0)
@@ -758,7 +808,7 @@ def cost_frame(df):
 
     per: dict[tuple, float] = {}
     for _, rec in df.iterrows():
-        if rec.get("kind") == "map" or rec["status"] != "ok" or _matched(rec):
+        if rec.get("kind") == "map" or rec["status"] != "ok" or _matched(rec) or _variant(rec):
             continue
         seed, t = rec.get("seed", 0), rec.get("seconds_per_epoch")
         if t is None or t != t:
@@ -773,6 +823,35 @@ def cost_frame(df):
     if not rows:
         return pd.DataFrame(columns=["network", "loss", "ratio"])
     return (pd.DataFrame(rows).groupby(["network", "loss"])["ratio"].median().unstack("loss"))
+
+
+def ms_scheme_frame(df):
+    """The MS runs of DIPNet 100-50 with our scheme and with the authors' (fresh Adam every
+    epoch, one block permutation per epoch) where both ran: per (problem, N), the mean and
+    standard deviation over the training runs of each accuracy, and the authors' minus ours in
+    points. *Returns* a pandas DataFrame (empty when no authors' run is recorded)."""
+    import pandas as pd
+
+    runs: dict[tuple, dict[str, list[float]]] = {}
+    for _, rec in df.iterrows():
+        if (rec.get("kind") == "map" or rec["status"] != "ok" or _matched(rec)
+                or rec["network"] != "dipnet_100_50" or rec["loss"] != "reduced_h1_ms"):
+            continue
+        scheme = "authors" if _variant(rec) else "ours"
+        for m in METRICS:
+            runs.setdefault((rec["problem"], int(rec["n_train"]), m), {}).setdefault(scheme, []).append(
+                float(rec[m]))
+    rows = []
+    for (p, n, m), by in sorted(runs.items()):
+        if "authors" not in by or "ours" not in by:
+            continue
+        a, o = np.array(by["authors"]), np.array(by["ours"])
+        rows.append({"problem": p, "N": n, "metric": m, "runs": min(len(a), len(o)),
+                     "ours": 100 * o.mean(), "ours_sd": 100 * (o.std(ddof=1) if len(o) > 1 else 0.0),
+                     "authors": 100 * a.mean(), "authors_sd": 100 * (a.std(ddof=1) if len(a) > 1 else 0.0),
+                     "difference": 100 * (a.mean() - o.mean())})
+    return pd.DataFrame(rows, columns=["problem", "N", "metric", "runs", "ours", "ours_sd", "authors",
+                                       "authors_sd", "difference"])
 
 
 def map_frame(df):
@@ -824,6 +903,13 @@ def summarize(cfg: DinoConfig, df, pde_cost: Mapping[str, Any] | None = None
             for k in g.columns if k not in ("problem", "case", "noise_kind")}
         summary["map"][p][kind]["time_ratio_surrogate_over_pde"] = float(
             (g["surrogate_seconds"] / g["pde_seconds"]).median())
+    ms = ms_scheme_frame(df)
+    summary["ms_scheme"] = {
+        "note": "DIPNet 100-50, MS loss: the authors' scheme (fresh Adam every epoch, one block "
+                "permutation per epoch) against ours (one Adam, a permutation per sample); accuracy "
+                "in %, mean over the training runs; difference = authors' - ours, points",
+        "cells": [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()}
+                  for r in ms.to_dict("records")]}
     claims = claim_table(cfg, long, baseline_frame(df))
     summary["claims"] = to_records(claims)
     from derivlearn.synthesis import cost_record
