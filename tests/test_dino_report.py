@@ -39,6 +39,124 @@ def test_figures_keep_to_five_curves_per_panel_and_show_the_paper(book):
     assert "below -50 % (off the axis)" in labels and "Generic" in labels
 
 
+def _inside(fig):
+    """(panel title, y) of every drawn point outside its panel's y range: lines, bands, markers."""
+    import numpy as np
+    from matplotlib.collections import PathCollection
+
+    out = []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        lo, hi = ax.get_ylim()
+        ys = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.get_lines()]
+        for c in ax.collections:
+            if isinstance(c, PathCollection):                               # scatter markers
+                ys.append(np.asarray(c.get_offsets())[:, 1])
+            else:                                                           # bands
+                ys += [np.asarray(p.vertices[:, 1]) for p in c.get_paths()]
+        for y in ys:
+            y = y[np.isfinite(y)]
+            out += [(ax.get_title(), float(v)) for v in y if not lo <= v <= hi]
+    return out
+
+
+@pytest.mark.parametrize("case", ["all", "later", "crd"])
+def test_every_drawn_point_lies_inside_its_panel_and_an_empty_panel_keeps_the_ticks(book, case):
+    """"later": the first panel has nothing off the axis, a later one is both higher and below
+    the floor (the range must not come from the first panel); "crd": the CRD panel is empty."""
+    cfg, _, long, _ = book
+    drop = case == "crd"
+    if drop:
+        long = long[long.problem != "crd"]
+    if case == "later":
+        long = long.copy()
+        first = (long.problem == "poisson") & (long.network == "generic") & (long.N == 16)
+        long.loc[first, "h1_accuracy"] += 2.0
+        high = (long.problem == "reaction_diffusion") & (long.network == "dipnet_50_50") & (long.N == 4096)
+        long.loc[high, "h1_accuracy"] = 0.6
+    for fig in (rep.accuracy_figure(long, cfg), rep.networks_figure(long, cfg)):
+        fig.canvas.draw()
+        assert _inside(fig) == []
+    # The networks figure shares its y axis: the range covers every panel, and the Generic
+    # curve below the floor sits inside it (the floor is above the axis's bottom).
+    shared = [ax for ax in fig.axes if ax.get_visible()]
+    assert len({ax.get_ylim() for ax in shared}) == 1
+    assert shared[0].get_ylim()[0] < rep.H1_FLOOR
+    first = shared[0]
+    ticks = [v for v in first.get_yticks() if first.get_ylim()[0] <= v <= first.get_ylim()[1]]
+    assert len(ticks) >= 3
+    assert [t.get_text() for t in first.get_yticklabels() if t.get_text()]
+    # every panel, the empty one too, has the sizes as its x ticks over the same range
+    assert len({ax.get_xlim() for ax in shared}) == 1
+    for ax in shared:
+        assert [t.get_text() for t in ax.get_xticklabels()] == [str(n) for n in cfg.sizes]
+    if drop:
+        empty = shared[-1]
+        assert any(t.get_text() == "no run recorded" for t in empty.texts)
+
+
+def test_words_after_the_figures_come_from_the_records(book):
+    cfg, _, long, _ = book
+    acc = rep.accuracy_words(long, cfg)
+    # one run at N = 4096, the first of the frame's (0.1 points below the cell's given value)
+    assert "on Poisson, at N = 4096 the full-H1 loss reaches 42.0 % H1 accuracy, L2 training 9.9 %" in acc
+    assert "at N = 16 the MS loss has the highest L2 accuracy, 53.0 % against L2's 50.0 % " \
+        "(+3.0 points)" in acc
+    net = rep.networks_words(long, cfg)
+    assert "DIPNet 100-50 and DIPNet 50-50 above 0 %" in net and "Generic \u221220.1 % (N = 4096)" in net
+    some = long[long.problem != "crd"]
+    assert "On CRD, no run is recorded." in rep.accuracy_words(some, cfg)
+    assert "On CRD, no run is recorded." in rep.networks_words(some, cfg)
+    for text in (acc, net):
+        assert "[" not in text and "True" not in text and "nan" not in text
+
+
+def test_the_headline_gives_ours_against_the_paper_for_any_mix_of_maps(book):
+    cfg, df, long, _ = book
+    claims = dino.summarize(cfg, df)[1]
+    text = rep.headline_words(claims, long, cfg)
+    assert "42.0 % on Poisson (paper 42.1 %, \u22120.1 points)" in text
+    assert "74.6 % on CRD (paper 74.7 %, \u22120.1 points)" in text
+    assert "In the form of the authors' code (RMS errors over the test samples) the same runs give " \
+        "42.1 % (Poisson), 41.5 % (reaction-diffusion) and 74.7 % (CRD)." in text
+    assert "Verdict: **confirmed**" in text
+    shifted = long.copy()
+    sel = (shifted.problem == "poisson") & (shifted.N == 4096)
+    shifted.loc[sel, "h1_accuracy"] -= 0.002
+    some = shifted[~((shifted.problem != "poisson") & (shifted.N == 4096))]
+    text = rep.headline_words(claims, some, cfg)
+    assert "41.8 % on Poisson (paper 42.1 %, \u22120.3 points)" in text
+    assert "the same runs give 42.1 %." in text
+    assert "Reaction-diffusion and CRD have no run at N = 4096." in text
+    assert "not run" not in text and "CRD not run H1" not in text
+    none = rep.headline_words(claims, long[long.N < 4096], cfg)
+    assert none.startswith("No run of the paper's headline")
+
+
+def test_map_and_cost_words_read_their_levels_from_the_records():
+    import pandas as pd
+
+    mf = pd.DataFrame({"problem": "poisson", "case": [0, 0, 1, 1],
+                       "noise_kind": ["fixed", "matched"] * 2, "noise_relative": [0.02, 0.09, 0.02, 0.07],
+                       "surrogate_output_error": [0.08, 0.08, 0.06, 0.06],
+                       "surrogate_to_map": [0.5, 0.3, 0.7, 0.4], "pde_misfit": 0.1,
+                       "surrogate_misfit": 0.2})
+    tab = rep.map_table(mf)
+    assert set(tab.index.get_level_values("noise")) == {"2 %", "matched"}
+    words = rep.map_words(mf)
+    assert "larger than the 2 % noise" in words and "1 %" not in words
+    assert "at 5 % noise" in rep.map_words(mf, noise=0.05)
+    bench = {"n": 256, "batch": 32, "rows": [
+        {"network": "dipnet_100_50", "loss": "l2", "ratio": 1.0, "floor": None},
+        *({"network": "dipnet_100_50", "loss": loss, "ratio": r, "floor": 4.1}
+          for loss, r in (("h1", 6.49), ("reduced_h1", 6.84), ("reduced_h1_ms", 15.93)))]}
+    cost = rep.training_cost_words(bench)
+    assert "6.5, 6.8 and 15.9 × L2 for DIPNet 100-50 against a floor of 4.1 ×" in cost
+    assert "{repo}`benchmarks/dino_training_cost.py`" in cost and " x " not in cost
+    assert rep.training_cost_words(None) == ""
+
+
 def test_tables_and_answer_read_in_words(book):
     cfg, df, long, base = book
     tab = rep.baseline_table(long, base, cfg)
@@ -48,11 +166,18 @@ def test_tables_and_answer_read_in_words(book):
     assert "0.0757 (r = 100)" in settings.loc["DIPNet input scaling (authors' code)", "ours"]
     text = rep.answer(dino.summarize(cfg, df)[1])
     assert "**confirmed**" in text and "[" not in text and "True" not in text
+    text = rep.answer(dino.summarize(cfg, df)[1], "", long, cfg)
+    assert "42.0 % on Poisson (paper 42.1 %, \u22120.1 points)" in text and "[" not in text
+    data = rep.data_table(df.assign(data_bytes=4e9, full_jacobian_bytes=3.9e9, data_seconds_per_sample=1.4),
+                          {"rows": [{"map": "poisson", "forward_jacobian_s": 0.385}]})
+    assert data.loc["Poisson", "forward and Jacobian, quiet machine (s)"] == 0.385
+    assert "seconds per sample (under load)" in data.columns
     plan = dino.run_configs(cfg)
     missing = rep.missing_table(plan)
     assert missing.to_numpy().sum() == len(plan) and "N = 4096" in missing.columns
     words = rep.missing_words(plan, [c for c in plan if c["problem"] == "crd" or c["n_train"] == 4096])
     assert "every CRD run" in words and "every run at N = 4096" in words and "Poisson run" not in words
+    assert "have no record:" in words and "yet" not in words and "progress" not in words
     budget = rep.budget_words(cfg)
     assert "3 against 1 at N = 16" in budget and "300 epochs at N = 16" in budget
 

@@ -2,9 +2,10 @@
 
 Everything here reads the frames of :mod:`derivlearn.studies.dino` (``long_frame``,
 ``baseline_frame``, ``map_frame``, the claims) and computes nothing new; the notebook shows the
-results with a few calls. Figures follow the book's style: at most two panels per row here, at
+results with a few calls. Figures follow the book's style: at most three panels per row, at
 most five curves per panel, the paper's N = 4096 numbers as reference markers, and an H1 axis
-that always shows them, with points below its floor drawn at the floor as open triangles.
+that always shows them, with points below its floor drawn at the floor as open triangles. The
+``*_words`` functions say in a sentence or two what a figure or table shows, from the same frames.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ NET_STYLE = {"dipnet_100_50": ("C0", "-", "o"), "dipnet_50_50": ("C1", "--", "s"
              "generic": ("C7", ":", "^")}
 H1_FLOOR = -50.0
 """Lowest H1 accuracy (%) on the H1 axes: lower values sit on the floor as open triangles."""
+LOSS_WORDS = {"l2": "L2", "h1": "full-H1", "reduced_h1": "reduced-H1", "reduced_h1_ms": "MS"}
+"""Loss names inside a sentence ("the full-H1 loss")."""
 METRIC_LABEL = {"l2_accuracy": "L2 accuracy (%)", "h1_accuracy": "H1 accuracy (%)",
                 "reduced_h1_accuracy": "reduced-H1 accuracy (%)"}
 
@@ -39,10 +42,14 @@ def _curve(frame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             100 * agg["min"].to_numpy(), 100 * agg["max"].to_numpy())
 
 
-def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor: float | None) -> None:
+def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor: float | None
+          ) -> np.ndarray:
+    """One curve with its band; values below ``floor`` are drawn at the floor, with an open
+    triangle at each mean below it. *Returns* the values (in %, before the floor) of the curve
+    and its band, for the panel's y range (:func:`_h1_ylim`)."""
     n, mean, lo, hi = _curve(frame, metric)
     if not len(n):
-        return
+        return np.zeros(0)
     color, ls, marker = style
     shown = mean if floor is None else np.maximum(mean, floor)
     ax.plot(n, shown, color=color, ls=ls, marker=marker, ms=4, label=label)
@@ -55,21 +62,33 @@ def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor
                 color=color)
         ax.plot([], [], ls="none", marker="v", ms=8, mfc="white", color="gray",
                 label=f"below {floor:.0f} % (off the axis)")
+    return np.concatenate([mean, lo, hi])
 
 
 def _size_axis(ax, sizes: Sequence[int]) -> None:
-    ax.set_xscale("log")
-    ax.set_xticks(list(sizes))
-    ax.set_xticklabels([str(n) for n in sizes])
+    """A log axis with ticks at the training sizes only, over the same range in every panel
+    (an empty panel too)."""
     from matplotlib.ticker import NullLocator
 
+    ax.set_xscale("log")
+    ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
+    ax.set_xticks(list(sizes))
+    ax.set_xticklabels([str(n) for n in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
 
 
-def _h1_limits(ax, paper: float | None) -> None:
-    lo, hi = ax.get_ylim()
-    top = max(hi, 100 * paper + 10 if paper is not None else hi)
-    ax.set_ylim(max(lo, H1_FLOOR - 5), min(top, 100))
+def _h1_ylim(values: Sequence[np.ndarray], marks: Sequence[float] = ()) -> tuple[float, float]:
+    """The y range (%) of H1 panels that shows every drawn value, 0 and the reference ``marks``:
+    values below :data:`H1_FLOOR` are drawn at the floor, so the range then reaches 5 points
+    below it, where the floor's open triangles are visible."""
+    v = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]
+                       + [np.zeros(1), np.asarray(marks, dtype=float)])
+    v = v[np.isfinite(v)]
+    shown = np.maximum(v, H1_FLOOR)
+    lo, hi = float(shown.min()), float(shown.max())
+    margin = max(0.06 * (hi - lo), 3.0)
+    bottom = H1_FLOOR - 5 if (v < H1_FLOOR).any() else max(lo - margin, H1_FLOOR - 5)
+    return bottom, hi + margin
 
 
 def accuracy_figure(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50"):
@@ -86,15 +105,14 @@ def accuracy_figure(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50"):
         for j, metric in enumerate(("l2_accuracy", "h1_accuracy")):
             ax = axes[i, j]
             floor = H1_FLOOR if metric == "h1_accuracy" else None
-            for loss in cfg.losses:
-                _draw(ax, sel[sel.loss == loss], metric, LOSS_STYLE[loss], dino.LABEL[loss], floor)
+            drawn = [_draw(ax, sel[sel.loss == loss], metric, LOSS_STYLE[loss], dino.LABEL[loss], floor)
+                     for loss in cfg.losses]
             paper = (dino.PAPER_H1[p] if metric == "h1_accuracy" and network == "dipnet_100_50"
                      and 4096 in cfg.sizes else None)
             if paper is not None:
                 ax.scatter([4096], [100 * paper], **plotting.PAPER_MARKER)
-                _h1_limits(ax, paper)
-            elif floor is not None:
-                _h1_limits(ax, None)
+            if floor is not None:       # after every curve of the panel: the range covers them all
+                ax.set_ylim(*_h1_ylim(drawn, [] if paper is None else [100 * paper]))
             if sel.empty:
                 _empty(ax)
             ax.set_title(f"{dino.LABEL_PROBLEM[p]}: {METRIC_LABEL[metric][:-4]}", fontsize=10)
@@ -116,14 +134,15 @@ def networks_figure(long, cfg: dino.DinoConfig, loss: str = "l2"):
     ncol = min(3, len(problems))
     nrow = math.ceil(len(problems) / ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(7.5, 2.8 * nrow + 0.6), squeeze=False, sharey=True)
+    drawn = []
     for k, p in enumerate(problems):
         ax = axes[k // ncol, k % ncol]
         sel = long[(long.problem == p) & (long.loss == loss)]
         for net in dino.PRIORITY:
             if net in cfg.networks:
-                _draw(ax, sel[sel.network == net], "h1_accuracy", NET_STYLE[net], dino.LABEL[net], H1_FLOOR)
+                drawn.append(_draw(ax, sel[sel.network == net], "h1_accuracy", NET_STYLE[net],
+                                   dino.LABEL[net], H1_FLOOR))
         ax.axhline(0, color="black", lw=0.8)
-        _h1_limits(ax, None)
         if sel.empty:
             _empty(ax)
         ax.set_title(dino.LABEL_PROBLEM[p], fontsize=10)
@@ -131,16 +150,21 @@ def networks_figure(long, cfg: dino.DinoConfig, loss: str = "l2"):
         _size_axis(ax, cfg.sizes)
     for k in range(len(problems), nrow * ncol):
         axes[k // ncol, k % ncol].set_visible(False)
+    # The panels share their y axis: one range, set once every panel is drawn, covers them all.
+    axes[0, 0].set_ylim(*_h1_ylim(drawn))
     axes[0, 0].set_ylabel(f"H1 accuracy (%), {dino.LABEL[loss]} training")
     _legend(fig, axes)
     return fig
 
 
 def _empty(ax) -> None:
-    """A panel whose runs are not recorded yet says so (and shows no misleading axis)."""
-    ax.text(0.5, 0.5, "not run yet", transform=ax.transAxes, ha="center", va="center",
+    """A panel without a recorded run says so. Its own y tick labels are hidden when its y axis
+    is its own (they would label nothing); a y axis shared with other panels keeps its ticks,
+    which belong to those panels too."""
+    ax.text(0.5, 0.5, "no run recorded", transform=ax.transAxes, ha="center", va="center",
             fontsize=10, color="gray")
-    ax.set_yticks([])
+    if len(ax.get_shared_y_axes().get_siblings(ax)) == 1:
+        ax.tick_params(axis="y", labelleft=False)
 
 
 def _legend(fig, axes) -> None:
@@ -220,12 +244,19 @@ def settings_table(cfg: dino.DinoConfig):
     return pd.DataFrame(rows, columns=["setting", "paper", "ours"])
 
 
-def data_table(df):
-    """Per map: data generation seconds per sample, stored and full-Jacobian gigabytes, with
-    words for headers. *Returns* a pandas DataFrame."""
+def data_table(df, pde_cost: Mapping[str, Any] | None = None):
+    """Per map: data generation seconds per sample as the run that generated the data recorded
+    them (forward solve, Jacobian and SVD, while other sweeps shared the machine), stored and
+    full-Jacobian gigabytes, with words for headers; with ``pde_cost`` (the rows of
+    ``benchmarks/pde_cost.py --json``), also the forward solve and Jacobian measured on a quiet
+    machine. *Returns* a pandas DataFrame."""
     data = dino.data_frame(df)
+    quiet = {r["map"]: r["forward_jacobian_s"] for r in (pde_cost or {}).get("rows", [])}
+    if quiet:
+        data.insert(2, "quiet", data["problem"].map(quiet))
     data["problem"] = data["problem"].map(dino.LABEL_PROBLEM)
-    return data.rename(columns={"problem": "map", "seconds_per_sample": "seconds per sample",
+    return data.rename(columns={"problem": "map", "seconds_per_sample": "seconds per sample (under load)",
+                                "quiet": "forward and Jacobian, quiet machine (s)",
                                 "stored_GB": "stored (GB)",
                                 "full_jacobian_GB": "full Jacobians (GB)"}).set_index("map")
 
@@ -236,12 +267,28 @@ MAP_COLUMNS = {"noise_relative": "noise / RMS observation",
                "pde_misfit": "data misfit, PDE", "surrogate_misfit": "data misfit, surrogate"}
 
 
-def map_table(mf):
+def _fixed_noise(mf, noise: float | None) -> float:
+    """The fixed noise level of the MAP runs (relative to the RMS observation): ``noise`` (the
+    configuration's ``map_noise``), else what the fixed-noise cases recorded."""
+    if noise is not None:
+        return float(noise)
+    return float(mf.loc[mf["noise_kind"] == "fixed", "noise_relative"].median())
+
+
+def _pct_g(v: float) -> str:
+    """A relative level in % with no needless digits: 0.01 gives "1 %", 0.025 "2.5 %"."""
+    return f"{100 * v:.3g} %"
+
+
+def map_table(mf, noise: float | None = None):
     """Medians over the MAP cases per (map, noise): the noise and the surrogate's output error
     (both relative to the observation), the surrogate estimate's distance from the PDE's MAP
-    point, and the true relative misfits. *Returns* a pandas DataFrame."""
+    point, and the true relative misfits. ``noise`` names the fixed noise level (the
+    configuration's ``map_noise``; by default the level the fixed cases recorded).
+    *Returns* a pandas DataFrame."""
+    fixed = _pct_g(_fixed_noise(mf, noise))
     g = mf.assign(problem=mf["problem"].map(dino.LABEL_PROBLEM),
-                  noise_kind=mf["noise_kind"].map({"fixed": "1 %", "matched": "matched"}))
+                  noise_kind=mf["noise_kind"].map({"fixed": fixed, "matched": "matched"}))
     out = g.groupby(["problem", "noise_kind"])[list(MAP_COLUMNS)].median().rename(columns=MAP_COLUMNS)
     out.index.names = ["map", "noise"]
     return out
@@ -277,7 +324,7 @@ def version_effect(records: Sequence[Mapping[str, Any]]):
 
 
 def missing_table(missing: Sequence[Mapping[str, Any]]):
-    """The runs of the plan that have no record yet, counted per (map, network) and N: one row
+    """The runs of the plan that have no record, counted per (map, network) and N: one row
     per (map, network), one column per N. *Returns* a pandas DataFrame (empty when nothing is
     missing)."""
     import pandas as pd
@@ -322,14 +369,85 @@ def missing_words(plan: Sequence[Mapping[str, Any]], missing: Sequence[Mapping[s
     every("the L2 runs at matched time and Adam steps", lambda c: bool(c.get("match")))
     every("the sketched losses", lambda c: c.get("loss") in dino.EXTRA_LOSSES)
     every("the MAP demonstration", lambda c: c.get("kind") == "map")
-    text = f"{len(missing)} of the plan's {len(plan)} runs have no record yet"
+    text = f"{len(missing)} of the plan's {len(plan)} runs have no record"
     return text + (": among them " + "; ".join(lacks) if lacks else "") + "."
 
 
-def answer(claims: Sequence[Claim], missing: str = "") -> str:
-    """The chapter's answer in a few sentences of Markdown, from the claim table (the headline,
-    the small-N gain at equal epochs and at an equal budget, the DIPNets against Generic) and,
-    for an incomplete record, what is still missing (:func:`missing_words`)."""
+def _signed(points: float) -> str:
+    """A difference in points with its sign, a true minus for negatives: "−0.3", "+1.2"."""
+    return f"{points:+.1f}".replace("-", "\u2212")
+
+
+def _num(v: float) -> str:
+    """A percentage value to one decimal with a true minus: "−67.4"."""
+    return f"{v:.1f}".replace("-", "\u2212")
+
+
+def _cap(text: str) -> str:
+    """``text`` with its first letter capitalised ("reaction-diffusion" starts a sentence)."""
+    return text[:1].upper() + text[1:]
+
+
+def _and(items: Sequence[str], conj: str = "and") -> str:
+    """"a", "a and b", "a, b and c" (or another conjunction)."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {conj} " + items[-1]
+
+
+def _means(frame, metric: str, keys: Sequence[str]) -> dict[Any, float]:
+    """Mean of ``metric`` (in %) over the recorded runs per ``keys``, cells with a value only."""
+    if frame is None or not len(frame):
+        return {}
+    g = frame.dropna(subset=[metric]).groupby(list(keys))[metric].mean()
+    return {k: 100 * float(v) for k, v in g.items()}
+
+
+def headline_words(claims: Sequence[Claim], long=None, cfg: dino.DinoConfig | None = None) -> str:
+    """The headline in a sentence or two: per map, our H1 accuracy of DIPNet 100-50 with the
+    full-H1 loss at N = 4096 (mean over its runs in ``long``, :func:`dino.long_frame`) against
+    the paper's (:data:`dino.PAPER_H1`) and the difference in points; the maps without a run;
+    the same accuracy in the form of the authors' code; and the claim table's verdict. Without
+    ``long``, the claim's "ours" stands in for the numbers."""
+    head = next(c for c in claims if c.claim.startswith("DIPNet 100-50 with the full-H1 loss"))
+    problems = [p for p in dino.PROBLEMS if cfg is None or p in cfg.problems]
+    what = "DIPNet 100-50 trained with the full-H1 loss on 4096 samples"
+    if cfg is not None and 4096 not in cfg.sizes:
+        return f"This plan stops below the paper's headline, {what}."
+    judged = (f" Verdict: **{head.verdict}**." if head.verdict != VERDICTS[3] else
+              " The claim table gives no final verdict yet (its reading on these runs is "
+              "provisional)." if "provisional" in head.ours else
+              " The claim table gives no verdict on it yet.")
+    if long is None:
+        paper = _and([f"{100 * dino.PAPER_H1[p]:.1f} % ({dino.LABEL_PROBLEM[p]})" for p in problems])
+        return f"The paper's headline, {what}: the paper reports {paper}; ours: {head.ours}." + judged
+    sel = long[(long.network == "dipnet_100_50") & (long.loss == "h1") & (long.N == 4096)]
+    eq, code = _means(sel, "h1_accuracy", ["problem"]), _means(sel, "h1_accuracy_code", ["problem"])
+    ran = [p for p in problems if p in eq]
+    if not ran:
+        return f"No run of the paper's headline, {what}, is recorded."
+    each = [f"{_num(eq[p])} % on {dino.LABEL_PROBLEM[p]} (paper {100 * dino.PAPER_H1[p]:.1f} %, "
+            f"{_signed(eq[p] - 100 * dino.PAPER_H1[p])} points)" for p in ran]
+    text = (f"Our DIPNet 100-50, trained with the full-H1 loss on 4096 samples as in the paper's "
+            f"headline, reaches an H1 accuracy of {_and(each)}.")
+    rest = [dino.LABEL_PROBLEM[p] for p in problems if p not in ran]
+    if rest:
+        text += f" {_cap(_and(rest))} {'has' if len(rest) == 1 else 'have'} no run at N = 4096."
+    shown = [p for p in ran if p in code]
+    if shown:
+        text += (" In the form of the authors' code (RMS errors over the test samples) the same "
+                 "runs give " + _and([f"{_num(code[p])} %" + (f" ({dino.LABEL_PROBLEM[p]})"
+                                                           if len(shown) > 1 else "")
+                                      for p in shown]) + ".")
+    return text + judged
+
+
+def answer(claims: Sequence[Claim], missing: str = "", long=None,
+           cfg: dino.DinoConfig | None = None) -> str:
+    """The chapter's answer in a few sentences of Markdown, from the claim table and the
+    records (``long``, :func:`dino.long_frame`): the headline against the paper
+    (:func:`headline_words`), the small-N gain at equal epochs and at an equal budget, the
+    DIPNets against Generic, and, for an incomplete record, what is missing
+    (:func:`missing_words`)."""
     by = {c.claim: c for c in claims}
 
     def find(start: str) -> Claim:
@@ -337,20 +455,13 @@ def answer(claims: Sequence[Claim], missing: str = "") -> str:
 
     def said(c: Claim) -> str:
         if c.verdict == VERDICTS[3]:
-            return ("not judged yet" + (" (the claim table gives a provisional reading on the first runs)"
-                                        if "provisional" in c.ours else ""))
+            return ("not judged yet" + (" (the claim table gives a provisional reading on the "
+                                        "recorded runs)" if "provisional" in c.ours else ""))
         return f"**{c.verdict}** ({c.ours})"
 
-    head = find("DIPNet 100-50 with the full-H1 loss")
     small, budget = find("Derivative information improves"), find("The gain of derivative")
     vs = find("The DIPNets are more accurate")
-    if head.verdict == VERDICTS[3]:
-        first = "Our runs have not reached the paper's headline, N = 4096, yet."
-    else:
-        first = (f"The paper's headline, DIPNet 100-50 trained with the full-H1 loss on 4096 "
-                 f"samples: {head.ours} H1 accuracy, against the paper's 42.1, 41.5 and 74.7 % "
-                 f"({head.verdict}).")
-    parts = [first,
+    parts = [headline_words(claims, long, cfg),
              f"That derivative losses improve L2 accuracy at small N, with the same epochs as L2: "
              f"{said(small)}.",
              f"That the gain survives an L2 run given the same training time or Adam steps: "
@@ -360,6 +471,108 @@ def answer(claims: Sequence[Claim], missing: str = "") -> str:
         parts.append(f"*This record is incomplete: {missing} Every number and verdict here covers "
                      "the runs that are recorded.*")
     return " ".join(parts)
+
+
+def accuracy_words(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50") -> str:
+    """What :func:`accuracy_figure` shows, in a sentence per map, from the recorded runs (means
+    over a cell's runs): at the largest N where the full-H1 loss ran, its H1 accuracy against L2
+    training's (and the loss that is higher still, if any); at the smallest N with L2 and a
+    derivative loss, the loss with the highest L2 accuracy and its lead over L2."""
+    sel = long[long.network == network] if len(long) else long
+    out = []
+    for p in cfg.problems:
+        s = sel[sel.problem == p] if len(sel) else sel
+        h1 = _means(s, "h1_accuracy", ["loss", "N"])
+        l2 = _means(s, "l2_accuracy", ["loss", "N"])
+        name = dino.LABEL_PROBLEM[p]
+        if not h1 and not l2:
+            out.append(f"on {name}, no run is recorded.")
+            continue
+        said = []
+        full = [n for (loss, n) in h1 if loss == "h1"]
+        if full:
+            n = max(full)
+            x = f"at N = {n} the full-H1 loss reaches {_num(h1[('h1', n)])} % H1 accuracy"
+            if ("l2", n) in h1:
+                x += f", L2 training {_num(h1[('l2', n)])} %"
+            top = max((loss for (loss, m) in h1 if m == n), key=lambda loss: h1[(loss, n)])
+            if top != "h1":
+                x += f", and the {LOSS_WORDS.get(top, top)} loss is higher still at {_num(h1[(top, n)])} %"
+            said.append(x)
+        small = sorted(n for (loss, n) in l2 if loss == "l2"
+                       and any(m == n and o != "l2" for (o, m) in l2))
+        if small:
+            n = small[0]
+            top = max((loss for (loss, m) in l2 if m == n), key=lambda loss: l2[(loss, n)])
+            if top == "l2":
+                said.append(f"at N = {n} L2 training has the highest L2 accuracy, "
+                            f"{_num(l2[('l2', n)])} %")
+            else:
+                said.append(f"at N = {n} the {LOSS_WORDS.get(top, top)} loss has the highest L2 "
+                            f"accuracy, {_num(l2[(top, n)])} % against L2's {_num(l2[('l2', n)])} % "
+                            f"({_signed(l2[(top, n)] - l2[('l2', n)])} points)")
+        if said:
+            out.append(f"on {name}, " + "; ".join(said) + ".")
+    return (f"In numbers ({dino.LABEL[network]}, means over a cell's runs): "
+            + " ".join(o if i == 0 else _cap(o) for i, o in enumerate(out)))
+
+
+def networks_words(long, cfg: dino.DinoConfig, loss: str = "l2") -> str:
+    """What :func:`networks_figure` shows, in a sentence per map, from the recorded runs: each
+    network's highest H1 accuracy over N (mean over a cell's runs) and which of them exceed 0 %."""
+    sel = long[long.loss == loss] if len(long) else long
+    nets = [n for n in dino.PRIORITY if n in cfg.networks]
+    out = []
+    for p in cfg.problems:
+        s = sel[sel.problem == p] if len(sel) else sel
+        h1 = _means(s, "h1_accuracy", ["network", "N"])
+        name = dino.LABEL_PROBLEM[p]
+        best = {}
+        for net in nets:
+            got = {n: v for (k, n), v in h1.items() if k == net}
+            if got:
+                n = max(got, key=got.get)
+                best[net] = (got[n], n)
+        if not best:
+            out.append(f"on {name}, no run is recorded.")
+            continue
+        peaks = _and([f"{dino.LABEL[net]} {_num(v)} % (N = {n})" for net, (v, n) in best.items()])
+        above = [dino.LABEL[net] for net, (v, _) in best.items() if v > 0]
+        tail = (f"{_and(above)} above 0 %" if above else "none above 0 %")
+        absent = [dino.LABEL[net] for net in nets if net not in best]
+        none = f"; no run of {_and(absent, 'or')}" if absent else ""
+        out.append(f"on {name}, {peaks}; {tail}{none}.")
+    return (f"In numbers, the highest H1 accuracy over N of each network trained with "
+            f"{dino.LABEL[loss]} (means over a cell's runs, values below the axis included): "
+            + " ".join(o if i == 0 else _cap(o) for i, o in enumerate(out)))
+
+
+def training_cost_words(bench: Mapping[str, Any] | None) -> str:
+    """What the quiet-machine benchmark (the rows of ``benchmarks/dino_training_cost.py
+    --json``) gives, for comparison with the table of recorded ratios: per network, the seconds
+    per epoch of each main derivative loss over L2, and the floor of the same run. Empty
+    without the benchmark."""
+    if not bench or not bench.get("rows"):
+        return ""
+    rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for r in bench["rows"]:
+        rows.setdefault(r["network"], {})[r["loss"]] = r
+    per = []
+    for net in dino.PRIORITY:
+        got = [rows.get(net, {}).get(loss) for loss in dino.MAIN_DERIVATIVE_LOSSES]
+        if not all(got):
+            continue
+        ratios = _and([f"{r['ratio']:.1f}" for r in got])
+        floors = sorted({r["floor"] for r in got if r.get("floor") is not None})
+        floor = f" against a floor of {_and([f'{f:.1f}' for f in floors])} ×" if floors else ""
+        per.append(f"{ratios} × L2 for {dino.LABEL[net]}{floor}")
+    if not per:
+        return ""
+    losses = _and([LOSS_WORDS[loss] for loss in dino.MAIN_DERIVATIVE_LOSSES])
+    how = ", ".join(([f"N = {bench['n']}"] if "n" in bench else [])
+                    + ([f"batch {bench['batch']}"] if "batch" in bench else []) + ["one thread"])
+    return (f"On a quiet machine ({how}), {{repo}}`benchmarks/dino_training_cost.py` gives the "
+            f"{losses} losses per epoch {'; '.join(per)}.")
 
 
 def budget_words(cfg: dino.DinoConfig) -> str:
@@ -387,17 +600,21 @@ def budget_words(cfg: dino.DinoConfig) -> str:
             f"{matched}, at the MS run's width.")
 
 
-def map_words(mf) -> str:
-    """Two sentences on the MAP runs: the surrogate's output error against the 1 % noise, and
-    the distance from the PDE's MAP point at each noise level (medians over the cases)."""
+def map_words(mf, noise: float | None = None) -> str:
+    """Two sentences on the MAP runs: the surrogate's output error against the fixed noise
+    level (``noise``, the configuration's ``map_noise``; by default the level the fixed cases
+    recorded), and the distance from the PDE's MAP point at each noise level (medians over the
+    cases)."""
     med = mf.groupby("noise_kind")[["surrogate_output_error", "surrogate_to_map",
                                     "noise_relative"]].median()
+    level = _fixed_noise(mf, noise)
     err = float(mf["surrogate_output_error"].median())
     out = [f"The surrogate's output error at the true parameters is {100 * err:.1f} % of the "
            f"observation (median over {mf['case'].nunique()} cases), "
-           + ("larger than" if err > 0.01 else "smaller than") + " the 1 % noise."]
+           + ("larger than" if err > level else "smaller than") + f" the {_pct_g(level)} noise."]
     if {"fixed", "matched"} <= set(med.index):
         out.append(f"Its MAP estimate lies {med.loc['fixed', 'surrogate_to_map']:.2f} of the MAP "
-                   f"point's distance from the prior mean away from the PDE's MAP point at 1 % "
-                   f"noise, and {med.loc['matched', 'surrogate_to_map']:.2f} at the matched noise.")
+                   f"point's distance from the prior mean away from the PDE's MAP point at "
+                   f"{_pct_g(level)} noise, and {med.loc['matched', 'surrogate_to_map']:.2f} at "
+                   "the matched noise.")
     return " ".join(out)
