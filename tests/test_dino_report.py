@@ -196,3 +196,36 @@ def test_version_effect_pairs_the_same_first_runs_of_both_versions():
     assert tab["L2 accuracy change (points)"][0] == pytest.approx(10.0)
     assert tab["H1 accuracy change (points)"][0] == pytest.approx(80.0)
     assert rep.version_effect(records[1:]).empty
+
+
+def test_the_time_the_baselines_got_and_the_authors_ms_scheme_read_in_words():
+    import pandas as pd
+
+    long = pd.DataFrame([{"problem": "poisson", "network": "dipnet_100_50", "loss": "h1", "N": 16,
+                          "seed": s, "seconds": 10.0} for s in range(3)])
+    base = pd.DataFrame([{"problem": "poisson", "network": "dipnet_100_50", "match": m, "N": 16,
+                          "seed": s, "seconds": t, "loss": "l2"}
+                         for s, t in enumerate((8.0, 10.0, 13.0)) for m in ("time:h1", "steps")])
+    text = rep.baseline_time_words(long, base)
+    assert "DIPNet 100-50 at N = 16 1.00 (0.80 to 1.30)" in text      # steps-matched runs left out
+    assert rep.baseline_time_words(long, base.iloc[:0]) == ""
+
+    def rec(scheme, seed, l2):
+        return {"status": "ok", "kind": None, "problem": "poisson", "network": "dipnet_100_50",
+                "loss": "reduced_h1_ms", "n_train": 16, "seed": seed, "match": None,
+                "ms_scheme": scheme,
+                **{f"{m}{c}": v for m, v in (("l2_accuracy", l2), ("h1_accuracy", 0.1),
+                                              ("reduced_h1_accuracy", 0.5)) for c in ("", "_code")}}
+
+    df = pd.DataFrame([rec(None, s, 0.50 + 0.01 * s) for s in range(3)]
+                      + [rec("authors", s, 0.40 + 0.01 * s) for s in range(3)])
+    ms = dino.ms_scheme_frame(df)
+    l2 = ms[ms.metric == "l2_accuracy"].iloc[0]
+    assert l2["ours"] == pytest.approx(51.0) and l2["difference"] == pytest.approx(-10.0)
+    table = rep.ms_scheme_table(ms)
+    assert list(table.iloc[0][["L2, ours", "L2, authors'"]]) == ["51.0 ± 1.0", "41.0 ± 1.0"]
+    words = rep.ms_scheme_words(ms)
+    assert "L2 accuracy by -10.0 to -10.0 points (0 of 1 sizes inside" in words
+    assert "H1 accuracy by +0.0 to +0.0 points (1 of 1" in words
+    # the main cells leave the authors' runs out
+    assert len(dino.long_frame(df)) == 3

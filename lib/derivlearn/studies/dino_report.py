@@ -294,6 +294,35 @@ def map_table(mf, noise: float | None = None):
     return out
 
 
+def ms_scheme_table(ms):
+    """:func:`derivlearn.studies.dino.ms_scheme_frame` for people: one row per (map, N), the
+    accuracies (%) of our MS scheme and the authors', mean ± sd over the training runs."""
+    import pandas as pd
+
+    rows: dict[tuple, dict[str, Any]] = {}
+    names = {"l2_accuracy": "L2", "h1_accuracy": "H1", "reduced_h1_accuracy": "reduced H1"}
+    for r in ms.itertuples():
+        row = rows.setdefault((r.problem, r.N), {"map": dino.LABEL_PROBLEM.get(r.problem, r.problem),
+                                                 "N": r.N, "runs": r.runs})
+        m = names[r.metric]
+        row[f"{m}, ours"] = f"{r.ours:.1f} ± {r.ours_sd:.1f}"
+        row[f"{m}, authors'"] = f"{r.authors:.1f} ± {r.authors_sd:.1f}"
+    return pd.DataFrame(list(rows.values()))
+
+
+def ms_scheme_words(ms) -> str:
+    """One sentence: how far the authors' MS scheme moves each accuracy, against the spread."""
+    if not len(ms):
+        return ""
+    names = {"l2_accuracy": "L2", "h1_accuracy": "H1", "reduced_h1_accuracy": "reduced-H1"}
+    parts = []
+    for m, g in ms.groupby("metric", sort=False):
+        inside = int(((g["difference"].abs()) <= g[["ours_sd", "authors_sd"]].max(axis=1)).sum())
+        parts.append(f"{names[m]} accuracy by {g['difference'].min():+.1f} to {g['difference'].max():+.1f} "
+                     f"points ({inside} of {len(g)} sizes inside the spread of the runs)")
+    return "The authors' scheme moves " + "; ".join(parts) + "."
+
+
 def version_effect(records: Sequence[Mapping[str, Any]]):
     """What the authors' networks (result version 2: input scaling, POD width, Generic's output
     layer) change against our first networks (version 1), on the runs both made: the same map,
@@ -305,7 +334,8 @@ def version_effect(records: Sequence[Mapping[str, Any]]):
     by: dict[int, dict[tuple, Mapping[str, Any]]] = {1: {}, 2: {}}
     for r in records:
         c, v = r["config"], r.get("result_version", 1)
-        if r["status"] != "ok" or c.get("kind") == "map" or c.get("match") or v not in by \
+        if r["status"] != "ok" or c.get("kind") == "map" or c.get("match") or c.get("ms_scheme") \
+                or v not in by \
                 or c["seed"] != c.get("data_seed", c["seed"]):
             continue
         by[v][(c["problem"], c["network"], c["loss"], c["n_train"])] = r["metrics"]
@@ -583,10 +613,10 @@ def budget_words(cfg: dino.DinoConfig) -> str:
         return "*This plan has no L2 baselines.*"
     nets = [n for n in dino.PRIORITY if n in cfg.networks]
     time = "; ".join(
-        f"{dino.LABEL[net]}: " + ", ".join(
-            f"{dino.LABEL[loss]} {dino.baseline_epochs('time:' + loss, net, 16, cfg.epochs, cfg.batch_size)}"
+        f"{dino.LABEL[net]} at N = {n}: " + ", ".join(
+            f"{dino.LABEL[loss]} {dino.baseline_epochs('time:' + loss, net, n, cfg.epochs, cfg.batch_size)}"
             for loss in dino.MAIN_DERIVATIVE_LOSSES if loss in cfg.losses)
-        for net in nets)
+        for net in nets for n in cfg.baseline_sizes)
     steps = ", ".join(
         f"{dino.steps_per_epoch('reduced_h1_ms', n, cfg.batch_size)} against "
         f"{dino.steps_per_epoch('l2', n, cfg.batch_size)} at N = {n}" for n in cfg.baseline_sizes)
@@ -594,10 +624,35 @@ def budget_words(cfg: dino.DinoConfig) -> str:
         f"{dino.baseline_epochs('steps', 'dipnet_100_50', n, cfg.epochs, cfg.batch_size)} epochs at N = {n}"
         for n in cfg.baseline_sizes)
     return (f"The time-matched L2 runs train {cfg.epochs} epochs times the cost of the loss per epoch "
-            "over L2, as measured on our first records (a fixed table, so that a run's key does not "
-            f"depend on a timing); that gives these epochs: {time}. The MS loss makes {steps} Adam "
+            "over L2, per network and N, as measured on the first records of the current networks (a "
+            "fixed table, so that a run's key does not depend on a timing); that gives these epochs: "
+            f"{time}. The MS loss makes {steps} Adam "
             f"steps per epoch (batches of {cfg.batch_size}), so its steps-matched L2 run trains "
             f"{matched}, at the MS run's width.")
+
+
+def baseline_time_words(long, base) -> str:
+    """The time the time-matched L2 runs actually got: their seconds over those of the run they
+    are matched to (same map, network, N and training run), median and range per network and
+    N. Empty without such pairs."""
+    if base is None or not len(base) or not len(long):
+        return ""
+    runs = {(r.problem, r.network, r.loss, r.N, r.seed): r.seconds for r in long.itertuples()}
+    ratios: dict[tuple, list[float]] = {}
+    for r in base.itertuples():
+        if not str(r.match).startswith("time:"):
+            continue
+        own = runs.get((r.problem, r.network, str(r.match)[5:], r.N, r.seed))
+        if own and own == own and r.seconds == r.seconds and own > 0:
+            ratios.setdefault((r.network, r.N), []).append(r.seconds / own)
+    if not ratios:
+        return ""
+    parts = [f"{dino.LABEL[net]} at N = {n} {np.median(v):.2f} ({min(v):.2f} to {max(v):.2f})"
+             for (net, n), v in sorted(ratios.items(),
+                                       key=lambda kv: (dino.PRIORITY.index(kv[0][0]), kv[0][1]))]
+    return ("The time-matched L2 runs got this multiple of the training time of the run they are "
+            "matched to (median, and range over maps, losses and training runs; the timings were "
+            "taken while other runs shared the machine): " + "; ".join(parts) + ".")
 
 
 def map_words(mf, noise: float | None = None) -> str:
