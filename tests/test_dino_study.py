@@ -342,3 +342,14 @@ def test_a_cell_counts_once_all_its_runs_are_recorded_and_the_early_reading_is_s
     assert "provisional" in small.ours and "(confirmed)" in small.ours
     assert claims[0].verdict == "confirmed"                       # N = 4096 needs one run
     assert dino.summarize(cfg, _frame(_paper_like, lambda *a: 0.5))[1][2].verdict == "confirmed"
+
+
+def test_a_dipnet_exceeds_zero_h1_accuracy_only_beyond_its_spread():
+    cfg = dino.DinoConfig.from_profile("full", sketch_problems=(), sizes=(16, 4096), seeds=3,
+                                       single_seed_from=4096)
+    frame = _frame(_paper_like)
+    dip_l2 = (frame.network != "generic") & (frame.loss == "l2")
+    frame.loc[dip_l2, "h1_accuracy"] = 0.003 + 0.02 * (frame.loc[dip_l2, "seed"] - 1)
+    claim = dino.summarize(cfg, frame)[1][1]
+    assert claim.verdict == "partly confirmed"          # Generic stays below; no DIPNet clears 0
+    assert "on the means alone, without the spread: confirmed" in claim.ours

@@ -1093,9 +1093,11 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
        confirmed if none of those that ran reaches; not tested if none ran (or N = 4096 is not
        in the plan).
     2. *Of the L2-trained networks only the DIPNets exceed 0 % H1 accuracy* (the paper's N
-       range, 16 to 4096, as far as it ran): Generic with L2 stays at or below 0 % (mean) at every
-       N of every problem, and each DIPNet with L2 exceeds 0 % at some N on every problem.
-       Confirmed if both parts hold, partly if one does, not confirmed if neither.
+       range, 16 to 4096, as far as it ran): Generic with L2 does not exceed 0 % at any N of any
+       problem, and each DIPNet with L2 exceeds 0 % at some N on every problem. A cell exceeds
+       0 % when :func:`compare` puts it above a zero cell, i.e. by more than its spread (first
+       written on the means alone; that reading is printed where it differs). Confirmed if both
+       parts hold, partly if one does, not confirmed if neither.
     3. *Derivative information improves L2 accuracy at small N* (the paper's comparison: plain
        L2 training with the same epochs): at the smallest N, each derivative loss against L2 in
        every (problem, network). Confirmed if every loss wins a majority of its cells, partly if
@@ -1179,14 +1181,23 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
            if (vals := [c.mean for n in sizes if (c := get(p, net, "l2", n, "h1_accuracy"))])}
     ran_all = (("generic" not in cfg.networks or {p for p, _ in gen} == set(cfg.problems))
                and set(dip) == {(p, n) for p in cfg.problems for n in dips})
+    zero = Cell(0.0, 0.0, 1)
+    gen_above = [compare(get(p, "generic", "l2", n, "h1_accuracy"), zero) == 1
+                 for p in cfg.problems for n in sizes if (p, n) in gen]
+    dip_above = {(p, net): any(compare(get(p, net, "l2", n, "h1_accuracy"), zero) == 1 for n in sizes)
+                 for (p, net) in dip}
     if (gen or dip) and ran_all:
-        gen_ok = bool(gen) and max(gen.values()) <= 0
-        dip_ok = bool(dip) and all(v > 0 for v in dip.values())
+        gen_ok = bool(gen) and not any(gen_above)
+        dip_ok = bool(dip) and all(dip_above.values())
         v2 = verdict(gen_ok and dip_ok, partly=gen_ok or dip_ok)
+        mean_ok = (bool(gen) and max(gen.values()) <= 0, bool(dip) and all(v > 0 for v in dip.values()))
+        v2_means = verdict(all(mean_ok), partly=any(mean_ok))
         ours2 = _join(f"Generic: highest {_pct(max(gen.values()))}" if gen else "Generic not run",
                       "DIPNets: highest " + ", ".join(
                           f"{LABEL[net]} on {LABEL_PROBLEM[p]} {_pct(v)}"
                           for (p, net), v in dip.items()) if dip else "DIPNets not run")
+        if v2_means != v2:
+            ours2 += f"; on the means alone, without the spread: {v2_means}"
     else:
         v2 = VERDICTS[3]
         ours2 = "not every network has run on every map yet" + (
@@ -1197,7 +1208,9 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
     claims.append(Claim(
         "Of the L2-trained networks, only the DIPNets exceed 0 % H1 accuracy",
         "only the DIPNets trained with L2 ever exceed 0 % H1 accuracy; Generic never does",
-        ours2, v2, _join(f"over N = {sizes[0]}-{sizes[-1]}", "the mean over a cell's training runs",
+        ours2, v2, _join(f"over N = {sizes[0]}-{sizes[-1]}", "a cell exceeds 0 % when its mean is "
+                         "above 0 by more than the spread of its runs (a condition added after the "
+                         "first records; the reading on the means alone is printed where it differs)",
                          "each DIPNet must exceed 0 % at some N on every problem; not tested until "
                          "every network has run on every map", "a network whose Jacobian is zero "
                          "scores exactly 0 %: above 0 % means its Jacobian is closer to the map's "
