@@ -37,7 +37,7 @@ def test_run_plan_has_each_cell_once_and_pinn_only_where_an_equation_is_known():
     assert {s for _, s in noisy} == {0.0, *cfg.noises}
     assert {c[1] for c in cells if c[3] > 0} == set(gi.NOISE_METHODS)
     # the same protocol for every method: one grid of one length, the same budget for networks
-    assert {len(next(iter(c["grid"].values()))) for c in configs} == {4}
+    assert {len(next(iter(c["grid"].values()))) for c in configs} == {5}
     assert all(list(c["grid"]) == [gi.HYPERPARAMETER[c["method"]]] for c in configs)
     assert {(c["epochs"], c["eval_every"], c["lr"]) for c in configs if c["method"] != "gp"} == {
         (cfg.epochs, cfg.eval_every, cfg.lr)}
