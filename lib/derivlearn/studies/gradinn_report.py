@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from derivlearn import plotting
-from derivlearn.claims import BADGE, VERDICTS, Claim
+from derivlearn.claims import BADGE, VERDICTS, Claim, to_markdown
 from derivlearn.studies import gradinn as gi
 
 MODELS = {
@@ -272,7 +272,7 @@ def lambda_reading(shares: dict[str, dict[float, int]], cfg: gi.GradINNConfig) -
 
 
 def lambda_sentence(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
-    """Where lambda lands, in words, with what it means."""
+    """Where lambda lands, in words, with what the paired comparisons say there."""
     shares = lambda_shares(rows, cfg, model)
     if not shares:
         return ""
@@ -283,14 +283,16 @@ def lambda_sentence(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
         k = sum(shares[p].get(low, 0) for p in r["bottom"])
         n = sum(sum(shares[p].values()) for p in r["bottom"])
         parts.append(f"Validation puts λ at the bottom of its grid ({num(low)}) in {k} of {n} fits on "
-                     f"{listing(gi.SHORT_NAMES[p] for p in r['bottom'])}: there the data pull GradINN "
-                     "towards no gradient prior, and it behaves much like a plain network with a "
-                     "second network beside it.")
+                     f"{listing(gi.SHORT_NAMES[p] for p in r['bottom'])}: there the data give the "
+                     "gradient prior the least weight the grid allows.")
+        signs = _signs_clause(rows, cfg, r["bottom"], model)
+        if signs:
+            parts.append(signs)
     if r["high"]:
         k = sum(c for p in r["high"] for lam, c in shares[p].items() if lam >= 1)
         n = sum(sum(shares[p].values()) for p in r["high"])
         parts.append(f"On {listing(gi.SHORT_NAMES[p] for p in r['high'])} it picks λ ≥ 1 in {k} of {n} "
-                     "fits: there the prior earns its weight.")
+                     "fits: there the data ask for a strong prior.")
     if r["mixed"]:
         parts.append(f"On {listing(gi.SHORT_NAMES[p] for p in r['mixed'])} the choice is spread over "
                      "the grid.")
@@ -563,16 +565,22 @@ def noise_figure(rows, cfg: gi.GradINNConfig):
 
 
 def noise_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
-    """Markdown: the noise rule's reading per problem and model (status, and test RMSE over the
-    noise's standard deviation at the largest level)."""
+    """Markdown, with its lead sentence: per problem and model, the first reading (status) and the
+    test RMSE over the noise's standard deviation at every level; and GradINN against the standard
+    NN at every level (the comparative reading)."""
     det = summary.get("claim_details", {}).get("noise", {})
     models = [m for m in (gi.MAIN, "gradinn-capacity", "nn") if m in det]
     if not models:
         return ""
-    hi = max(cfg.noises)
-    names = {gi.MAIN: "GradINN, F fine-tuned", "gradinn-capacity": "GradINN, F restricted",
-             "nn": "standard NN"}
-    out = ["| problem | " + " | ".join(names[m] for m in models) + " |", "|---|" + "---|" * len(models)]
+    comp = summary.get("claim_details", {}).get("noise_against_nn", {})
+    levels = sorted(cfg.noises)
+    head = ["problem", *(NOISE_NAMES[m] for m in models)]
+    if comp:
+        head.append("GradINN against the NN")
+    out = [f"Per problem: the first reading, and test RMSE over the noise's standard deviation σ at "
+           f"{listing([pct(s) for s in levels])} noise; in the last column GradINN's outcome against "
+           f"the standard NN at the same levels (comparative reading, {gi.AFTER}).", "",
+           "| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
     for p in cfg.problems:
         cells = []
         for m in models:
@@ -581,8 +589,12 @@ def noise_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                 cells.append("–")
                 continue
             status = "robust" if r["robust"] else "fits, not robust" if r["fits"] else "does not fit"
-            lvl = r["per_level"].get(hi) or r["per_level"].get(str(hi)) or {}
-            cells.append(f"{status} ({num(lvl.get('over_sigma'), 2)})")
+            cells.append(f"{status}: " + ", ".join(num(_level(r, s).get("over_sigma"), 2) for s in levels))
+        if comp:
+            c = comp.get(p)
+            cells.append("–" if c is None else ", ".join(
+                (c["per_level"].get(s) or c["per_level"].get(str(s)) or {}).get("outcome", "–")
+                for s in levels) + (" (holds)" if c["holds"] else ""))
         out.append(f"| {gi.SHORT_NAMES[p]} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -630,13 +642,12 @@ def first_protocol_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
 
 
 # ----------------------------------------------------------------------------- claims
-RULE_KEYS = ("friedman", "low_data", "pinn", "noise")
 SHORT_CLAIMS = {"friedman": "Friedman #1, 200 points", "low_data": "Low data",
-                "pinn": "Against PINN-like models", "noise": "Noise"}
+                "pinn": "Against PINN-like models", "noise": "Noise", "gradient": "Gradients"}
 
 
 def _key(claim: Claim) -> str | None:
-    return next((k for k in RULE_KEYS if claim.deviation.startswith(gi.RULES[k])), None)
+    return gi.claim_key(claim)
 
 
 def paper_cell(claim: Claim) -> str:
@@ -649,60 +660,62 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _result(r: dict[str, Any] | None) -> str:
+def _result(r: dict[str, Any] | None, holm: str | None = None) -> str:
     if r is None:
         return "–"
     interval = "" if not math.isfinite(r["lo"]) else f" ({ratio(r['lo'])}–{ratio(r['hi'])})"
-    return f"{r['outcome']}, {ratio(r['ratio'])}{interval}"
+    text = f"{r['outcome']}, {ratio(r['ratio'])}{interval}"
+    if holm is not None and holm != r["outcome"]:
+        text += f"; after Holm's correction: {holm}"
+    return text
 
 
 def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
-    """The reproduction record as MyST Markdown: the table (one short line per cell, the
-    summary's label once in the header), the verdicts of both readings of F, and dropdowns with
-    the rules (each once) and the comparisons cell by cell."""
+    """The reproduction record as MyST Markdown in the house layout
+    (:func:`derivlearn.claims.to_markdown`): the rules first, once, in a dropdown (the comparison
+    rule, then each claim's rule with its later reading marked as written after the first results
+    were seen), then the table, verdict first, three columns; then the verdicts under both
+    readings of F and a dropdown with the comparisons cell by cell."""
     det = summary.get("claim_details", {})
     main, alt = det.get("main", gi.MAIN), det.get("alt")
-    out = ["| # | claim | summary of the paper (not verified against the full text) | ours | verdict |",
-           "|---|---|---|---|---|"]
-    for i, c in enumerate(claims, 1):
-        out.append(f"| {i} | " + " | ".join(_cell(x) for x in (c.claim, paper_cell(c), c.ours))
-                   + f" | {badge(c.verdict)} |")
+    table = to_markdown(claims, rules_title="How each verdict is decided (each first reading was fixed "
+                        "before the results were looked at)")
+    lines = table.splitlines()
+    if lines and lines[0].startswith(":::{dropdown}"):
+        lines[1:1] = [f"**Comparisons.** {gi.RULES['tie']}", ""]
+    out = lines
     by = det.get("by_reading", {})
     if alt and by:
         out += ["", "The same rules under both readings of F (the verdicts in the table: "
                 f"{READING_NAMES[main]}):", "",
-                f"| # | claim | {READING_NAMES[main]} | {READING_NAMES[alt]} |", "|---|---|---|---|"]
+                f"| claim | {READING_NAMES[main]} | {READING_NAMES[alt]} |", "|---|---|---|"]
         for i, c in enumerate(claims, 1):
             k = _key(c)
             if k in by:
-                out.append(f"| {i} | {SHORT_CLAIMS[k]} | {badge(by[k][main])} | {badge(by[k][alt])} |")
-    out += ["", ":::{dropdown} How each verdict is decided (fixed before the results were looked at)",
-            f"**Comparisons.** {gi.RULES['tie']}", ""]
-    for i, c in enumerate(claims, 1):
-        k = _key(c)
-        out.append(f"{i}. " + (gi.RULES[k] if k else f"{c.claim}: no rule, the claim cannot be tested here."))
-    out += [":::", ""]
+                out.append(f"| {i}. {SHORT_CLAIMS[k]} | {badge(by[k][main])} | {badge(by[k][alt])} |")
     cells = []
-    for k in ("low_data", "pinn"):
+    for k in ("low_data", "pinn", "gradient"):
         d = det.get(k)
         if not d:
             continue
         models = [m for m in (main, alt) if m and m in d]
         if not any(cell["result"] for m in models for cell in d[m]):
             continue
-        other = "standard NN" if k == "low_data" else "PINN"
-        cells += [f"**{SHORT_CLAIMS[k]}** (outcome for GradINN, RMSE of the {other} / GradINN, 95 % "
+        other = "PINN" if k == "pinn" else "standard NN"
+        what = "relative gradient error" if k == "gradient" else "RMSE"
+        cells += [f"**{SHORT_CLAIMS[k]}** (outcome for GradINN, {what} of the {other} / GradINN, 95 % "
                   "interval):", "", "| problem | N | " + " | ".join(READING_NAMES[m] for m in models) + " |",
                   "|---|---|" + "---|" * len(models)]
         for j, cell in enumerate(d[models[0]]):
             cells.append(f"| {gi.SHORT_NAMES[cell['problem']]} | {cell['N']} | "
-                         + " | ".join(_result(d[m][j]["result"]) for m in models) + " |")
+                         + " | ".join(_result(d[m][j]["result"], d[m][j].get("holm")) for m in models) + " |")
         cells.append("")
     fr = det.get("friedman")
     if fr:
         models = [m for m in (main, alt) if m and m in fr]
-        cells += ["**Friedman #1 at N = 200** (mean test RMSE of GradINN and of the standard NN; "
-                  "their ratio):", "", "| form | " + " | ".join(READING_NAMES[m] for m in models) + " |",
+        cells += ["**Friedman #1 at N = 200** (mean test RMSE of GradINN and of the standard NN; the "
+                  "ratio of the claim, the geometric mean of the paired ratios):", "",
+                  "| form | " + " | ".join(READING_NAMES[m] for m in models) + " |",
                   "|---|" + "---|" * len(models)]
         for p in ("friedman1", "friedman1_5d"):
             row = []
@@ -713,14 +726,15 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
             cells.append(f"| {gi.SHORT_NAMES[p]} | " + " | ".join(row) + " |")
         cells.append("")
     if cells:
-        out += [":::{dropdown} The comparisons cell by cell", *cells, ":::"]
+        out += ["", ":::{dropdown} The comparisons cell by cell", *cells, ":::"]
     return "\n".join(out)
 
 
 def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNConfig,
            status: dict[str, Any] | None = None) -> str:
     """The chapter's answer in words, built from the computed claims: one line per claim with
-    its verdict, where lambda lands, and what cannot be checked."""
+    its verdict (and its later reading, marked as such), where lambda lands, and what cannot be
+    checked. A verdict on only some of its planned cells is said to be provisional."""
     det = summary.get("claim_details", {})
     by_key = {_key(c): c for c in claims}
     lines = []
@@ -736,7 +750,8 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
                           "of the repetitions", "loss": "the regularised standard NN is more accurate"}
             text = (f"{how[fr['outcome']]}: RMSE {num(fr['model'])} against {num(fr['other'])}, a "
                     f"ratio of {ratio(fr['ratio'])} (95 % interval {ratio(fr['lo'])}–{ratio(fr['hi'])}), "
-                    f"against the summary's {paper_ratio:.1f}.")
+                    f"against the summary's {paper_ratio:.1f}.") + _after(_reading(summary, "friedman"),
+                                                                        "friedman")
         lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['friedman']}** (10 inputs, 5 of them "
                      f"inactive): {text}")
     others = {"low_data": ("the regularised standard NN", "the standard NN"),
@@ -745,24 +760,25 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
         c = by_key.get(k)
         if c is None:
             continue
-        cells = [x["result"] for x in det.get(k, {}).get(gi.MAIN, []) if x["result"]]
+        d = det.get(k, {}).get(gi.MAIN, [])
+        cells = [x["result"] for x in d if x["result"]]
         if not cells:
             lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS[k]}:** not yet recorded.")
             continue
-        w, t, lo = (sum(r["outcome"] == o for r in cells) for o in ("win", "tie", "loss"))
-        n = len(cells)
-        if w > n / 2:
-            gist = f"better than {short} in most cells"
-        elif lo > n / 2:
-            gist = f"worse than {short} in most cells"
-        elif t >= n / 2:
-            gist = f"mostly as good as {short}, not better" if lo <= w else \
-                f"mostly as good as {short}, and worse where they differ"
-        else:
-            gist = "mixed"
+        w, t, lo, n = _tally_words(cells)
+        rd = _reading(summary, k)
         sizes = sizes_text(sorted(cfg.sizes)[:gi.LOW_DATA_SIZES])
-        lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS[k]}** ({sizes}): against {other}, "
-                     f"GradINN wins {w}, ties {t} and loses {lo} of {n} cells: {gist}.")
+        gist = _gist(w, t, lo, n, short)
+        if _so_far(rd):
+            gist = gist.replace("in most cells", "in most of the cells so far")
+        text = (f"- {badge(c.verdict)} **{SHORT_CLAIMS[k]}**{_brackets(sizes, _so_far(rd))}: "
+                f"against {other}, GradINN wins {w}, ties {t} and loses {lo} of {n} cells: {gist}.")
+        holm = [x.get("holm") for x in d if x.get("holm") is not None]
+        if holm:
+            text += _after(rd, k, f"{holm.count('win')} {'win' if holm.count('win') == 1 else 'wins'} and "
+                                  f"{holm.count('loss')} {'loss' if holm.count('loss') == 1 else 'losses'} "
+                                  f"of {len(holm)}, so ")
+        lines.append(text)
     c = by_key.get("noise")
     if c is not None:
         res = det.get("noise", {}).get(gi.MAIN, {})
@@ -770,16 +786,40 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
         if not res:
             lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['noise']}:** not yet recorded.")
         else:
+            rd = _reading(summary, "noise")
             unfit = [gi.SHORT_NAMES[p] for p, r in res.items() if not r["fits"]]
-            lines.append(
-                f"- {badge(c.verdict)} **{SHORT_CLAIMS['noise']}:** noise adds at most its own standard "
-                f"deviation to GradINN's error on {sum(r['robust'] for r in res.values())} of {len(res)} "
-                f"problems, to the standard NN's on {sum(r['robust'] for r in nn.values())} of {len(nn)}"
-                + (f"; on {listing(unfit)} GradINN's noise-free error is already above the largest noise, "
-                   "so the rule cannot call it robust" if unfit else "") + ".")
+            comp = det.get("noise_against_nn", {})
+            holds = [gi.SHORT_NAMES[p] for p, x in comp.items() if x["holds"]]
+            robust = sum(r["robust"] for r in res.values())
+            text = (f"- {badge(c.verdict)} **{SHORT_CLAIMS['noise']}**{_brackets(_so_far(rd))}: noise adds "
+                    f"at most its own standard deviation to GradINN's error on {robust} of {len(res)} "
+                    f"problems, to the standard NN's on {sum(r['robust'] for r in nn.values())} of {len(nn)}")
+            if unfit:
+                text += (f"; on {listing(unfit)} GradINN's noise-free error is already above the largest "
+                         "noise, so the rule cannot call it robust")
+            text += "."
+            if comp:
+                text += _after(rd, "noise", f"GradINN holds where the network degrades on {len(holds)} of "
+                               f"{len(comp)} problems" + (f" ({listing(holds)})" if holds else "") + ", so ")
+            lines.append(text)
+    c = by_key.get("gradient")
+    if c is not None:
+        cells = [x["result"] for x in det.get("gradient", {}).get(gi.MAIN, []) if x["result"]]
+        rd = _reading(summary, "gradient")
+        if not cells:
+            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['gradient']}:** not yet recorded.")
+        else:
+            w, t, lo, n = _tally_words(cells)
+            where = _brackets("every size", f"a rule {gi.AFTER}", _so_far(rd))
+            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['gradient']}**{where}: GradINN's gradient "
+                         f"error is lower than the standard NN's beyond the spread in {w} of {n} cells, "
+                         f"higher in {lo}, a tie in {t}.")
     lam = lambda_sentence(rows, cfg)
     head = ("**Our answer**, " + gi.READING[gi.MAIN] + ("" if status is None or not status["missing"] else
-            f", from {status['recorded']} of the {status['planned']} runs of the plan") + ":")
+            f", from {status['recorded']} of the {status['planned']} runs of the plan") + ". Each badge "
+            "is the verdict of a rule fixed before the results were looked at (the gradient claim's rule "
+            "was written after them); a reading added after the first results were seen is printed "
+            "beside the first and says so:")
     tail = []
     if lam:
         tail.append(f"**Where λ lands.** {lam}")
@@ -850,16 +890,24 @@ def cost_frame(df, cfg: gi.GradINNConfig | None = None):
 
 
 def cost_markdown(frame) -> str:
-    """The cost frame as a Markdown table (en dashes where nothing is recorded), with a total."""
-    out = ["| model | runs recorded | CPU-hours | minutes per run | runs planned | projected CPU-hours |",
-           "|---|---:|---:|---:|---:|---:|"]
+    """The cost frame as a Markdown table (en dashes where nothing is recorded), with a total of
+    the recorded and of the projected hours. The hours are wall-clock hours of one-thread runs."""
+    out = ["| model | runs recorded | hours (wall, one thread) | minutes per run | runs planned | "
+           "projected hours (wall, one thread) |", "|---|---:|---:|---:|---:|---:|"]
     for _, r in frame.iterrows():
         planned = "–" if not math.isfinite(r["planned"]) else str(int(r["planned"]))
         out.append(f"| {r['model']} | {int(r['runs'])} | {num(r['hours'], 2)} | "
                    f"{num(r['minutes per run'], 2)} | {planned} | {num(r['projected hours'], 2)} |")
+    if len(frame) == 0:
+        return "\n".join(out + ["| all | 0 | – | | – | – |"])
     hours = frame["hours"].sum(min_count=1)
+    plan = frame["planned"].sum(min_count=1)
+    proj = frame["projected hours"]
+    known = proj.notna() | (frame["planned"].fillna(0) == 0)
+    total = (f"{num(proj.sum(), 2)}" if known.all() else
+             f"at least {num(proj.sum(), 2)}" if proj.notna().any() else "–")
     out.append(f"| all | {int(frame['runs'].sum())} | {num(hours, 2)} | | "
-               f"{int(frame['planned'].sum(min_count=1) or 0)} | |")
+               f"{int(plan) if math.isfinite(plan) else '–'} | {total} |")
     return "\n".join(out)
 
 
@@ -890,15 +938,23 @@ def size_text(rows, cfg: gi.GradINNConfig) -> str:
 
 
 def ratio_text(rows, cfg: gi.GradINNConfig, summary: dict[str, Any]) -> str:
-    """After the ratio figure: the low-data tally and what the curves say beyond it."""
+    """After the ratio figure: the low-data tally, how large a difference can still be a tie,
+    and the largest win and clearest loss."""
     det = summary.get("claim_details", {}).get("low_data", {}).get(gi.MAIN, [])
-    cells = [c["result"] for c in det if c["result"]]
+    cells = [(c["problem"], c["N"], c["result"]) for c in det if c["result"]]
     out = []
     if cells:
-        w, t, lo = (sum(r["outcome"] == o for r in cells) for o in ("win", "tie", "loss"))
-        out.append(f"In the low-data cells ({sizes_text(sorted(cfg.sizes)[:gi.LOW_DATA_SIZES])}, grey) "
-                   f"GradINN wins {w}, ties {t} and loses {lo} of {len(cells)}: with {cfg.seeds} "
-                   "repetitions, a difference of a few tens of percent is inside the spread.")
+        w, t, lo = (sum(r["outcome"] == o for *_, r in cells) for o in ("win", "tie", "loss"))
+        text = (f"In the low-data cells ({sizes_text(sorted(cfg.sizes)[:gi.LOW_DATA_SIZES])}, grey) "
+                f"GradINN wins {w}, ties {t} and loses {lo} of {len(cells)}")
+        ties = [(abs(math.log(r["ratio"])), p, n, r) for p, n, r in cells
+                if r["outcome"] == "tie" and r["ratio"] > 0]
+        if ties:
+            _, p, n, r = max(ties, key=lambda x: x[0])
+            interval = (f", interval {ratio(r['lo'])}–{ratio(r['hi'])}" if math.isfinite(r["lo"]) else "")
+            text += (f"; with {r['seeds']} repetitions, a ratio as far from 1 as {ratio(r['ratio'])} "
+                     f"({gi.SHORT_NAMES[p]}, N = {n}{interval}) is still inside the spread")
+        out.append(text + ".")
     res = paired_by_size(rows, cfg, gi.MAIN)
     best = [(r["ratio"], p, n) for p, d in res.items() for n, r in d.items() if r and r["outcome"] == "win"]
     if best:
@@ -916,45 +972,86 @@ def ratio_text(rows, cfg: gi.GradINNConfig, summary: dict[str, Any]) -> str:
 
 
 def gradient_text(rows, cfg: gi.GradINNConfig) -> str:
-    """After the gradient-error figure."""
+    """After the gradient-error figure: the means at the largest size, then the paired
+    comparison of every cell with the tie rule, and how often it agrees with the values'."""
     s = gradient_sentence(rows, cfg)
     if not s:
         return ""
-    n = max(cfg.sizes)
-    better = [p for p in cfg.problems if gi._mean(rows, p, gi.MAIN, n, 0.0, "grad_nrmse")
-              < gi._mean(rows, p, "nn", n, 0.0, "grad_nrmse")]
-    sob = [p for p in cfg.problems if math.isfinite(gi._mean(rows, p, "sobolev", n, 0.0, "grad_nrmse"))]
-    tail = (f" A prior on the gradient gives a lower gradient error than the standard NN's on "
-            f"{len(better)} of {len(cfg.problems)} problems at this size; the errors follow the value "
-            "errors of {numref}`fig-gradinn-size`.")
+    grad = outcomes_by_problem(rows, cfg, cfg.problems, metric="grad_nrmse")
+    value = outcomes_by_problem(rows, cfg, cfg.problems)
+    n = sum(len(v) for v in grad.values())
+    text = (f" Repetition by repetition, with the tie rule of the claims, GradINN's gradient error is "
+            f"lower than the standard NN's beyond the spread in {len(grad['win'])} of the {n} cells "
+            f"(problem and N), higher in {len(grad['loss'])} and a tie in {len(grad['tie'])}")
+    big = max(cfg.sizes)
+    at_big = {o: [gi.SHORT_NAMES[p] for p, m, _ in v if m == big] for o, v in grad.items()}
+    if at_big["win"] or at_big["loss"]:
+        text += (f"; at N = {big} it " + " and ".join(
+            x for x in ((f"wins on {listing(at_big['win'])}" if at_big["win"] else ""),
+                        (f"loses on {listing(at_big['loss'])}" if at_big["loss"] else "")) if x))
+    text += "."
+    outcome_of = {(p, m): o for o, v in value.items() for p, m, _ in v}
+    same = [(p, m) for o, v in grad.items() for p, m, _ in v if outcome_of.get((p, m)) == o]
+    both = [(p, m) for v in grad.values() for p, m, _ in v if (p, m) in outcome_of]
+    if both:
+        text += (f" The gradient's outcome is the value's ({{numref}}`fig-gradinn-size`) in {len(same)} of "
+                 f"{len(both)} cells.")
+    sob = [p for p in cfg.problems if math.isfinite(gi._mean(rows, p, "sobolev", big, 0.0, "grad_nrmse"))]
     if sob:
-        tail += " The Sobolev network, given the true gradients, shows what derivative data buy instead."
+        text += " The Sobolev network, given the true gradients, shows what derivative data buy instead."
     else:
-        tail += " The Sobolev network (true gradients) has no records under this protocol yet."
-    return s + tail
+        text += " The Sobolev network (true gradients) has no records under this protocol yet."
+    return s + text
+
+
+NOISE_NAMES = {gi.MAIN: "GradINN, F fine-tuned", "gradinn-capacity": "GradINN, F restricted",
+               "nn": "standard NN"}
 
 
 def noise_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
-    """After the noise figure: the rule in one sentence and its reading."""
+    """After the noise figure: the rule in one sentence, its reading against the standard NN's,
+    the comparative reading, and whether GradINN fits the noise of its training values."""
     det = summary.get("claim_details", {}).get("noise", {})
     res, nn = det.get(gi.MAIN, {}), det.get("nn", {})
     if not res:
         return "The noise experiment has no records yet."
     same = [p for p, r in res.items() if p in nn and r["robust"] == nn[p]["robust"]]
     differ = [gi.SHORT_NAMES[p] for p in res if p in nn and p not in same]
-    text = ("The summary says GradINN stays accurate where standard approaches degrade. The rule "
-            "calls a model robust when noise adds at most its own standard deviation (dashed) to the "
-            "noise-free error, and not robust when its noise-free error is already above the largest "
-            f"noise. GradINN and the standard NN get the same reading on {len(same)} of {len(res)} "
-            "problems")
-    if differ:
-        return text + f"; they differ on {listing(differ)}."
-    return text + ": noise does not separate them either."
+    out = ["The summary says GradINN stays accurate where standard approaches degrade. The first "
+           "rule calls a model robust when noise adds at most its own standard deviation (dashed) to "
+           "the noise-free error, and not robust when its noise-free error is already above the "
+           f"largest noise. GradINN and the standard NN get the same reading on {len(same)} of "
+           f"{len(res)} problems" + (f"; they differ on {listing(differ)}." if differ else ".")]
+    comp = summary.get("claim_details", {}).get("noise_against_nn", {})
+    if comp:
+        holds = [gi.SHORT_NAMES[p] for p, c in comp.items() if c["holds"]]
+        wins = sum(1 for c in comp.values() for r in c["per_level"].values() if r["outcome"] == "win")
+        losses = sum(1 for c in comp.values() for r in c["per_level"].values() if r["outcome"] == "loss")
+        n = sum(len(c["per_level"]) for c in comp.values())
+        out.append(f"Against the standard NN at the same noise (the comparative reading, {gi.AFTER}), "
+                   f"GradINN wins {wins} and loses "
+                   f"{losses} of the {n} (problem, level) cells, and holds where the network degrades on "
+                   f"{len(holds)} of {len(comp)} problems" + (f" ({listing(holds)})." if holds else "."))
+    hi = max(cfg.noises)
+    train = {p: _level(r, hi).get("train_over_sigma") for p, r in res.items()}
+    train = {p: v for p, v in train.items() if v is not None and math.isfinite(v)}
+    below = [gi.SHORT_NAMES[p] for p, v in train.items() if v < 1]
+    nn_train = [v for r in nn.values() if (v := _level(r, hi).get("train_over_sigma")) is not None
+                and math.isfinite(v)]
+    if train:
+        text = (f"On its own noisy training values at {pct(hi)} noise, GradINN's RMSE is "
+                f"{num(min(train.values()), 2)} to {num(max(train.values()), 2)} σ"
+                + (f" (the standard NN's: {num(min(nn_train), 2)} to {num(max(nn_train), 2)} σ)"
+                   if nn_train else ""))
+        text += (f"; below 1 σ on {listing(below)}: there it reproduces part of the noise." if below else
+                 ": it does not fit the noise itself.")
+        out.append(text)
+    return " ".join(out)
 
 
 def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
     """After the lambda ablation: where the best lambda beats the standard NN, where the error
-    only grows with lambda."""
+    only grows with lambda (and how often validation then picks the smallest value)."""
     sel = trials[(trials.N == cfg.ablation_size) & (trials.noise == 0.0)]
     if sel.empty:
         return ""
@@ -970,18 +1067,23 @@ def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
             helps.append(f"{gi.SHORT_NAMES[p]} (best λ = {num(best)})")
         order = [means[v] for v in sorted(means)]
         if len(order) > 1 and all(a <= b for a, b in zip(order, order[1:], strict=False)):
-            grows.append(gi.SHORT_NAMES[p])
+            chosen = s[s.chosen]
+            k = int((chosen["value"] == min(means)).sum())
+            grows.append((gi.SHORT_NAMES[p], k, len(chosen)))
     out = [f"Each point is a validation trial, trained on the fit split at N = {cfg.ablation_size}."]
     if helps:
         out.append(f"The best λ beats the standard NN's selected trial on {listing(helps)}.")
     if grows:
-        out.append(f"On {listing(grows)} the error only grows with λ: the prior is a cost there, and "
-                   "validation duly picks the smallest value.")
+        out.append(f"On {listing(g for g, _, _ in grows)} the test error only grows with λ: the prior "
+                   "costs accuracy there at every weight of the grid; validation picks the smallest λ in "
+                   + listing(f"{k} of {n} fits" + (f" ({g})" if len(grows) > 1 else "") for g, k, n in grows)
+                   + " at this size.")
     return " ".join(out)
 
 
 def prior_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
-    """After the prior table."""
+    """After the prior table: how often the matched prior is the better one, and where the choice
+    matters most."""
     prior = summary.get("prior", {})
     pairs = []
     for p in cfg.problems:
@@ -996,9 +1098,11 @@ def prior_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
         return ("The matched prior of each reading is in bold. The other priors are not yet recorded; "
                 "this table fills in when they are.")
     better = sum(1 for *_, a, b in pairs if a < b)
+    p, var, a, b = max(pairs, key=lambda x: abs(math.log(x[3] / x[2])))
     return (f"The matched prior (bold) is the better one in {better} of {len(pairs)} recorded "
-            "comparisons. A prior that fits the target's character should help; where λ is chosen "
-            "small, the prior barely acts, and the choice matters little.")
+            f"comparisons. The choice matters most on {gi.SHORT_NAMES[p]} "
+            f"({READING_NAMES[f'gradinn-{var}']}), "
+            f"where the other prior's error is {ratio(b / a)} times the matched one's.")
 
 
 def first_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
@@ -1058,12 +1162,11 @@ def capacity_finding(rows, cfg: gi.GradINNConfig) -> str:
 
 def findings(rows, summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
     """What the records show, as bullets: each statement is made only when the records bear it
-    out, with the reason we give for it."""
+    out (its numbers and signs are read from them)."""
     shares = lambda_shares(rows, cfg, gi.MAIN)
     reading = lambda_reading(shares, cfg) if shares else {"bottom": [], "high": [], "mixed": []}
     res = paired_by_size(rows, cfg, gi.MAIN)
     won = {p: [n for n, r in d.items() if r and r["outcome"] == "win"] for p, d in res.items()}
-    lost = {p: [n for n, r in d.items() if r and r["outcome"] == "loss"] for p, d in res.items()}
     out = []
     fried = [p for p in ("friedman1", "friedman1_5d") if won.get(p)]
     if fried:
@@ -1080,26 +1183,155 @@ def findings(rows, summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                      f"against {ratio(r10['ratio'])} with all ten at N = {nf}), so it does not come from "
                      "the inactive inputs alone. Our reading: a prior network that starts flat says \"the "
                      "function changes slowly unless the data say otherwise\", a pull towards smoothness "
-                     "along every input that weight decay on a plain network does not give.")
+                     "along every input.")
         elif r10 and r5:
             text += (f" With the five active inputs only the gain shrinks ({ratio(r5['ratio'])} against "
                      f"{ratio(r10['ratio'])} with all ten at N = {nf}). Our reading: a prior network that "
                      "starts flat says \"the function changes little unless the data say so\", which is "
                      "exactly true along the inactive inputs.")
+        k, n = nn_edge(rows, cfg, [(p, m) for p in fried for m in won[p]])
+        if n:
+            top = num(max(cfg.weight_decays))
+            text += (f" In these cells the standard network chose the largest weight decay of its grid "
+                     f"({top}) in {k} of {n} fits" + (
+                         ", so a stronger weight decay might narrow the gap." if k >= n / 2 else
+                         ": its optimum lies inside the grid, so the gap is not the grid's edge."))
         out.append(text)
     if reading["bottom"]:
         names = [gi.SHORT_NAMES[p] for p in reading["bottom"]]
-        lose = [gi.SHORT_NAMES[p] for p in reading["bottom"] if lost.get(p)]
-        out.append(f"- **Elsewhere the data switch the prior off.** On {listing(names)} validation "
-                   "chooses the smallest λ, and GradINN ties the standard network in most cells"
-                   + (f" (and loses on {listing(lose)} at some sizes)" if lose else "") + ". Our "
-                   "reading: a regularised plain network already fits a smooth target such as the "
-                   "Stokes stream function about as well as the data allow, and the sharp features of "
-                   "the others (the Burgers shock, the spiky prey) are what a smooth or slowly "
-                   "oscillating prior gets wrong, so the gradient term adds a second target to the "
-                   "optimisation rather than information.")
+        o = outcomes_by_problem(rows, cfg, reading["bottom"])
+        n = sum(len(v) for v in o.values())
+        text = (f"- **Where validation keeps λ at its smallest** ({listing(names)}), GradINN wins "
+                f"{len(o['win'])}, ties {len(o['tie'])} and loses {len(o['loss'])} of {n} cells against the "
+                "standard network")
+        text += "."
+        if o["win"]:
+            text += f" It wins on {_cells_text(o['win'])}: there even the weakest prior of the grid helps."
+        if o["loss"]:
+            text += (f" It loses on {_cells_text(o['loss'])}: there even the smallest λ of the grid "
+                     "costs accuracy. One candidate reason, from the loss itself: the mismatch is divided "
+                     "by U's own mean squared gradient, so while F is near zero the penalty is about λ "
+                     "whatever U does, a steady pull towards a flatter U that only F's catching up relaxes.")
+        if not o["win"] and not o["loss"]:
+            text = text[:-1] + ": at this weight the prior neither helps nor hurts beyond the spread."
+        out.append(text)
     out.append(capacity_finding(rows, cfg))
     out.append("- **The paper's own numbers stay unchecked.** We could not read the paper's settings, "
                "so the chapter tests its claims with our reading, and cannot say whether the paper's "
                "setup would give the summary's RMSE 0.04.")
     return "\n".join(out)
+
+
+def _reading(summary: dict[str, Any], key: str) -> dict[str, Any]:
+    return summary.get("claim_details", {}).get("readings", {}).get(key, {})
+
+
+def _so_far(rd: dict[str, Any]) -> str:
+    """``"provisional: 2 of the 4 planned cells so far"`` for a reading on part of its cells."""
+    if not rd or rd.get("final") or not rd.get("recorded") or rd["recorded"] >= rd["planned"]:
+        return ""
+    return f"provisional: {rd['recorded']} of the {rd['planned']} planned {rd['unit']} so far"
+
+
+def _brackets(*parts: str) -> str:
+    """``" (a; b)"`` of the non-empty parts, ``""`` without any."""
+    parts = tuple(p for p in parts if p)
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _after(rd: dict[str, Any], key: str, what: str = "") -> str:
+    """The second reading of a claim in words, or ``""`` without one."""
+    v = rd.get("after_results") if rd else None
+    if v is None or key not in gi.AFTER_LABEL:
+        return ""
+    would = "" if rd.get("final") else "would read "
+    return f" {gi.AFTER_LABEL[key][0].upper()}{gi.AFTER_LABEL[key][1:]}, {gi.AFTER}: {what}{would}{v}."
+
+
+def _tally_words(cells: list[dict[str, Any]]) -> tuple[int, int, int, int]:
+    w, t, lo = (sum(r["outcome"] == o for r in cells) for o in ("win", "tie", "loss"))
+    return w, t, lo, len(cells)
+
+
+def _gist(w: int, t: int, lo: int, n: int, short: str) -> str:
+    if w > n / 2:
+        return f"better than {short} in most cells"
+    if lo > n / 2:
+        return f"worse than {short} in most cells"
+    if t >= n / 2:
+        return (f"mostly as good as {short}, not better" if lo <= w else
+                f"mostly as good as {short}, and worse where they differ")
+    return "mixed"
+
+
+def outcomes_by_problem(rows, cfg: gi.GradINNConfig, problems, model: str = gi.MAIN,
+                        metric: str = "rmse") -> dict[str, list]:
+    """The paired outcomes of ``model`` against the standard NN over every noise-free size of
+    ``problems``: ``{"win": [(problem, N, ratio)], "loss": [...], "tie": [...]}``."""
+    out: dict[str, list] = {"win": [], "loss": [], "tie": []}
+    for p in problems:
+        for n in cfg.sizes:
+            r = gi.paired(rows, model, "nn", p, n, metric=metric)
+            if r is not None:
+                out[r["outcome"]].append((p, n, r["ratio"]))
+    return out
+
+
+def _cells_text(cells) -> str:
+    """``[(p, n, ratio)] -> "Stokes at N = 25 (ratio 1.29)"``, joined."""
+    return listing(f"{gi.SHORT_NAMES[p]} at N = {n} (ratio {ratio(r)})" for p, n, r in cells)
+
+
+def _signs_clause(rows, cfg: gi.GradINNConfig, problems, model: str = gi.MAIN) -> str:
+    """Where ``model`` wins and loses against the standard NN on ``problems``, in words, and
+    what that says about the weakest prior (used where validation keeps λ at its smallest)."""
+    o = outcomes_by_problem(rows, cfg, problems, model)
+    n = sum(len(v) for v in o.values())
+    if not n:
+        return ""
+    if not o["win"] and not o["loss"]:
+        return f"GradINN ties the standard NN in all {n} noise-free cells there."
+    parts = []
+    if o["win"]:
+        parts.append(f"beats the standard NN beyond the spread on {_cells_text(o['win'])}")
+    if o["loss"]:
+        parts.append(f"loses to it on {_cells_text(o['loss'])}")
+    return ("Even so, GradINN " + ", ".join(parts) + f", and ties in the other {len(o['tie'])} of {n} "
+            "cells: with λ at the bottom of the grid it is still not a plain network.")
+
+
+def _level(r: dict[str, Any], s: float) -> dict[str, Any]:
+    """A noise level's entry of a robustness result (its keys are strings after a JSON round trip)."""
+    return r["per_level"].get(s) or r["per_level"].get(str(s)) or {}
+
+
+def nn_edge(rows, cfg: gi.GradINNConfig, cells) -> tuple[int, int]:
+    """How many of the standard NN's noise-free fits in ``cells`` ((problem, N)) selected the
+    largest weight decay of its grid: ``(k, n)``."""
+    top = max(cfg.weight_decays)
+    k = n = 0
+    for p, size in cells:
+        s = rows[(rows.problem == p) & (rows.model == "nn") & (rows.N == size) & (rows.noise == 0.0)]
+        vals = [float(v) for v in s["selected"] if v is not None and math.isfinite(v)]
+        n += len(vals)
+        k += sum(1 for v in vals if math.isclose(v, top))
+    return k, n
+
+
+def budget_text(summary: dict[str, Any]) -> str:
+    """How often the epoch budget, not early stopping, ends a fit (per network model)."""
+    b = summary.get("budget", {})
+    models = [m for m in MODELS if m in b]
+    if not models:
+        return ""
+    parts = [f"{MODELS[m][3]}: {b[m]['at_budget']} of {b[m]['fits']} fits "
+             f"({round(100 * b[m]['at_budget'] / b[m]['fits'])} %, median kept epoch "
+             f"{num(b[m]['median_kept_epoch'], 4)})" for m in models]
+    share = sum(b[m]["at_budget"] for m in models) / sum(b[m]["fits"] for m in models)
+    budget = b[models[0]]["budget"]
+    text = (f"**The epoch budget binds.** A fit keeps its weights from its best validation check; in "
+            f"these fits that check lies in the last 2 % of the {budget}-epoch budget: {'; '.join(parts)}.")
+    if share > 0.5:
+        return text + (" Most fits are still improving when the budget ends them, so early stopping "
+                       "rarely acts, and every network might gain from a longer budget.")
+    return text + " Early stopping, not the budget, ends most fits."
