@@ -291,6 +291,9 @@ def test_prior_ablation_and_budget_texts_say_only_what_the_records_show(book_lik
                          "gradinn-finetuned": {"fits": 10, "at_budget": 9, "median_kept_epoch": 5000.0,
                                                "budget": 5000}}}
     text = gr.budget_text(budget)
-    assert "GradINN, F fine-tuned: 9 of 10 fits (90 %" in text and "early stopping rarely acts" in text
-    budget["budget"]["nn"]["at_budget"] = budget["budget"]["gradinn-finetuned"]["at_budget"] = 1
-    assert "Early stopping, not the budget, ends most fits" in gr.budget_text(budget)
+    assert "GradINN, F fine-tuned: 9 of 10 fits (90 %" in text
+    assert "not early stopping, ends most fits of the GradINN, F fine-tuned and standard NN" in text
+    budget["budget"]["nn"]["at_budget"] = 1
+    text = gr.budget_text(budget)
+    assert "ends most fits of the GradINN, F fine-tuned:" in text
+    assert text.endswith("Early stopping ends most fits of the standard NN.")

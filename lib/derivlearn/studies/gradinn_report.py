@@ -1319,19 +1319,23 @@ def nn_edge(rows, cfg: gi.GradINNConfig, cells) -> tuple[int, int]:
 
 
 def budget_text(summary: dict[str, Any]) -> str:
-    """How often the epoch budget, not early stopping, ends a fit (per network model)."""
+    """How often the epoch budget, not early stopping, ends a fit, per network model, and for
+    which models that is most of their fits."""
     b = summary.get("budget", {})
-    models = [m for m in MODELS if m in b]
+    models = [m for m in MODELS if m in b and b[m]["fits"]]
     if not models:
         return ""
     parts = [f"{MODELS[m][3]}: {b[m]['at_budget']} of {b[m]['fits']} fits "
              f"({round(100 * b[m]['at_budget'] / b[m]['fits'])} %, median kept epoch "
              f"{num(b[m]['median_kept_epoch'], 4)})" for m in models]
-    share = sum(b[m]["at_budget"] for m in models) / sum(b[m]["fits"] for m in models)
-    budget = b[models[0]]["budget"]
-    text = (f"**The epoch budget binds.** A fit keeps its weights from its best validation check; in "
-            f"these fits that check lies in the last 2 % of the {budget}-epoch budget: {'; '.join(parts)}.")
-    if share > 0.5:
-        return text + (" Most fits are still improving when the budget ends them, so early stopping "
-                       "rarely acts, and every network might gain from a longer budget.")
-    return text + " Early stopping, not the budget, ends most fits."
+    bound = [MODELS[m][3] for m in models if b[m]["at_budget"] > b[m]["fits"] / 2]
+    free = [MODELS[m][3] for m in models if b[m]["at_budget"] <= b[m]["fits"] / 2]
+    text = (f"**Where fits stop.** A fit keeps its weights from its best validation check. That check "
+            f"lies in the last 2 % of the {b[models[0]]['budget']}-epoch budget in these fits: "
+            f"{'; '.join(parts)}.")
+    if bound:
+        text += (f" The budget, not early stopping, ends most fits of the {listing(bound)}: they were "
+                 "still improving, and might gain from a longer budget.")
+    if free:
+        text += f" Early stopping ends most fits of the {listing(free)}."
+    return text
