@@ -5,7 +5,7 @@ Verdicts are computed by the study from its numbers; this module only holds and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 VERDICTS = ("confirmed", "partly confirmed", "not confirmed", "not tested")
@@ -52,13 +52,19 @@ def badge(verdict_: str) -> str:
     return f"{{{BADGE[verdict_]}}}`{verdict_}`"
 
 
-def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided") -> str:
+def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided",
+                source: str = "the paper", paper: Callable[[Claim], str] | None = None) -> str:
     """The claim table as MyST Markdown (rendered with ``IPython.display.Markdown`` under
     ``nb_render_markdown_format: myst``).
 
     The rules that decide the verdicts come first, once, numbered like the rows, in a dropdown;
     then one row per claim: the verdict as a badge first (so that it stays in view on a phone),
     the claim with the paper's statement under it, and ours. Three columns fit a 420 px screen.
+
+    Args:
+        source: what the claims' statements are quoted from, said once in the header.
+        paper: the statement shown for a claim (default: its ``paper``), e.g. without a label
+            that ``source`` already gives.
     """
     claims = list(claims)
 
@@ -69,9 +75,10 @@ def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is
     rules = [f"{i}. **{c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
     if rules:
         rows += [f":::{{dropdown}} {rules_title}", *rules, ":::", ""]
-    rows += ["| verdict | claim (the paper) | ours |", "|---|---|---|"]
+    rows += [f"| verdict | claim ({cell(source)}) | ours |", "|---|---|---|"]
     for i, c in enumerate(claims, 1):
-        rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(c.paper)}*) | {cell(c.ours)} |")
+        said = c.paper if paper is None else paper(c)
+        rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(said)}*) | {cell(c.ours)} |")
     return "\n".join(rows)
 
 

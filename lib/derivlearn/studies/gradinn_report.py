@@ -650,6 +650,10 @@ def _key(claim: Claim) -> str | None:
     return gi.claim_key(claim)
 
 
+SOURCE = "summary of the paper, not verified against the full text, unless a row names another source"
+"""The claim table's header: where the claims are quoted from (:data:`gradinn.SUMMARY_LABEL`)."""
+
+
 def paper_cell(claim: Claim) -> str:
     """The paper column without the label that the column's header carries once."""
     label = gi.SUMMARY_LABEL[0].upper() + gi.SUMMARY_LABEL[1:] + ": "
@@ -679,7 +683,7 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     det = summary.get("claim_details", {})
     main, alt = det.get("main", gi.MAIN), det.get("alt")
     table = to_markdown(claims, rules_title="How each verdict is decided (each first reading was fixed "
-                        "before the results were looked at)")
+                        "before the results were looked at)", source=SOURCE, paper=paper_cell)
     lines = table.splitlines()
     if lines and lines[0].startswith(":::{dropdown}"):
         lines[1:1] = [f"**Comparisons.** {gi.RULES['tie']}", ""]
