@@ -172,7 +172,27 @@ def rederive(root: Path, profile: str = "book") -> dict[str, str]:
             out["dino_verdict"], out["dino_ours"] = small_n[0]["verdict"], small_n[0]["ours"]
 
     gi = load("gradinn")
-    if gi:
+    if gi and _gradinn_pairs(gi):  # the chapter's own paired comparisons, where it records them
+        pairs = _gradinn_pairs(gi)
+        big, lo = max(n for _, n in pairs), min(n for _, n in pairs)
+        at = lambda n: [v for (_, m), v in pairs.items() if m == n]  # noqa: E731
+        med = lambda n: _fmt(statistics.median(r for r, _ in at(n)))  # noqa: E731
+        out["gradinn_gain"], out["gradinn_at"] = med(big), f"N = {big}"
+        out["gradinn_small"], out["gradinn_small_at"] = med(lo), f"N = {lo}"
+
+        def phrase(n):
+            outs = [o for _, o in at(n)]
+            if outs.count("win") == len(outs):
+                return "a modest gain" if max(r for r, _ in at(n)) < 2 else "a gain"
+            if outs.count("tie") == len(outs):
+                return "no clear gain"
+            if "loss" not in outs:
+                return f"a gain on {outs.count('win')} of {len(outs)} problems"
+            return None
+
+        if all(phrase(n) for n in {big, lo}):
+            out["gradinn_verdict"] = " and ".join(dict.fromkeys(f"{phrase(n)} at N = {n}" for n in (big, lo)))
+    elif gi:
         per: dict[int, list] = {}
         for cells in gi["rmse"].values():
             model = "gradinn-finetuned" if "gradinn-finetuned" in cells else next(
@@ -192,6 +212,23 @@ def rederive(root: Path, profile: str = "book") -> dict[str, str]:
         out["gradinn_verdict"] = ("a gain" if judged == {"pays"} else "a loss"
                                   if judged == {"does not pay"} else "no clear gain")
     return out
+
+
+def _gradinn_pairs(gi: dict) -> dict:
+    """{(problem, N): (ratio, outcome)}: the GradINN chapter's paired comparisons of GradINN
+    with the standard network, its ``<problem>_<N>`` blocks and its low-data cells."""
+    pairs = {}
+    for key, block in gi.items():
+        m = re.fullmatch(r"(\w+?)_(\d+)", key)
+        if m and isinstance(block, dict) and block.get("nn_over_gradinn_paired_geomean") is not None:
+            lo, hi = block["nn_over_gradinn_interval_95"]
+            pairs[m[1], int(m[2])] = (block["nn_over_gradinn_paired_geomean"],
+                                      "win" if lo > 1 else "loss" if hi < 1 else "tie")
+    details = gi.get("claim_details") or {}
+    for c in (details.get("low_data") or {}).get(details.get("main"), []):
+        if c.get("result") and (c["problem"], c["N"]) not in pairs:
+            pairs[c["problem"], c["N"]] = (c["result"]["ratio"], c["result"]["outcome"])
+    return pairs
 
 
 def _glue_keys(text: str) -> set[str]:
@@ -597,3 +634,62 @@ def test_committed_synthesis_summary_matches_the_chapters():
     chapter summaries say now; rebuild the book (or the synthesis) after a chapter changes."""
     said = json.loads((RESULTS / sy.STUDY / "summary.json").read_text())["answer"]
     assert said == sy.build("book", RESULTS).values
+
+
+@pytest.mark.skipif(not (RESULTS / "gradinn" / "summary.json").is_file(),
+                    reason="no committed summaries")
+def test_gradinn_answer_table_and_figure_share_one_derivation():
+    """The GradINN sentence of the short answer, the intro's, the table's row and the figure's
+    point come from one row; the chapter's provisional readings are called provisional."""
+    syn = sy.build("book", RESULTS)
+    v = syn.values
+    g = next(r for r in syn.rows if r.study == "gradinn" and r.model == "GradINN")
+    assert sy.people(g.gain) == v["gradinn_gain"]
+    table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
+    row = next(line for line in table.splitlines() if "GradINN (" in line)
+    assert f"| {v['gradinn_gain']}× |" in row
+    if g in sy.placed(syn.rows):  # the figure draws the same gain
+        assert g.gain_kind == "error" and g.data_cost == 1.0
+    for key in ("gradinn_text", "gradinn_short"):
+        assert v["gradinn_verdict"] in v[key], key
+    # the table's "yes" and the sentence's verdict agree at the row's N
+    if "yes" in row.split("|")[-2]:
+        assert "no clear gain at N = " + str(g.n) not in v["gradinn_verdict"]
+    gi = json.loads((RESULTS / "gradinn" / "summary.json").read_text())
+    readings = (gi.get("claim_details") or {}).get("readings") or {}
+    if any(r.get("final") is False for k, r in readings.items() if k in ("friedman", "low_data")):
+        assert "provisional" in v["gradinn_text"] and "Provisional" in v["gradinn_short"]
+        assert "provisional" in row
+    if not (gi.get("cost") or {}).get("epoch", {}).get("gradinn"):
+        assert "training time per epoch not recorded" in row
+        assert "training time" in v["gradinn_text"]
+
+
+def test_gradinn_reads_the_chapters_paired_comparisons(tmp_path):
+    """Where the GradINN summary has paired comparisons, the row reads them (not the ratio of
+    mean RMSEs), names the problems it rests on, and says which reading is provisional."""
+    low = [{"problem": "friedman1", "N": 25, "result": {"ratio": 0.9, "lo": 0.7, "hi": 1.2,
+                                                        "outcome": "tie"}},
+           {"problem": "stokes", "N": 25, "result": {"ratio": 1.5, "lo": 1.1, "hi": 2.0,
+                                                     "outcome": "win"}},
+           {"problem": "burgers", "N": 25, "result": None}]
+    _write(tmp_path, "gradinn", {
+        "rmse": {"friedman1": {"nn": {"N=25,noise=0": 9.0, "N=200,noise=0": 9.0},
+                               "gradinn-finetuned": {"N=25,noise=0": 1.0, "N=200,noise=0": 1.0}}},
+        "friedman1_200": {"nn_over_gradinn_paired_geomean": 1.5,
+                          "nn_over_gradinn_interval_95": [1.2, 1.8]},
+        "claim_details": {"main": "gradinn-finetuned", "low_data": {"gradinn-finetuned": low},
+                          "readings": {"friedman": {"final": True, "recorded": 1, "planned": 1},
+                                       "low_data": {"final": False, "recorded": 2, "planned": 3,
+                                                    "unit": "cells"}}}})
+    syn = sy.build("smoke", tmp_path)
+    v = syn.values
+    assert (v["gradinn_gain"], v["gradinn_at"], v["gradinn_small"], v["gradinn_small_at"]) == (
+        "1.5", "N = 200", "1.2", "N = 25")  # median(0.9, 1.5) = 1.2
+    assert v["gradinn_verdict"] == "a modest gain at N = 200 and a gain on 1 of 2 problems at N = 25"
+    assert "2 of the 3 cells of the low-data comparison are recorded" in v["gradinn_text"]
+    assert "Burgers has no runs" in v["gradinn_text"]
+    assert rederive(tmp_path, "smoke").items() <= v.items()
+    row = next(r for r in syn.rows if r.model == "GradINN")
+    assert row.problem == "Friedman #1, 10 inputs" and row.provisional
+    assert sy.pays_words(row) == "yes in data; training time per epoch not recorded"

@@ -376,6 +376,8 @@ class CostBenefit:
             (``"no_decay"`` or ``"paper"``; ``""`` elsewhere).
         comparison_only: why the row is shown in the table for comparison but left out of the
             figure and the counts (``""``: a row like any other).
+        provisional: why the row's numbers may still change (the chapter's runs or cells it
+            rests on are not all recorded), ``""`` where they are final.
     """
 
     study: str
@@ -397,6 +399,7 @@ class CostBenefit:
     n_small: int | None = None
     arm: str = ""
     comparison_only: str = ""
+    provisional: str = ""
 
     def pays(self) -> str | None:
         """``"pays"``, ``"does not pay"`` or ``"breaks even"`` where the row decides it, else
@@ -740,6 +743,11 @@ def dino_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
     if not ratios or not isinstance(acc, Mapping):
         return []
     common = set.intersection(*(set(per_n) for per_n in ratios.values()))
+    claims = summary.get("claims") if isinstance(summary.get("claims"), list) else []
+    untested = sum(1 for c in claims if isinstance(c, Mapping) and c.get("verdict") == "not tested")
+    provisional = ("" if not untested else "none of the chapter's claims is tested yet"
+                   if untested == len(claims) else
+                   f"{untested} of the chapter's {len(claims)} claims are not tested yet")
     rows = []
     for loss, per_n in ratios.items():
         sizes = common or set(per_n)
@@ -758,14 +766,13 @@ def dino_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             gain_small=_median(x.ratio for x in per_n[lo]) if lo != hi else None,
             gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
             data_cost=data_cost, data_cost_kind="measured" if data_cost is not None else "",
-            epoch_cost=epoch, missing=tuple(missing)))
+            epoch_cost=epoch, missing=tuple(missing), provisional=provisional))
     return rows
 
 
 GRADINN_MODELS = (("gradinn", "GradINN", "none (a gradient prior)", 0),
                   ("sobolev", "Sobolev NN", "gradient", 1))
 """GradINN's models against the standard network: key prefix, name, data, order."""
-
 
 def _noise_free_sizes(cells: Mapping[str, Any]) -> dict[int, Any]:
     """``{"N=25,noise=0": x, ...}`` -> ``{25: x}`` (noise-free cells only)."""
@@ -777,19 +784,171 @@ def _noise_free_sizes(cells: Mapping[str, Any]) -> dict[int, Any]:
     return out
 
 
-def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
-    """GradINN: the standard NN's noise-free test RMSE over GradINN's (and over the Sobolev
-    network's, where the summary has it), median over problems (``rmse.<problem>.<model>
-    ."N=..,noise=0"``), at the largest and smallest N. GradINN uses the same data as the NN
-    (cost 1); the Sobolev network's gradient is charged the cost model's C(d, 1) = 2. Training
-    cost ``cost.epoch.<gradinn|sobolev>.<0|1>``."""
-    rmse = summary.get("rmse")
-    if not isinstance(rmse, Mapping):
+GRADINN_PROBLEMS = {"friedman1": "Friedman #1, 10 inputs", "friedman1_5d": "Friedman #1, 5 inputs",
+                    "stokes": "Stokes", "lotka_volterra": "Lotka–Volterra", "burgers": "Burgers"}
+"""The GradINN chapter's problems in words (as its tables name them)."""
+
+GRADINN_READINGS = {"friedman": "the Friedman #1 comparison", "low_data": "the low-data comparison"}
+"""The GradINN chapter's claim readings the synthesis quotes, in words."""
+
+
+def _gradinn_problem(key: str) -> str:
+    return GRADINN_PROBLEMS.get(key, key.replace("_", " "))
+
+
+def gradinn_problems_text(keys: Iterable[str]) -> str:
+    """``["friedman1", "friedman1_5d", "stokes"]`` -> ``"Friedman #1 (10 and 5 inputs) and
+    Stokes"``: the problems a GradINN number rests on, in words."""
+    keys = list(dict.fromkeys(keys))
+    names, friedman = [], [k for k in keys if k in ("friedman1", "friedman1_5d")]
+    for k in keys:
+        if k in friedman:
+            if k == friedman[0]:
+                names.append("Friedman #1 (" + " and ".join(
+                    "10" if f == "friedman1" else "5" for f in friedman) + " inputs)")
+        else:
+            names.append(_gradinn_problem(k))
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class GradinnPair(NamedTuple):
+    """One paired comparison of the GradINN chapter: the standard NN's test RMSE over GradINN's
+    on the same repetitions (the geometric mean of the paired ratios), its 95 % interval, and
+    the outcome by the chapter's tie rule (``"win"``: GradINN better beyond the spread)."""
+
+    problem: str
+    n: int
+    ratio: float
+    lo: float | None
+    hi: float | None
+    outcome: str
+    reading: str
+
+
+def _outcome(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None:
+        return "tie"
+    return "win" if lo > 1 else "loss" if hi < 1 else "tie"
+
+
+def gradinn_pairs(summary: Mapping[str, Any]) -> list[GradinnPair]:
+    """The GradINN chapter's own paired comparisons of GradINN (its main reading of F) against
+    the regularised standard NN on test RMSE, as its summary records them: the Friedman claim's
+    ``<problem>_<N>`` blocks (``nn_over_gradinn_paired_geomean`` and its interval) and the
+    low-data cells (``claim_details.low_data.<main>``, those with a result). Sorted by N and
+    problem; empty for a summary without them."""
+    out: dict[tuple[str, int], GradinnPair] = {}
+    for key, block in summary.items():
+        m = re.fullmatch(r"(\w+?)_(\d+)", str(key))
+        if m is None or not isinstance(block, Mapping):
+            continue
+        ratio = _num(block.get("nn_over_gradinn_paired_geomean"))
+        if ratio is None:
+            continue
+        iv = block.get("nn_over_gradinn_interval_95")
+        lo, hi = (_num(iv[0]), _num(iv[1])) if isinstance(iv, list) and len(iv) == 2 else (None, None)
+        out[m[1], int(m[2])] = GradinnPair(m[1], int(m[2]), ratio, lo, hi, _outcome(lo, hi),
+                                           "friedman")
+    main = _get(summary, "claim_details", "main")
+    cells = _get(summary, "claim_details", "low_data", str(main)) if main else None
+    for c in cells if isinstance(cells, list) else []:
+        res = c.get("result") if isinstance(c, Mapping) else None
+        ratio = _num(_get(res, "ratio"))
+        n = _num(c.get("N")) if isinstance(c, Mapping) else None
+        if ratio is None or n is None or (c.get("problem"), int(n)) in out:
+            continue
+        lo, hi = _num(res.get("lo")), _num(res.get("hi"))
+        outcome = res.get("outcome") if res.get("outcome") in ("win", "tie", "loss") else _outcome(lo, hi)
+        out[str(c["problem"]), int(n)] = GradinnPair(str(c["problem"]), int(n), ratio, lo, hi,
+                                                     outcome, "low_data")
+    order = list(GRADINN_PROBLEMS)
+    return sorted(out.values(), key=lambda x: (x.n, order.index(x.problem)
+                                               if x.problem in order else 99, x.problem))
+
+
+def tally_text(outcomes: Sequence[str]) -> str:
+    """``["win", "tie", "tie"]`` -> ``"1 win, 2 ties"`` (zero counts left out)."""
+    words = {"win": ("win", "wins"), "tie": ("tie", "ties"), "loss": ("loss", "losses")}
+    parts = [f"{k} {words[o][k != 1]}" for o in ("win", "tie", "loss")
+             if (k := sum(1 for x in outcomes if x == o))]
+    return ", ".join(parts) or "none"
+
+
+def gradinn_provisional(summary: Mapping[str, Any] | None, readings: Iterable[str]) -> str:
+    """Why GradINN numbers resting on ``readings`` (``"friedman"``, ``"low_data"``) are
+    provisional, from the summary's ``claim_details.readings`` (``recorded`` of ``planned``
+    cells, ``final``); ``""`` when every such reading is final."""
+    got = []
+    for k in dict.fromkeys(readings):
+        r = _get(summary, "claim_details", "readings", k)
+        if not isinstance(r, Mapping) or r.get("final") is not False:
+            continue
+        rec, plan = _num(r.get("recorded")), _num(r.get("planned"))
+        unit = str(r.get("unit") or "cells")
+        what = GRADINN_READINGS.get(k, k.replace("_", " "))
+        got.append(f"{int(rec)} of the {int(plan)} {unit} of {what} are recorded"
+                   if rec is not None and plan is not None else f"{what} is not complete")
+    return "; ".join(got)
+
+
+def _unparen(text: str) -> str:
+    """``"Friedman #1 (10 and 5 inputs)"`` -> ``"Friedman #1, 10 and 5 inputs"`` (for a table
+    cell that puts the problem in brackets itself)."""
+    return re.sub(r" \(([^()]*)\)", r", \1", text)
+
+
+def _gradinn_pair_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
+    """The GradINN row from the chapter's paired comparisons (:func:`gradinn_pairs`): the
+    median ratio at the largest and at the smallest N compared, with the outcomes."""
+    pairs = gradinn_pairs(summary)
+    if not pairs:
         return []
+    hi, lo = max(p.n for p in pairs), min(p.n for p in pairs)
+    big = [p for p in pairs if p.n == hi]
+    small = [p for p in pairs if p.n == lo]
+
+    def where(ps: Sequence[GradinnPair], names: bool) -> str:
+        return ((f"{gradinn_problems_text(p.problem for p in ps)}: " if names else "paired ratio ")
+                + ", ".join(people(p.ratio) for p in ps) + f" ({tally_text([p.outcome for p in ps])})")
+
+    missing: list[str] = []
+    epoch = _measured(summary, "epoch", ["gradinn"], "0", missing)
+    provisional = gradinn_provisional(summary, [p.reading for p in pairs])
+    return [CostBenefit(
+        "gradinn", _unparen(gradinn_problems_text(p.problem for p in big)), "GradINN",
+        "none (a gradient prior)", 0, _median(p.ratio for p in big), "error",
+        f"N = {hi}, {where(big, False)}",
+        gain_small=_median(p.ratio for p in small) if lo != hi else None,
+        gain_small_at=f"N = {lo}, {where(small, True)}" if lo != hi else "", n=hi,
+        n_small=lo, data_cost=1.0, data_cost_kind="same data", epoch_cost=epoch,
+        missing=tuple(missing), provisional=provisional)]
+
+
+def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
+    """GradINN: the standard NN's noise-free test RMSE over GradINN's, at the largest and the
+    smallest N.
+
+    Where the summary records the chapter's own paired comparisons (:func:`gradinn_pairs`),
+    the GradINN row reads them, the numbers that chapter judges its claims by: per problem the
+    geometric mean of the paired ratios, the row's gain being their median at the largest N
+    compared and ``gain_small`` at the smallest, with the outcomes by the chapter's tie rule.
+    Otherwise (and for the Sobolev network, where the summary has it) the ratio of the mean
+    RMSEs, median over problems (``rmse.<problem>.<model>."N=..,noise=0"``). GradINN uses the
+    same data as the NN (cost 1); the Sobolev network's gradient is charged the cost model's
+    C(d, 1) = 2. Training cost ``cost.epoch.<gradinn|sobolev>.<0|1>``. A row resting on a
+    reading the chapter has not completed is marked provisional (:func:`gradinn_provisional`).
+    """
+    rmse = summary.get("rmse")
+    paired = _gradinn_pair_rows(summary)
+    if not isinstance(rmse, Mapping):
+        return paired
     rows = []
     for prefix, name, data, order in GRADINN_MODELS:
-        per_n: dict[int, list[float]] = {}
-        for cells in rmse.values():
+        if prefix == "gradinn" and paired:
+            rows.extend(paired)
+            continue
+        per_n: dict[int, list[tuple[str, float]]] = {}
+        for problem, cells in rmse.items():
             if not isinstance(cells, Mapping) or "nn" not in cells:
                 continue
             keys = sorted(k for k in cells if k == prefix or k.startswith(prefix + "-"))
@@ -798,18 +957,22 @@ def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             model = "gradinn-finetuned" if "gradinn-finetuned" in keys else keys[0]
             base, enh = _noise_free_sizes(cells["nn"]), _noise_free_sizes(cells[model])
             for n in set(base) & set(enh):
-                per_n.setdefault(n, []).extend(_error_ratios([(base[n], enh[n])]))
+                per_n.setdefault(n, []).extend((str(problem), x) for x in
+                                               _error_ratios([(base[n], enh[n])]))
         per_n = {n: v for n, v in per_n.items() if v}
         if not per_n:
             continue
         hi, lo = max(per_n), min(per_n)
         missing: list[str] = []
         epoch = _measured(summary, "epoch", [prefix], str(order), missing)
+        k = len(per_n[hi])
         rows.append(CostBenefit(
-            "gradinn", "5 regression problems", name, data, order, _median(per_n[hi]), "error",
-            f"N = {hi}, median of {len(per_n[hi])} problems",
-            gain_small=_median(per_n[lo]) if lo != hi else None,
-            gain_small_at=f"N = {lo}" if lo != hi else "", n=hi, n_small=lo,
+            "gradinn", gradinn_problems_text(p for p, _ in per_n[hi]), name, data, order,
+            _median(x for _, x in per_n[hi]), "error",
+            f"N = {hi}, ratio of mean RMSEs" + (f", median of {k} problems" if k > 1 else ""),
+            gain_small=_median(x for _, x in per_n[lo]) if lo != hi else None,
+            gain_small_at=(f"N = {lo}, {gradinn_problems_text(p for p, _ in per_n[lo])}"
+                           if lo != hi else ""), n=hi, n_small=lo,
             data_cost=1.0 if order == 0 else float(cost_model.cost(1, 1)),
             data_cost_kind="same data" if order == 0 else "cost model",
             epoch_cost=epoch, missing=tuple(missing)))
@@ -865,6 +1028,26 @@ def price(x: float | None, kind: str) -> str:
     return people(x)
 
 
+def pays_words(r: CostBenefit) -> str:
+    """The table's "pays?" cell: yes, no or even (:meth:`CostBenefit.pays`; "(model)" where the
+    price is the cost model's), "open" where the row cannot decide, "not judged" for a row shown
+    for comparison only. A row that uses the same data as the value model pays nothing in data,
+    only in training time: its cell says so, with the training time per epoch where the chapter
+    records it; elsewhere a recorded training time above the break-even band is named."""
+    if r.comparison_only:
+        return "not judged"
+    verdict = r.pays()
+    if verdict is None:
+        return "open"
+    words = PAYS_WORDS[verdict] + (" (model)" if r.data_cost_kind == "cost model" else "")
+    if r.data_cost_kind == "same data":
+        return words + " in data; training time per epoch " + (
+            "not recorded" if r.epoch_cost is None else f"{people(r.epoch_cost)}×")
+    if r.epoch_cost is not None and r.epoch_cost > BREAK_EVEN_BAND:
+        words += f"; {people(r.epoch_cost)}× training time per epoch"
+    return words
+
+
 def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
     """The cost-benefit table as Markdown, one row per (chapter, problem, model, data): the
     cost of a sample and of an epoch relative to values, the gain, where it was read, and
@@ -884,15 +1067,14 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
         at = r.gain_at + (f"; {people(r.gain_small)}× at {r.gain_small_at}"
                           if r.gain_small is not None else "")
         if r.note:
-            at += f"; {r.note}"
-        pays = "not judged" if r.comparison_only else PAYS_WORDS.get(r.pays() or "", "open")
-        if pays not in ("open", "not judged") and r.data_cost_kind == "cost model":
-            pays += " (model)"
+            at += "; " + re.sub(r"^(d = [^:]+): ", r"at \1 ", r.note)
+        if r.provisional:
+            at += f"; provisional: {r.provisional}"
         chapter = s.chapter(r.study).link() if r.study != last else ""
         last = r.study
         out.append(f"| {chapter} | {_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
                    f"| {cost} | {people(r.epoch_cost, MISSING_CELL)} | {gain} "
-                   f"| {_cell(at) or MISSING_CELL} | {pays} |")
+                   f"| {_cell(at) or MISSING_CELL} | {pays_words(r)} |")
     return "\n".join(out)
 
 
@@ -1253,6 +1435,111 @@ def ho_text(rows: Sequence[CostBenefit], summary: Mapping[str, Any] | None) -> t
     return long, f"On 2-D test functions, at the cost model's prices, {verdict}."
 
 
+def _gradinn_phrase(pairs: Sequence[GradinnPair]) -> str:
+    """What the paired comparisons at one N say, in a few words: "a modest gain" (every one a
+    win, the ratios below 2), "a gain", "no clear gain" (all ties), "a loss", or "a gain on 1 of
+    3 problems" where wins and ties mix."""
+    outs = [p.outcome for p in pairs]
+    wins, losses = outs.count("win"), outs.count("loss")
+    if outs and wins == len(outs):
+        return "a modest gain" if max(p.ratio for p in pairs) < 2 else "a gain"
+    if outs and losses == len(outs):
+        return "a loss"
+    if not wins and not losses:
+        return "no clear gain"
+    if not losses:
+        return f"a gain on {wins} of {len(outs)} problems"
+    return f"a mixed result ({tally_text(outs)})"
+
+
+def _gradinn_at_text(pairs: Sequence[GradinnPair]) -> str:
+    """``"wins on Stokes (error ratio 1.3) and ties on Friedman #1 (10 and 5 inputs: 0.98 and
+    1.0)"``: the comparisons at one N, grouped by outcome."""
+    verbs = {"win": "wins on", "tie": "ties on", "loss": "loses on"}
+    parts = []
+    for o in ("win", "tie", "loss"):
+        ps = [p for p in pairs if p.outcome == o]
+        if not ps:
+            continue
+        ratios = " and ".join(people(p.ratio) for p in ps)
+        names = gradinn_problems_text(p.problem for p in ps)
+        if names.endswith(")"):
+            parts.append(f"{verbs[o]} {names[:-1]}: error ratio {ratios})")
+        else:
+            parts.append(f"{verbs[o]} {names} (error ratio {ratios})")
+    return " and ".join(parts)
+
+
+def gradinn_verdict(g: CostBenefit | None, summary: Mapping[str, Any] | None) -> str:
+    """GradINN against the standard NN in a few words, from the same row as the table: per N
+    compared, the outcomes of the chapter's paired comparisons (:func:`_gradinn_phrase`); for a
+    row of mean-RMSE ratios without outcomes, the ratio against the break-even band."""
+    if g is None or g.gain is None:
+        return NOT_RECORDED
+    pairs = gradinn_pairs(summary or {})
+    if pairs:
+        at = {n: [p for p in pairs if p.n == n] for n in (g.n, g.n_small) if n is not None}
+        phrases = [f"{_gradinn_phrase(ps)} at N = {n}" for n, ps in at.items()]
+        return " and ".join(dict.fromkeys(phrases))
+    verdicts = {compare_to_cost(x, 1.0) for x in (g.gain, g.gain_small) if x is not None}
+    return ("a gain" if verdicts == {"pays"} else "a loss" if verdicts == {"does not pay"}
+            else "no clear gain")
+
+
+def gradinn_text(g: CostBenefit | None, summary: Mapping[str, Any] | None) -> tuple[str, str]:
+    """The GradINN finding, long (the synthesis's answer) and short (the intro's box), from the
+    row the table shows and the figure places: the ratios per problem at the largest and the
+    smallest N compared, their outcomes, the training cost where the chapter records it, and
+    whether the numbers are provisional."""
+    if g is None or g.gain is None:
+        text = ("The GradINN chapter's comparisons of a gradient prior with a standard network "
+                "are still being computed.")
+        return text, text
+    pairs = gradinn_pairs(summary or {})
+    if pairs:
+        sizes = [n for n in (g.n, g.n_small) if n is not None]
+        sizes = list(dict.fromkeys(sizes))
+        at = {n: [p for p in pairs if p.n == n] for n in sizes}
+        long = ("A gradient prior without gradient data (GradINN) gave "
+                + " and ".join(f"{_gradinn_phrase(ps)} at N = {n}" for n, ps in at.items())
+                + " over a standard network. "
+                + " ".join(f"At N = {n}, GradINN {_gradinn_at_text(ps)}." for n, ps in at.items())
+                + " The error ratio is the standard network's test RMSE over GradINN's (the "
+                "geometric mean over repetitions on the same training sets), and GradINN wins "
+                "where its 95 % interval lies above 1, as the GradINN chapter judges it.")
+        main = str(_get(summary, "claim_details", "main"))
+        planned = [c.get("problem") for c in (_get(summary, "claim_details", "low_data", main) or [])
+                   if isinstance(c, Mapping)]
+        done = {p.problem for p in pairs}
+        none_yet = [x for x in dict.fromkeys(planned) if x and x not in done]
+        if none_yet:
+            long += (" " + gradinn_problems_text(none_yet) + (" have" if len(none_yet) > 1 else " has")
+                     + " no runs of the chapter's current protocol yet.")
+    else:
+        long = ("A gradient prior without gradient data (GradINN) gave "
+                f"{gradinn_verdict(g, summary)} over a standard network: error ratio "
+                f"{people(g.gain)} ({g.gain_at})"
+                + (f", {people(g.gain_small)} at {g.gain_small_at}" if g.gain_small is not None
+                   else "") + ".")
+    cost = (f" It needs no extra data, but trains {people(g.epoch_cost)}× as long per epoch."
+            if g.epoch_cost is not None else
+            " It needs no extra data; its training time per epoch is not in the chapter's summary, "
+            "so the synthesis cannot weigh the gain against the training time.")
+    long += cost
+    big = [p for p in pairs if p.n == g.n]
+    where = (f"its error was {_range(p.ratio for p in big)} times lower on "
+             f"{gradinn_problems_text(p.problem for p in big)}" if big
+             else f"error ratio {people(g.gain)}")
+    short = (f"A gradient prior without gradient data (GradINN) gave {gradinn_verdict(g, summary)} "
+             f"over a standard network; at N = {g.n}, {where}, with no extra data"
+             + ("" if g.epoch_cost is None else f" but {people(g.epoch_cost)}× the training time per epoch")
+             + ".")
+    if g.provisional:
+        long += f" These numbers are provisional: {g.provisional}."
+        short += " Provisional: not all of the GradINN chapter's runs are recorded yet."
+    return long, short
+
+
 DINO_CLAIM = "Derivative information improves L2 accuracy at small N"
 """The DINO claim the synthesis quotes (the paper's comparison: equal epochs, small N)."""
 DINO_CLAIM_BEYOND = "The gain of derivative information at small N is not only"
@@ -1382,7 +1669,8 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
             ``dino_ratio`` (per loss, at the claim's N), ``dino_status``, ``dino_text`` and
             ``dino_short`` (sentences);
         GradINN: ``gradinn_gain``, ``gradinn_at``, ``gradinn_small``, ``gradinn_small_at``,
-            ``gradinn_verdict``;
+            ``gradinn_verdict``, ``gradinn_text`` and ``gradinn_short`` (sentences, from the
+            same row as the table and the figure: :func:`gradinn_text`);
         figure: ``n_rows``, ``n_placed``, ``n_samples_rows``, ``n_samples_pay``,
             ``figure_note`` (which panels are drawn, or why one is not).
     """
@@ -1436,11 +1724,8 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
     out["gradinn_at"] = _sizes_text([g.n] if g else [])
     out["gradinn_small"] = people((g.gain if g.gain_small is None else g.gain_small) if g else None)
     out["gradinn_small_at"] = _sizes_text([g.n_small] if g else [])
-    verdicts = {compare_to_cost(x, 1.0) for x in (g.gain, g.gain_small) if x is not None} if g else set()
-    out["gradinn_verdict"] = (NOT_RECORDED if not verdicts
-                              else "a gain" if verdicts == {"pays"}
-                              else "a loss" if verdicts == {"does not pay"}
-                              else "no clear gain")
+    out["gradinn_verdict"] = gradinn_verdict(g, s.get("gradinn"))
+    out["gradinn_text"], out["gradinn_short"] = gradinn_text(g, s.get("gradinn"))
     samples = [r for r in rows if r.gain_kind == "samples" and r.pays() is not None
                and not r.comparison_only]
     out["n_rows"] = str(len(rows))
