@@ -693,3 +693,34 @@ def test_gradinn_reads_the_chapters_paired_comparisons(tmp_path):
     row = next(r for r in syn.rows if r.model == "GradINN")
     assert row.problem == "Friedman #1, 10 inputs" and row.provisional
     assert sy.pays_words(row) == "yes in data; training time per epoch not recorded"
+
+
+def test_dino_provisional_reading_is_written_as_sentences(tmp_path):
+    """A claim left "not tested" with provisional tallies is said in words, never pasted as its
+    claim-table cell; a cell of another form is not pasted either."""
+    ours = ("provisional, on 12 of the 36 planned cells: at N = 16, against L2: H1 0 of 3 won, "
+            "3 tied; reduced H1 0 of 3 won, 3 tied; reduced H1 MS 3 of 3 won (would read: partly "
+            "confirmed)")
+    beyond = {"claim": sy.DINO_CLAIM_BEYOND + " more optimizer steps", "paper": "p",
+              "verdict": "not tested", "rule": "r",
+              "ours": ("provisional, on 30 of the 126 planned cells: at N = 16 and 64: H1 against "
+                       "L2 with its time 0 of 2 won, 2 lost; reduced H1 MS against L2 with its "
+                       "Adam steps 1 of 6 won, 5 tied (would read: not confirmed)")}
+    _dino(tmp_path, ours, "not tested", [beyond])
+    v = sy.build("smoke", tmp_path).values
+    for key in ("dino_text", "dino_short"):
+        assert "would read:" not in v[key] and "((" not in v[key] and "))" not in v[key], v[key]
+        assert ("at N = 16: against L2 training, H1 and reduced H1 tie in all 3 cells and reduced "
+                "H1 MS wins in all 3 cells; the claim would read partly confirmed") in v[key]
+    assert "against L2 training given the same training time, H1 loses in both cells" in v["dino_text"]
+    assert "given the same Adam steps, reduced H1 MS wins 1 of 6 cells and ties 5" in v["dino_text"]
+    _dino(tmp_path, "some other form (would read: confirmed)", "not tested")
+    v = sy.build("smoke", tmp_path).values
+    assert "some other form" not in v["dino_text"] and "provisional reading" in v["dino_text"]
+
+
+def test_glued_text_is_not_bold():
+    """MyST-NB's stylesheet makes span.pasted-text bold; the book's stylesheet undoes it, so
+    that a glued sentence reads as the prose around it."""
+    css = (ROOT / "book" / "_static" / "derivlearn.css").read_text()
+    assert re.search(r"span\.pasted-text\s*\{\s*font-weight:\s*inherit;", css)

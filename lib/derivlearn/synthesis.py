@@ -1565,6 +1565,71 @@ def claim_reading(c: ClaimRow) -> tuple[str, str, str]:
     return m["verdict"], m["ours"], m["why"].strip() or "its cells are not complete yet"
 
 
+PROVISIONAL_CELLS = re.compile(
+    r"^provisional, on (?P<got>\d+) of the (?P<plan>\d+) planned cells: at (?P<at>N = [^:]+?)"
+    r"(?:, against (?P<base>[^:]+))?: (?P<body>.*) "
+    r"\(would read: (?P<verdict>confirmed|partly confirmed|not confirmed)\)$")
+"""A claim-table cell with the provisional tallies of the cells recorded so far (the DINO
+chapter's "provisional, on 12 of the 36 planned cells: at N = 16, against L2: H1 0 of 3 won, 3
+tied; ... (would read: partly confirmed)")."""
+TALLY = re.compile(r"^(?P<name>.+?) (?P<won>\d+) of (?P<n>\d+) won(?:, (?P<tied>\d+) tied)?"
+                   r"(?:, (?P<lost>\d+) lost)?$")
+
+
+def _tally_phrase(losses: Sequence[str], won: int, n: int, tied: int, lost: int) -> str:
+    """``(["H1", "reduced H1"], 0, 3, 3, 0)`` -> ``"H1 and reduced H1 tie in all 3 cells"``."""
+    who = " and ".join(losses)
+    many = len(losses) > 1
+    every = "in both cells" if n == 2 else f"in all {n} cells" if n > 1 else "in its one cell"
+    for count, (one, more) in ((won, ("wins", "win")), (tied, ("ties", "tie")),
+                               (lost, ("loses", "lose"))):
+        if count == n:
+            return f"{who} {more if many else one} {every}"
+    parts = [f"{more if many else one} {k}" for k, (one, more) in
+             ((won, ("wins", "win")), (tied, ("ties", "tie")), (lost, ("loses", "lose"))) if k]
+    parts[0] += f" of {n} cells"
+    return f"{who} " + (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0])
+
+
+def _baseline_words(base: str) -> str:
+    """``"L2 with its Adam steps"`` -> ``"L2 training given the same Adam steps"``."""
+    got = re.fullmatch(r"L2 with its (.+)", base.strip())
+    if got is None:
+        return f"{base.strip()} training" if base.strip() == "L2" else base.strip()
+    what = "training time" if got[1] == "time" else got[1]
+    return f"L2 training given the same {what}"
+
+
+def provisional_sentence(ours: str, beyond: bool = False) -> str:
+    """A claim-table cell of provisional tallies (:data:`PROVISIONAL_CELLS`) as sentences: which
+    loss wins, ties or loses against which baseline, on how many of the planned cells, and how
+    the claim would read. ``""`` where the cell has another form (the caller then says only that
+    the reading is provisional, never pastes the cell)."""
+    m = PROVISIONAL_CELLS.match(ours.strip())
+    if m is None:
+        return ""
+    tallies: dict[str, dict[tuple[int, int, int, int], list[str]]] = {}
+    for seg in m["body"].split("; "):
+        t = TALLY.match(seg.strip())
+        if t is None:
+            return ""
+        loss, _, base = t["name"].partition(" against ")
+        key = (int(t["won"]), int(t["n"]), int(t["tied"] or 0), int(t["lost"] or 0))
+        tallies.setdefault(_baseline_words(base or m["base"] or "L2"), {}).setdefault(
+            key, []).append(loss)
+    groups = {base: [_tally_phrase(losses, *key) for key, losses in by.items()]
+              for base, by in tallies.items()}
+    against = "; ".join(f"against {base}, " + ", ".join(ps[:-1]) + (" and " if len(ps) > 1 else "")
+                        + ps[-1] for base, ps in groups.items())
+    cells = f"{m['got']} of the {m['plan']} planned cells"
+    if beyond:
+        return (f"Whether the gain is more than extra optimizer work is not tested yet either; "
+                f"on {cells}, at {m['at']}: {against}, so the claim would read "
+                f"{m['verdict']}.")
+    return (f"On the {cells} recorded so far, at {m['at']}: {against}; the claim would read "
+            f"{m['verdict']}.")
+
+
 def dino_text(summary: Mapping[str, Any] | None, claims: Sequence[ClaimRow]
               ) -> tuple[str, str, dict[str, str]]:
     """The DINO finding from its claim table, long and short, and its parts by glue key.
@@ -1602,8 +1667,17 @@ def dino_text(summary: Mapping[str, Any] | None, claims: Sequence[ClaimRow]
             "small N")
     m = re.search(r"at N = (\d+)", ours)
     if verdict == "not tested" or m is None:
-        long = f"{head} is not tested yet ({c.ours}). The DINO verdicts are {parts['dino_status']}."
-        return long, long, parts
+        reading = provisional_sentence(c.ours)
+        beyond = _find_claim(claims, "dino", DINO_CLAIM_BEYOND)
+        more = provisional_sentence(beyond.ours, beyond=True) if beyond is not None else ""
+        long = (f"{head} is not tested yet"
+                + (f". {reading}" if reading else
+                   ": its claim table gives only a provisional reading of the runs so far")
+                + (f" {more}" if reading and more else "")
+                + f" The DINO verdicts are {parts['dino_status']}.")
+        short = (f"{head} is not tested yet" + (f". {reading}" if reading else ".")
+                 + f" The DINO verdicts are {parts['dino_status']}.")
+        return long, short, parts
     n = int(m.group(1))
     ratios = {loss: per_n[n] for loss, per_n in dino_ratios(summary).items()
               if loss in DINO_SHORT and n in per_n and f"{DINO_SHORT[loss]} " in ours + " "}
