@@ -275,8 +275,10 @@ def test_the_noise_texts_give_every_level_and_the_comparison_with_the_network():
             recs.append(_rec(p, m, 100, s, [e * f for f in SPREAD], noise_sd=sigma.get(s, 0.0)))
     summary, _ = gi.summarize(cfg, pd.DataFrame(recs))
     table = gr.noise_table(summary, cfg)
-    assert "| Stokes | robust: 3, 0.5 | – | fits, not robust: 3, 2 | tie, win (holds) |" in table
-    assert "| Burgers | does not fit: 50, 5 | – | does not fit: 50, 5 | tie, tie |" in table
+    # a model without noisy records gets no column, and the lead sentence names the columns drawn
+    assert "| Stokes | robust: 3, 0.5 | fits, not robust: 3, 2 | tie, win (holds) |" in table
+    assert "| Burgers | does not fit: 50, 5 | does not fit: 50, 5 | tie, tie |" in table
+    assert "F restricted" not in table and "in the last column GradINN's outcome" in table
     text = gr.noise_text(summary, cfg)
     assert "holds where the network degrades on 1 of 2 problems (Stokes)" in text
     # train RMSE = test RMSE in these records: 0.5 sigma on Stokes (below 1: fits part of the noise)
@@ -299,3 +301,43 @@ def test_prior_ablation_and_budget_texts_say_only_what_the_records_show(book_lik
     text = gr.budget_text(budget)
     assert "ends most fits of the GradINN, F fine-tuned:" in text
     assert text.endswith("Early stopping ends most fits of the standard NN.")
+
+
+def test_figures_draw_only_what_is_recorded_and_the_note_says_what_is_not(book_like):
+    cfg, df, rows = book_like
+    part = rows[rows.problem.isin(["friedman1", "stokes"])]
+    models = ("gradinn-finetuned", "gradinn-capacity", "nn", "gp", "pinn")
+    fig = gr.size_figure(part, cfg, "rmse", models, "test RMSE", summary_markers=True)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles == ["Friedman #1, 10 inputs", "Stokes"]
+    plt.close(fig)
+    note = gr.size_note(part, cfg, "rmse", models)
+    assert note.startswith("Drawn: GradINN with F fine-tuned and the standard NN, on Friedman #1 "
+                           "with 10 inputs and Stokes.")
+    assert ("Not recorded yet, so not drawn: GradINN with F restricted, the GP and the PINN-like model "
+            "on every problem, and Friedman #1 with 5 inputs, Lotka–Volterra and Burgers for every "
+            "model.") in note
+    assert gr.size_figure(part.iloc[:0], cfg, "rmse", models, "test RMSE") is None
+    # no noisy record: no figure, no table, one sentence
+    assert gr.noise_figure(rows, cfg) is None
+    assert gr.noise_note(rows, cfg).startswith("The noise experiment has no records yet")
+    ratio = gr.ratio_figure(part, cfg)
+    assert [ax.get_title() for ax in ratio.axes] == ["F fine-tuned"]
+    plt.close(ratio)
+
+
+def test_the_first_protocol_sentence_reads_the_numbers_of_its_table():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "stokes", "lotka_volterra"))
+    key = "N=100,noise=0"
+    summary = {"first_protocol_rmse": {
+        "friedman1": {"gradinn-capacity": {key: 1.0}, "nn": {key: 2.0}},
+        "stokes": {"gradinn-capacity": {key: 0.03}, "nn": {key: 0.006}},
+        "lotka_volterra": {"gradinn-capacity": {key: 0.9}, "nn": {key: 0.018}}},
+        "rmse": {"friedman1": {gi.MAIN: {key: 0.7}, "nn": {key: 1.0}}}}
+    text = gr.first_text(summary, cfg)
+    assert "was 5.00 times the standard NN's on Stokes and 50.0 times on Lotka–Volterra" in text
+    assert ("0.50 times the standard NN's on Friedman #1 with 10 inputs, where it was the more "
+            "accurate") in text
+    assert "Stokes and Lotka–Volterra are not recorded yet" in text
+    assert "only Friedman #1 with 10 inputs can be compared then and now" in text
+    assert " of 1 " not in text

@@ -208,6 +208,47 @@ def _band(ax, x, sel, metric: str, model: str, **kw) -> bool:
     return True
 
 
+def recorded(sel, metric: str, models, problems) -> dict[str, list[str]]:
+    """``{problem: [models]}``: the models with at least one finite, positive ``metric`` in
+    ``sel`` per problem, for the problems that have any (what a figure draws)."""
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        s = sel[sel.problem == p]
+        ms = [m for m in models if any(v is not None and np.isfinite(v) and v > 0
+                                       for v in s[s.model == m][metric])]
+        if ms:
+            out[p] = ms
+    return out
+
+
+NOTE_NAMES = {"gradinn-finetuned": "GradINN with F fine-tuned", "gradinn-capacity": "GradINN with F "
+              "restricted", "nn": "the standard NN", "gp": "the GP", "pinn": "the PINN-like model",
+              "sobolev": "the Sobolev NN"}
+"""Model names inside a sentence (the legend's names hold commas)."""
+
+
+def problem_words(p: str) -> str:
+    """A problem's name inside a sentence: ``"Friedman #1 with 10 inputs"``, ``"Stokes"``."""
+    return gi.SHORT_NAMES[p].replace(", ", " with ")
+
+
+def drawn_note(drawn: dict[str, list[str]], models, problems) -> str:
+    """The sentence under a figure: which models it draws on which problems, and, in one
+    sentence, what is not recorded yet (and so not drawn)."""
+    if not drawn:
+        return "The figure has no records yet."
+    shown = [m for m in models if any(m in ms for ms in drawn.values())]
+    lacking_models = [NOTE_NAMES[m] for m in models if m not in shown]
+    lacking_problems = [problem_words(p) for p in problems if p not in drawn]
+    text = (f"Drawn: {listing([NOTE_NAMES[m] for m in shown])}, on "
+            f"{listing([problem_words(p) for p in drawn])}.")
+    missing = [x for x in ((f"{listing(lacking_models)} on every problem" if lacking_models else ""),
+                           (f"{listing(lacking_problems)} for every model" if lacking_problems else "")) if x]
+    if missing:
+        text += f" Not recorded yet, so not drawn: {', and '.join(missing)}."
+    return text
+
+
 # ----------------------------------------------------------------------------- the plan and its records
 def plan_status(report, cfg: gi.GradINNConfig) -> dict[str, Any]:
     """How much of the validation protocol's plan is recorded: ``{"planned", "recorded",
@@ -300,28 +341,30 @@ def lambda_sentence(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
 
 
 def lambda_figure(rows, cfg: gi.GradINNConfig):
-    """Share of fits that select each lambda, per problem, one panel per reading of F (stacked
-    bars, a sequential colour per grid value). Returns the figure, or ``None`` without records."""
+    """Share of fits that select each lambda, per problem with records, one panel per reading of
+    F with records (stacked bars, a sequential colour per grid value). Returns the figure, or
+    ``None`` without records."""
     import matplotlib.pyplot as plt
 
     readings = [m for m in ("gradinn-finetuned", "gradinn-capacity") if lambda_shares(rows, cfg, m)]
     if not readings:
         return None
-    fig, axes = plt.subplots(1, len(readings), figsize=(WIDTH, 0.45 * len(cfg.problems) + 1.4),
+    problems = [p for p in cfg.problems if any(p in lambda_shares(rows, cfg, m) for m in readings)]
+    fig, axes = plt.subplots(1, len(readings), figsize=(WIDTH, 0.45 * len(problems) + 1.4),
                              squeeze=False, sharey=True, layout="constrained")
     cmap = plt.get_cmap("viridis")
     lams = sorted(cfg.lams)
     colors = {lam: cmap(0.15 + 0.7 * i / max(len(lams) - 1, 1)) for i, lam in enumerate(lams)}
-    names = [gi.SHORT_NAMES[p] for p in cfg.problems][::-1]
+    names = [gi.SHORT_NAMES[p] for p in problems][::-1]
     for ax, m in zip(axes[0], readings, strict=True):
         shares = lambda_shares(rows, cfg, m)
         left = np.zeros(len(names))
         for lam in lams:
             w = np.array([shares.get(p, {}).get(lam, 0) / max(sum(shares.get(p, {}).values()), 1)
-                          for p in cfg.problems][::-1])
+                          for p in problems][::-1])
             ax.barh(names, w, left=left, color=colors[lam], label=f"λ = {num(lam)}", height=0.65)
             left += w
-        for i, p in enumerate(cfg.problems[::-1]):
+        for i, p in enumerate(problems[::-1]):
             n = sum(shares.get(p, {}).values())
             ax.text(1.01, i, f"{n}" if n else "–", va="center", fontsize=FONT, color="0.3")
         ax.set(xlim=(0, 1), title=READING_NAMES[m], xlabel="share of the fits")
@@ -330,6 +373,12 @@ def lambda_figure(rows, cfg: gi.GradINNConfig):
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=len(lams), fontsize=FONT, frameon=False)
     return fig
+
+
+def lambda_note(rows, cfg: gi.GradINNConfig) -> str:
+    """The sentence under :func:`lambda_figure`: its panels and what is not recorded yet."""
+    return readings_note({m: list(lambda_shares(rows, cfg, m)) for m in ("gradinn-finetuned",
+                                                                         "gradinn-capacity")}, cfg)
 
 
 def lambda_table(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
@@ -354,12 +403,15 @@ def lambda_table(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
 
 def lambda_ablation_figure(trials, cfg: gi.GradINNConfig):
     """Test RMSE of every lambda trial (trained on the fit split) at the ablation size, without
-    noise, per problem, for both readings of F, with the standard NN's selected trial as a
-    horizontal line. Returns the figure, or ``None`` without records."""
+    noise, per problem with records, for each reading of F with records, with the standard NN's
+    selected trial as a horizontal line. Returns the figure, or ``None`` without records."""
     sel = trials[(trials.N == cfg.ablation_size) & (trials.noise == 0.0)]
     if sel.empty or not (sel.method == "gradinn").any():
         return None
-    fig, axes, spare = problem_axes(cfg.problems)
+    problems = list(_ablation_drawn(sel, cfg))
+    if not problems:
+        return None
+    fig, axes, spare = problem_axes(problems)
     for p, ax in axes.items():
         s = sel[sel.problem == p]
         drawn = False
@@ -386,6 +438,20 @@ def lambda_ablation_figure(trials, cfg: gi.GradINNConfig):
     return fig
 
 
+def _ablation_drawn(sel, cfg: gi.GradINNConfig) -> dict[str, list[str]]:
+    """The readings of F with trials at their matched prior, per problem with any."""
+    matched = sel[[pr == gi.matched_prior(p, m.split("-")[1]) if m.startswith("gradinn") else False
+                   for p, m, pr in zip(sel.problem, sel.model, sel.prior, strict=True)]]
+    return recorded(matched, "rmse", ("gradinn-finetuned", "gradinn-capacity"), cfg.problems)
+
+
+def ablation_note(trials, cfg: gi.GradINNConfig) -> str:
+    """The sentence under :func:`lambda_ablation_figure`: what it draws, what is not recorded."""
+    sel = trials[(trials.N == cfg.ablation_size) & (trials.noise == 0.0)]
+    drawn = _ablation_drawn(sel, cfg) if len(sel) else {}
+    return drawn_note(drawn, ("gradinn-finetuned", "gradinn-capacity"), cfg.problems)
+
+
 # ----------------------------------------------------------------------------- errors against N
 def _label_grid(axes: dict, xlabel: str, ylabel: str) -> None:
     panels = list(axes.values())
@@ -399,10 +465,14 @@ def _label_grid(axes: dict, xlabel: str, ylabel: str) -> None:
 
 def size_figure(rows, cfg: gi.GradINNConfig, metric: str, models, ylabel: str, summary_markers: bool = False):
     """Mean ``metric`` over seeds (95 % band) against the training size, one panel per problem,
-    noise-free. With ``summary_markers`` the automatic summary's Friedman numbers are drawn as
-    reference markers. Returns the figure."""
+    noise-free, for the problems with records only (:func:`size_note` says what is drawn). With
+    ``summary_markers`` the automatic summary's Friedman numbers are drawn as reference markers.
+    Returns the figure, or ``None`` without records."""
     sel = rows[(rows.noise == 0.0) & rows.N.isin(cfg.sizes)]
-    fig, axes, spare = problem_axes(cfg.problems)
+    problems = list(recorded(sel, metric, models, cfg.problems))
+    if not problems:
+        return None
+    fig, axes, spare = problem_axes(problems)
     for p, ax in axes.items():
         s = sel[sel.problem == p]
         drawn = False
@@ -428,6 +498,12 @@ def size_figure(rows, cfg: gi.GradINNConfig, metric: str, models, ylabel: str, s
     return fig
 
 
+def size_note(rows, cfg: gi.GradINNConfig, metric: str, models) -> str:
+    """The sentence under :func:`size_figure`: what it draws and what is not recorded yet."""
+    sel = rows[(rows.noise == 0.0) & rows.N.isin(cfg.sizes)]
+    return drawn_note(recorded(sel, metric, models, cfg.problems), models, cfg.problems)
+
+
 def paired_by_size(rows, cfg: gi.GradINNConfig, model: str, other: str = "nn"):
     """:func:`derivlearn.studies.gradinn.paired` of ``model`` against ``other`` at every problem
     and training size (noise-free): ``{problem: {N: result or None}}``."""
@@ -436,23 +512,20 @@ def paired_by_size(rows, cfg: gi.GradINNConfig, model: str, other: str = "nn"):
 
 def ratio_figure(rows, cfg: gi.GradINNConfig):
     """The comparison the verdicts rest on: the standard NN's RMSE over GradINN's (geometric mean
-    over paired seeds, 95 % interval), one curve per problem, one panel per reading of F. Filled
-    markers: a win or a loss; open: a tie. Returns the figure, or ``None`` without records."""
+    over paired seeds, 95 % interval), one curve per problem, one panel per reading of F with
+    records. Filled markers: a win or a loss; open: a tie. Returns the figure, or ``None`` without
+    records."""
     import matplotlib.pyplot as plt
 
     readings = [m for m in ("gradinn-finetuned", "gradinn-capacity")
                 if any(r for d in paired_by_size(rows, cfg, m).values() for r in d.values())]
     if not readings:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.6), squeeze=False, sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, len(readings), figsize=(WIDTH, 3.6),
+                             squeeze=False, sharey=True, layout="constrained")
     low = sorted(cfg.sizes)[:gi.LOW_DATA_SIZES]
-    for ax, m in zip(axes[0], ("gradinn-finetuned", "gradinn-capacity"), strict=True):
+    for ax, m in zip(axes[0], readings, strict=True):
         ax.set_title(READING_NAMES[m])
-        if m not in readings:
-            _empty(ax)
-            ax.set_xticks([])
-            _style_axes(ax)
-            continue
         ax.axvspan(low[0] / 1.2, low[-1] * 1.2, color="0.92", zorder=0, label="low data (the rule's sizes)")
         ax.axhline(1.0, color="black", lw=0.8)
         for i, (p, d) in enumerate(paired_by_size(rows, cfg, m).items()):
@@ -488,6 +561,33 @@ def ratio_figure(rows, cfg: gi.GradINNConfig):
     axes[0, 0].set_ylabel("RMSE of the standard NN / of GradINN", fontsize=FONT)
     legend(fig, axes[0], None)
     return fig
+
+
+def readings_note(found: dict[str, list[str]], cfg: gi.GradINNConfig, what: str = "",
+                  rest: str = "every reading") -> str:
+    """The sentence under a figure with a panel per reading of F: ``found`` maps each reading to
+    the problems it has records on; says what is drawn and what is not recorded yet."""
+    shown = [m for m, ps in found.items() if ps]
+    if not shown:
+        return "The figure has no records yet."
+    probs = [p for p in cfg.problems if any(p in found[m] for m in shown)]
+    text = (f"Drawn: GradINN with {listing([READING_NAMES[m] for m in shown])}{what}, on "
+            f"{listing([problem_words(p) for p in probs])}.")
+    missing = [x for x in (
+        (f"GradINN with {listing([READING_NAMES[m] for m in found if m not in shown])}"
+         if len(shown) < len(found) else ""),
+        (f"{listing([problem_words(p) for p in cfg.problems if p not in probs])} for {rest}"
+         if len(probs) < len(cfg.problems) else "")) if x]
+    if missing:
+        text += f" Not recorded yet, so not drawn: {', and '.join(missing)}."
+    return text
+
+
+def ratio_note(rows, cfg: gi.GradINNConfig) -> str:
+    """The sentence under :func:`ratio_figure`: its panels and the problems it draws."""
+    found = {m: [p for p, d in paired_by_size(rows, cfg, m).items() if any(d.values())]
+             for m in ("gradinn-finetuned", "gradinn-capacity")}
+    return readings_note(found, cfg, " against the standard NN", "either reading")
 
 
 def wins_sentence(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
@@ -535,17 +635,20 @@ def gradient_sentence(rows, cfg: gi.GradINNConfig) -> str:
 # ----------------------------------------------------------------------------- noise
 def noise_figure(rows, cfg: gi.GradINNConfig):
     """Test RMSE (clean targets) against the output noise at the noise experiment's size, one
-    panel per problem, with the noise's own standard deviation as a dashed line. Returns the
-    figure."""
+    panel per problem with noisy records, with the noise's own standard deviation as a dashed
+    line. Returns the figure, or ``None`` before any noisy training set is recorded."""
     levels = [0.0, *sorted(cfg.noises)]
     pos = {s: i for i, s in enumerate(levels)}
     sel = rows[(rows.N == cfg.noise_size) & rows.noise.isin(levels)].copy()
     sel["level"] = [pos[s] for s in sel.noise]
-    fig, axes, spare = problem_axes(cfg.problems)
+    problems = list(recorded(sel[sel.noise > 0], "rmse", NOISE_MODELS, cfg.problems))
+    if not problems:
+        return None
+    fig, axes, spare = problem_axes(problems)
     for p, ax in axes.items():
         s = sel[sel.problem == p]
         drawn = False
-        for m in ("gradinn-finetuned", "gradinn-capacity", "nn", "gp"):
+        for m in NOISE_MODELS:
             drawn |= _band(ax, "level", s[s.model == m], "rmse", m)
         sig = [(pos[v], gi.mean_band(s[s.noise == v]["noise_sd"])[0]) for v in levels[1:]]
         sig = [(i, v) for i, v in sig if math.isfinite(v) and v > 0]
@@ -564,24 +667,44 @@ def noise_figure(rows, cfg: gi.GradINNConfig):
     return fig
 
 
+NOISE_MODELS = ("gradinn-finetuned", "gradinn-capacity", "nn", "gp")
+"""The models of the noise figure."""
+
+
+def noise_note(rows, cfg: gi.GradINNConfig) -> str:
+    """The sentence under :func:`noise_figure`: what it draws and what is not recorded yet."""
+    sel = rows[(rows.N == cfg.noise_size) & (rows.noise > 0)]
+    drawn = recorded(sel, "rmse", NOISE_MODELS, cfg.problems)
+    if not drawn:
+        return "The noise experiment has no records yet: neither the figure nor its table is drawn."
+    return drawn_note(drawn, NOISE_MODELS, cfg.problems)
+
+
 def noise_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
     """Markdown, with its lead sentence: per problem and model, the first reading (status) and the
     test RMSE over the noise's standard deviation at every level; and GradINN against the standard
     NN at every level (the comparative reading)."""
     det = summary.get("claim_details", {}).get("noise", {})
-    models = [m for m in (gi.MAIN, "gradinn-capacity", "nn") if m in det]
+    models = [m for m in (gi.MAIN, "gradinn-capacity", "nn") if det.get(m)]
     if not models:
         return ""
     comp = summary.get("claim_details", {}).get("noise_against_nn", {})
     levels = sorted(cfg.noises)
+    problems = [p for p in cfg.problems if any(det[m].get(p) for m in models) or comp.get(p)]
     head = ["problem", *(NOISE_NAMES[m] for m in models)]
     if comp:
         head.append("GradINN against the NN")
-    out = [f"Per problem: the first reading, and test RMSE over the noise's standard deviation σ at "
-           f"{listing([pct(s) for s in levels])} noise; in the last column GradINN's outcome against "
-           f"the standard NN at the same levels (comparative reading, {gi.AFTER}).", "",
-           "| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
-    for p in cfg.problems:
+    lead = (f"Per problem and model: the first rule's reading (robust; fits, not robust; or does not "
+            f"fit), then test RMSE over the noise's standard deviation σ at "
+            f"{listing([pct(s) for s in levels])} noise")
+    if comp:
+        lead += (f"; in the last column GradINN's outcome against the standard NN at the same levels "
+                 f"(comparative reading, {gi.AFTER})")
+    lacking = [gi.SHORT_NAMES[p] for p in cfg.problems if p not in problems]
+    if lacking:
+        lead += f". Not recorded yet: {listing(lacking)}"
+    out = [lead + ".", "", "| " + " | ".join(head) + " |", "|---|" + "---|" * (len(head) - 1)]
+    for p in problems:
         cells = []
         for m in models:
             r = det[m].get(p)
@@ -1014,11 +1137,12 @@ NOISE_NAMES = {gi.MAIN: "GradINN, F fine-tuned", "gradinn-capacity": "GradINN, F
 
 def noise_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
     """After the noise figure: the rule in one sentence, its reading against the standard NN's,
-    the comparative reading, and whether GradINN fits the noise of its training values."""
+    the comparative reading, and whether GradINN fits the noise of its training values (``""``
+    before the noise experiment has records; :func:`noise_note` says so)."""
     det = summary.get("claim_details", {}).get("noise", {})
     res, nn = det.get(gi.MAIN, {}), det.get("nn", {})
     if not res:
-        return "The noise experiment has no records yet."
+        return ""
     same = [p for p, r in res.items() if p in nn and r["robust"] == nn[p]["robust"]]
     differ = [gi.SHORT_NAMES[p] for p in res if p in nn and p not in same]
     out = ["The summary says GradINN stays accurate where standard approaches degrade. The first "
@@ -1110,25 +1234,50 @@ def prior_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
 
 
 def first_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
-    """After the first protocol's table: GradINN over the standard NN, then and now."""
+    """After the first protocol's table, from the same numbers: GradINN's error over the
+    standard NN's in the first protocol on every problem it recorded, then now where the
+    validation protocol has both models."""
     key = f"N={gi.FIRST['ablation_size']},noise=0"
     first, now = summary.get("first_protocol_rmse", {}), summary.get("rmse", {})
-    parts, then, close = [], 0, 0
+    then, later = {}, {}
     for p in cfg.problems:
         a = first.get(p, {}).get("gradinn-capacity", {}).get(key)
         b = first.get(p, {}).get("nn", {}).get(key)
         c = now.get(p, {}).get(gi.MAIN, {}).get(key)
         d = now.get(p, {}).get("nn", {}).get(key)
-        if None not in (a, b, c, d):
-            parts.append(f"{gi.SHORT_NAMES[p]} {ratio(a / b)} then, {ratio(c / d)} now")
-            then += a / b > 2
-            close += 0.5 <= c / d <= 2
-    if not parts:
+        if a is not None and b is not None and b > 0:
+            then[p] = a / b
+        if c is not None and d is not None and d > 0:
+            later[p] = c / d
+    if not then and not later:
         return ""
-    return (f"GradINN's error over the standard NN's at N = {gi.FIRST['ablation_size']}: "
-            + "; ".join(parts) + f". With the restricted F and a fixed λ = 1, GradINN had more than twice "
-            f"the network's error on {then} of {len(parts)} problems; fine-tuned, with λ chosen by "
-            f"validation, it is within a factor of two of it on {close} of {len(parts)}.")
+
+    def times(d: dict[str, float]) -> str:
+        items = [f"{ratio(v)} times" + (" the standard NN's" if not k else "") + f" on {problem_words(p)}"
+                 for k, (p, v) in enumerate(d.items())]
+        return listing(items)
+
+    n = gi.FIRST["ablation_size"]
+    out = []
+    if then:
+        worse = {p: v for p, v in then.items() if v > 1}
+        better = {p: v for p, v in then.items() if v <= 1}
+        text = f"In the first protocol (F restricted, λ = 1, no validation), GradINN's error at N = {n} was "
+        text += ", and ".join(x for x in (times(worse) if worse else "",
+                                          (f"{times(better)}, where it was the more accurate"
+                                           if worse else f"{times(better)}") if better else "") if x)
+        out.append(text + ".")
+    if later:
+        text = f"Now (F fine-tuned, λ chosen by validation) it is {times(later)}"
+        lacking = [problem_words(p) for p in then if p not in later]
+        both = [problem_words(p) for p in then if p in later]
+        if lacking:
+            text += (f"; {listing(lacking)} {'is' if len(lacking) == 1 else 'are'} not recorded yet "
+                     "under this protocol")
+            if both:
+                text += f", so only {listing(both)} can be compared then and now"
+        out.append(text + ".")
+    return " ".join(out)
 
 
 def _tally(rows, cfg: gi.GradINNConfig, model: str) -> dict[str, int]:
