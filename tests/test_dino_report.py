@@ -160,8 +160,22 @@ def test_map_and_cost_words_read_their_levels_from_the_records():
 def test_tables_and_answer_read_in_words(book):
     cfg, df, long, base = book
     tab = rep.baseline_table(long, base, cfg)
-    assert len(tab) == 3 * 3 and "L2, MS steps" in tab.columns          # N = 64 has no records: no rows
-    assert set(tab.N) == {16}
+    assert len(tab) == 3 * 3 * 3 and list(tab.columns) == list(rep.BASELINE_COLUMNS)  # N = 64: no rows
+    assert set(tab.N) == {16} and set(tab.loss) == {"full H1", "reduced H1", "MS"}
+    assert (tab.loc[tab.loss != "MS", "L2, same steps"] == "").all()
+    assert not any("-" in v for v in tab.drop(columns=["map", "network"]).astype(str).to_numpy().ravel())
+    budget_tab = rep.budget_table(cfg)
+    assert list(budget_tab.columns[:2]) == ["network", "N"] and "same steps as MS" in budget_tab
+    claims = dino.summarize(cfg, df)[1]
+    table = rep.claim_markdown(claims)
+    assert "((" not in table and "partly =" in table and "| verdict |" in table
+    early = [dino.Claim(c.claim, c.paper, "provisional, on 2 of the 3 planned cells: x 1 of 2 won; "
+                        "would read: partly confirmed", "not tested", c.deviation) for c in claims]
+    row = rep.claim_markdown(early).splitlines()[-1]
+    assert "{bdg-warning-line}`provisional: partly` (2 of 3 planned cells)" in row
+    assert row.endswith("| x 1 of 2 won |")
+    words = rep.small_n_words(long, base, cfg)
+    assert words.startswith("*Provisional") and "at N = 16, against plain L2 with the same" in words
     settings = rep.settings_table(cfg).set_index("setting")
     assert "0.0757 (r = 100)" in settings.loc["DIPNet input scaling (authors' code)", "ours"]
     text = rep.answer(dino.summarize(cfg, df)[1])
@@ -177,7 +191,7 @@ def test_tables_and_answer_read_in_words(book):
     assert missing.to_numpy().sum() == len(plan) and "N = 4096" in missing.columns
     words = rep.missing_words(plan, [c for c in plan if c["problem"] == "crd" or c["n_train"] == 4096])
     assert "every CRD run" in words and "every run at N = 4096" in words and "Poisson run" not in words
-    assert "have no record:" in words and "yet" not in words and "progress" not in words
+    assert "have no record, among them" in words and "yet" not in words and "progress" not in words
     budget = rep.budget_words(cfg)
     assert "3 against 1 at N = 16" in budget and "300 epochs at N = 16" in budget
 

@@ -202,7 +202,7 @@ def test_claims_follow_the_numbers():
     first = dino.summarize(cfg, frame)[1][0]   # a planned cell missing: no final verdict yet
     assert first.verdict == "not tested" and "CRD not run" in first.ours
     assert "provisional, on 2 of the 3 planned cells" in first.ours
-    assert "(would read: partly confirmed)" in first.ours
+    assert "; would read: partly confirmed" in first.ours
     # without baselines the steps/time row is "not tested"
     assert dino.summarize(cfg, _frame(_paper_like))[1][3].verdict == "not tested"
     small = dino.DinoConfig.from_profile("full", sketch_problems=(), sizes=(16, 1024))
@@ -347,7 +347,7 @@ def test_a_cell_counts_once_all_its_runs_are_recorded_and_the_early_reading_is_s
     claims = dino.summarize(cfg, frame)[1]
     small = claims[2]
     assert small.verdict == "not tested"
-    assert "provisional" in small.ours and "(confirmed)" in small.ours
+    assert "provisional" in small.ours and "would read: confirmed" in small.ours
     assert claims[0].verdict == "confirmed"                       # N = 4096 needs one run
     assert dino.summarize(cfg, _frame(_paper_like, lambda *a: 0.5))[1][2].verdict == "confirmed"
 
