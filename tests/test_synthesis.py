@@ -82,6 +82,7 @@ def rederive(root: Path, profile: str = "book") -> dict[str, str]:
             with_claims += 1
             verdicts += [c["verdict"] for c in s["claims"]]
     out["n_claims"] = str(len(verdicts))
+    out["n_judged"] = str(len(verdicts) - verdicts.count("not tested"))  # a verdict: not "not tested"
     out["n_chapters_claims"] = str(with_claims)
     for key, v in (("n_confirmed", "confirmed"), ("n_partly", "partly confirmed"),
                    ("n_not_confirmed", "not confirmed"), ("n_not_tested", "not tested")):
@@ -724,3 +725,25 @@ def test_glued_text_is_not_bold():
     that a glued sentence reads as the prose around it."""
     css = (ROOT / "book" / "_static" / "derivlearn.css").read_text()
     assert re.search(r"span\.pasted-text\s*\{\s*font-weight:\s*inherit;", css)
+
+
+@pytest.mark.skipif(not (RESULTS / "fe_scaling" / "summary.json").is_file(),
+                    reason="no committed summaries")
+def test_figure_text_reads_the_figure():
+    """The sentences after the figure say where its points lie, with the numbers of the rows
+    it places, not which panels are drawn."""
+    syn = sy.build("book", RESULTS)
+    text = syn.values["figure_text"]
+    assert "Both panels are drawn" not in text
+    shown = sy.placed(syn.rows)
+    kinds = {r.gain_kind for r in shown}
+    if "samples" in kinds:
+        n = sum(1 for r in shown if r.gain_kind == "samples")
+        assert f"of the {n} points" in text and "break-even line" in text
+    if "error" in kinds:
+        assert "no-gain line" in text
+        for r in shown:
+            if r.gain_kind == "error" and r.study == "gradinn":
+                assert f"GradINN {sy.people(r.gain)}× at N = {r.n}" in text
+    if any(r.gain_kind == "error" and r.epoch_cost is None for r in shown):
+        assert "not recorded for" in text

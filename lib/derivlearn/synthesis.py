@@ -290,7 +290,7 @@ def verdict_matrix_markdown(s: Summaries, rows: Sequence[ClaimRow], status: Mapp
         out.append(f"| {verdict_label(v, badges)} | {sum(c[v] for c in counts.values())} "
                    f"| {', '.join(by) or 'none'} |")
     total = sum(sum(c.values()) for c in counts.values())
-    out.append(f"| **all recorded** | **{total}** | {len(counts)} of {len(s.chapters)} chapters |")
+    out.append(f"| **all claims** | **{total}** | {len(counts)} of {len(s.chapters)} chapters |")
     without = [f"{ch.link()} ({_cell(status.get(ch.study, CLAIMS_NOT_RECORDED))})"
                for ch in s.chapters if ch.study not in counts]
     if without:
@@ -1729,7 +1729,8 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
 
     Keys:
         verdicts: ``n_claims``, ``n_confirmed``, ``n_partly``, ``n_not_confirmed``,
-            ``n_not_tested``, ``n_chapters_claims`` (chapters with a claim table),
+            ``n_not_tested``, ``n_judged`` (the claims with a verdict: all but the not tested),
+            ``n_chapters_claims`` (chapters with a claim table),
             ``n_chapters``;
         FE frame, ``<k>`` = ``fe_gp1``, ``fe_gp2``, ``fe_nn1``, ``fe_nn2`` (family, order; the
             networks read in the no-decay arm where the summary has it):
@@ -1746,7 +1747,8 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
             ``gradinn_verdict``, ``gradinn_text`` and ``gradinn_short`` (sentences, from the
             same row as the table and the figure: :func:`gradinn_text`);
         figure: ``n_rows``, ``n_placed``, ``n_samples_rows``, ``n_samples_pay``,
-            ``figure_note`` (which panels are drawn, or why one is not).
+            ``figure_note`` (which panels are drawn, or why one is not), ``figure_text`` (what
+            the figure shows, in sentences: :func:`figure_text`).
     """
     counts = {v: sum(1 for c in claims if c.verdict == v) for v in VERDICTS}
     out = {
@@ -1755,6 +1757,7 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
         "n_partly": str(counts["partly confirmed"]),
         "n_not_confirmed": str(counts["not confirmed"]),
         "n_not_tested": str(counts["not tested"]),
+        "n_judged": str(len(claims) - counts["not tested"]),
         "n_chapters_claims": str(sum(1 for st in status.values() if st.startswith("recorded"))),
         "n_chapters": str(len(s.chapters)),
     }
@@ -1807,6 +1810,7 @@ def answer(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow]
     out["n_samples_rows"] = str(len(samples))
     out["n_samples_pay"] = str(sum(1 for r in samples if r.pays() == "pays"))
     out["figure_note"] = figure_note(rows)
+    out["figure_text"] = figure_text(rows, s)
     return out
 
 
@@ -1824,6 +1828,85 @@ def figure_note(rows: Sequence[CostBenefit]) -> str:
         + ("no point" if n[k] == 0 else "one point" if n[k] == 1 else f"{n[k]} points")
         for k in left)
     return text[0].upper() + text[1:] + " (the list below names the rows it would hold)."
+
+
+def _names_by_data(rows: Sequence[CostBenefit]) -> str:
+    """``"the gradient for the Gaussian process and the neural network"``: what a group of
+    points is, by derivative data, then model family (the FE arm left out: one arm is placed)."""
+    by: dict[str, list[str]] = {}
+    for r in rows:
+        model = r.model.split(",")[0]
+        if model not in by.setdefault(r.data, []):
+            by[r.data].append(model)
+    return "; ".join(f"the {data.replace(', ', ' and ')} for the " + " and the ".join(models)
+                     for data, models in by.items())
+
+
+def _chapter_gains(s: Summaries | None, rows: Sequence[CostBenefit]) -> str:
+    """``"DINO's losses 1.6–2.1× at N = 4096, GradINN 1.4× at N = 200"``."""
+    out = []
+    for study in dict.fromkeys(r.study for r in rows):
+        mine = [r for r in rows if r.study == study]
+        name = s.chapter(study).short if s is not None else study
+        who = f"{name}'s losses" if study == "dino" and len(mine) > 1 else name
+        out.append(f"{who} {_range(r.gain for r in mine)}× at {_sizes_text(r.n for r in mine)}")
+    return ", ".join(out[:-1]) + (" and " if len(out) > 1 else "") + out[-1] if out else ""
+
+
+def figure_text(rows: Sequence[CostBenefit], s: Summaries | None = None) -> str:
+    """Two or three sentences that read the figure: per panel, which points lie above, on or
+    below its line, with their gains and prices, and what the figure leaves out (the training
+    time per epoch); the note on a panel not drawn (:func:`figure_note`) where there is one."""
+    shown = placed(rows)
+    out = []
+    pts = [r for r in shown if r.gain_kind == "samples"]
+    letter = {"samples": "(a)", "error": "(b)"} if len(panels(rows)) > 1 else {}
+    if pts:
+        groups = {v: [r for r in pts if compare_to_cost(r.gain, r.data_cost) == v]
+                  for v in ("pays", "breaks even", "does not pay")}
+        where = {"pays": "above the break-even line", "breaks even": "on it, within the band",
+                 "does not pay": "below it"}
+        parts = [f"{len(g)} {'lies' if len(g) == 1 else 'lie'} {where[v]} "
+                 f"({_names_by_data(g)}: {_range(r.gain for r in g)} value samples for a price "
+                 f"of {_range(r.data_cost for r in g)})" for v, g in groups.items() if g]
+        head = (f"In panel {letter['samples']}, of the {len(pts)} points, " if letter
+                else f"Of the {len(pts)} points, ")
+        out.append(head + "; ".join(parts) + ".")
+    pts = [r for r in shown if r.gain_kind == "error"]
+    if pts:
+        above = [r for r in pts if r.gain > BREAK_EVEN_BAND]
+        on = [r for r in pts if 1 / BREAK_EVEN_BAND <= r.gain <= BREAK_EVEN_BAND]
+        below = [r for r in pts if r.gain < 1 / BREAK_EVEN_BAND]
+        head = f"In panel {letter['error']}, " if letter else "In the panel of error ratios, "
+        parts = []
+        if above:
+            parts.append(("every point lies" if len(above) == len(pts) else
+                          f"{len(above)} of {len(pts)} points lie") + " above the no-gain line: "
+                         + _chapter_gains(s, above))
+        if on:
+            parts.append(f"{len(on)} on it: " + _chapter_gains(s, on))
+        if below:
+            parts.append(f"{len(below)} below it: " + _chapter_gains(s, below))
+        out.append(head + "; ".join(parts) + ".")
+        timed = [r for r in pts if r.epoch_cost is not None]
+        untimed = list(dict.fromkeys(
+            (s.chapter(r.study).short if s is not None else r.study) for r in pts if r.epoch_cost is None))
+        if timed or untimed:
+            said = []
+            if timed:
+                studies = list(dict.fromkeys(r.study for r in timed))
+                said.append(" and ".join(f"{_range(r.epoch_cost for r in timed if r.study == st)} "
+                                         f"times value training's for "
+                                         + (s.chapter(st).short if s is not None else st)
+                                         for st in studies))
+            if untimed:
+                said.append("not recorded for " + " and ".join(untimed))
+            out.append("Neither panel shows the training time per epoch, which is "
+                       + " and ".join(said) + ".")
+    note = figure_note(rows)
+    if panels(rows) != list(PANELS):
+        out.append(note)
+    return " ".join(out) if out else note
 
 
 def chapter_summary(s: Summaries, rows: Sequence[CostBenefit], claims: Sequence[ClaimRow],
