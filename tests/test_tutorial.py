@@ -203,6 +203,9 @@ def test_figures_have_captions_labels_and_alt_text():
         if cell["cell_type"] == "markdown":
             for block in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)```", _text(cell), re.DOTALL):
                 assert ":alt: " in block
+                assert re.search(r"^:name: fig-tutorial-", block, re.M), block  # numbered
+                caption = "\n".join(x for x in block.splitlines() if not x.startswith(":"))
+                assert len(caption.strip()) > 40, block  # the directive's body is its caption
 
 
 def test_reader_facing_text_has_no_internal_words(executed):
