@@ -1058,7 +1058,7 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
         return "No chapter's summary records a gain yet."
     out = ["| chapter | model: derivative data | cost per sample | cost per epoch | gain "
            "| gain read at | pays? |", "|---|---|---:|---:|---:|---|---|"]
-    last = None
+    last, said = None, ""
     for r in rows:
         cost = MISSING_CELL if r.data_cost is None else price(r.data_cost, r.data_cost_kind) + {
             "cost model": " (model)", "same data": " (same data)"}.get(r.data_cost_kind, "")
@@ -1068,8 +1068,10 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
                           if r.gain_small is not None else "")
         if r.note:
             at += "; " + re.sub(r"^(d = [^:]+): ", r"at \1 ", r.note)
-        if r.provisional:
-            at += f"; provisional: {r.provisional}"
+        if r.provisional:  # said in full once per chapter, then in one word
+            at += ("; provisional" if r.study == last and r.provisional == said
+                   else f"; provisional: {r.provisional}")
+            said = r.provisional
         chapter = s.chapter(r.study).link() if r.study != last else ""
         last = r.study
         out.append(f"| {chapter} | {_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
