@@ -715,6 +715,10 @@ def test_dino_provisional_reading_is_written_as_sentences(tmp_path):
                 "H1 MS wins in all 3 cells; the claim would read partly confirmed") in v[key]
     assert "against L2 training given the same training time, H1 loses in both cells" in v["dino_text"]
     assert "given the same Adam steps, reduced H1 MS wins 1 of 6 cells and ties 5" in v["dino_text"]
+    # the same cell with its verdict after a semicolon reads the same
+    _dino(tmp_path, ours.replace(" (would read: partly confirmed)", "; would read: partly confirmed"),
+          "not tested", [beyond])
+    assert sy.build("smoke", tmp_path).values["dino_short"] == v["dino_short"]
     _dino(tmp_path, "some other form (would read: confirmed)", "not tested")
     v = sy.build("smoke", tmp_path).values
     assert "some other form" not in v["dino_text"] and "provisional reading" in v["dino_text"]

@@ -1568,12 +1568,14 @@ def claim_reading(c: ClaimRow) -> tuple[str, str, str]:
 
 
 PROVISIONAL_CELLS = re.compile(
-    r"^provisional, on (?P<got>\d+) of the (?P<plan>\d+) planned cells: at (?P<at>N = [^:]+?)"
-    r"(?:, against (?P<base>[^:]+))?: (?P<body>.*) "
-    r"\(would read: (?P<verdict>confirmed|partly confirmed|not confirmed)\)$")
+    r"^provisional, on (?:(?P<got>\d+) of the (?P<plan>\d+) planned cells|(?P<partial>cells that "
+    r"do not have all their runs yet)): at (?P<at>N = [^:]+?)(?:, against (?P<base>[^:]+))?: "
+    r"(?P<body>.*?)(?: \(would read: (?P<v1>(?:partly |not )?confirmed)\)"
+    r"|; would read: (?P<v2>(?:partly |not )?confirmed))$")
 """A claim-table cell with the provisional tallies of the cells recorded so far (the DINO
 chapter's "provisional, on 12 of the 36 planned cells: at N = 16, against L2: H1 0 of 3 won, 3
-tied; ... (would read: partly confirmed)")."""
+tied; ...; would read: partly confirmed", or with the verdict in brackets, or "on cells that do
+not have all their runs yet")."""
 TALLY = re.compile(r"^(?P<name>.+?) (?P<won>\d+) of (?P<n>\d+) won(?:, (?P<tied>\d+) tied)?"
                    r"(?:, (?P<lost>\d+) lost)?$")
 
@@ -1621,15 +1623,15 @@ def provisional_sentence(ours: str, beyond: bool = False) -> str:
             key, []).append(loss)
     groups = {base: [_tally_phrase(losses, *key) for key, losses in by.items()]
               for base, by in tallies.items()}
+    verdict = m["v1"] or m["v2"]
     against = "; ".join(f"against {base}, " + ", ".join(ps[:-1]) + (" and " if len(ps) > 1 else "")
                         + ps[-1] for base, ps in groups.items())
-    cells = f"{m['got']} of the {m['plan']} planned cells"
+    cells = (f"the {m['got']} of the {m['plan']} planned cells recorded so far" if m["got"]
+             else "the cells recorded so far, none with all its runs yet")
     if beyond:
         return (f"Whether the gain is more than extra optimizer work is not tested yet either; "
-                f"on {cells}, at {m['at']}: {against}, so the claim would read "
-                f"{m['verdict']}.")
-    return (f"On the {cells} recorded so far, at {m['at']}: {against}; the claim would read "
-            f"{m['verdict']}.")
+                f"on {cells}, at {m['at']}: {against}, so the claim would read {verdict}.")
+    return f"On {cells}, at {m['at']}: {against}; the claim would read {verdict}."
 
 
 def dino_text(summary: Mapping[str, Any] | None, claims: Sequence[ClaimRow]
