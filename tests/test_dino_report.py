@@ -36,7 +36,8 @@ def test_figures_keep_to_five_curves_per_panel_and_show_the_paper(book):
         assert ax.get_ylim()[1] >= 100 * dino.PAPER_H1[p]
     fig = rep.networks_figure(long, cfg)
     labels = {t.get_text() for t in fig.legends[0].get_texts()}
-    assert "below -50 % (off the axis)" in labels and "Generic" in labels
+    assert "below \u221250 %, value written beside it" in labels and "Generic" in labels
+    assert any(t.get_text().startswith("\u2212") for ax in fig.axes for t in ax.texts)  # values written
 
 
 def _inside(fig):

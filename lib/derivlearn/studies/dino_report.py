@@ -43,11 +43,20 @@ def _curve(frame, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             100 * agg["min"].to_numpy(), 100 * agg["max"].to_numpy())
 
 
-def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor: float | None
-          ) -> np.ndarray:
+OFF_SHIFT = (1.0, 1.08, 1 / 1.08, 1.08**2, 1.08**-2)
+"""Horizontal factors of the floor's open triangles, one per curve of a panel, so that two
+curves below the floor at the same N do not hide each other."""
+OFF_LABEL = (-7, 7, -17, 17, -27)
+"""Vertical offsets (points) of the values written at the floor's triangles, one per curve of a
+panel: below, above, further below, ..., so that two values at the same N do not overlap."""
+
+
+def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor: float | None,
+          k: int = 0) -> np.ndarray:
     """One curve with its band; values below ``floor`` are drawn at the floor, with an open
-    triangle at each mean below it. *Returns* the values (in %, before the floor) of the curve
-    and its band, for the panel's y range (:func:`_h1_ylim`)."""
+    triangle at each mean below it (shifted sideways by :data:`OFF_SHIFT` ``[k]``, the ``k``-th
+    curve of the panel) and its value written under it. *Returns* the values (in %, before the
+    floor) of the curve and its band, for the panel's y range (:func:`_h1_ylim`)."""
     n, mean, lo, hi = _curve(frame, metric)
     if not len(n):
         return np.zeros(0)
@@ -59,10 +68,17 @@ def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor
         ax.fill_between(n, lo_, hi_, color=color, alpha=0.15, linewidth=0)
     if floor is not None and (mean < floor).any():
         off = mean < floor
-        ax.plot(n[off], np.full(off.sum(), floor), ls="none", marker="v", ms=8, mfc="white",
-                color=color)
+        x = n[off] * OFF_SHIFT[k % len(OFF_SHIFT)]
+        ax.plot(x, np.full(off.sum(), floor), ls="none", marker="v", ms=8, mfc="white",
+                color=color, clip_on=False)
+        dy = OFF_LABEL[k % len(OFF_LABEL)]
+        for xi, v in zip(x, mean[off], strict=True):
+            ax.annotate(f"{v:.0f}".replace("-", "\u2212"), (xi, floor), xytext=(0, dy),
+                        textcoords="offset points", ha="center", va="top" if dy < 0 else "bottom",
+                        fontsize=8,
+                        color=color)
         ax.plot([], [], ls="none", marker="v", ms=8, mfc="white", color="gray",
-                label=f"below {floor:.0f} % (off the axis)")
+                label=f"below {floor:.0f} %, value written beside it".replace("-", "\u2212"))
     return np.concatenate([mean, lo, hi])
 
 
@@ -80,15 +96,15 @@ def _size_axis(ax, sizes: Sequence[int]) -> None:
 
 def _h1_ylim(values: Sequence[np.ndarray], marks: Sequence[float] = ()) -> tuple[float, float]:
     """The y range (%) of H1 panels that shows every drawn value, 0 and the reference ``marks``:
-    values below :data:`H1_FLOOR` are drawn at the floor, so the range then reaches 5 points
-    below it, where the floor's open triangles are visible."""
+    values below :data:`H1_FLOOR` are drawn at the floor, so the range then reaches 22 points
+    below it, where the floor's open triangles and their values are visible."""
     v = np.concatenate([np.ravel(np.asarray(x, dtype=float)) for x in values]
                        + [np.zeros(1), np.asarray(marks, dtype=float)])
     v = v[np.isfinite(v)]
     shown = np.maximum(v, H1_FLOOR)
     lo, hi = float(shown.min()), float(shown.max())
     margin = max(0.06 * (hi - lo), 3.0)
-    bottom = H1_FLOOR - 5 if (v < H1_FLOOR).any() else max(lo - margin, H1_FLOOR - 5)
+    bottom = H1_FLOOR - 22 if (v < H1_FLOOR).any() else max(lo - margin, H1_FLOOR - 5)
     return bottom, hi + margin
 
 
@@ -106,8 +122,8 @@ def accuracy_figure(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50"):
         for j, metric in enumerate(("l2_accuracy", "h1_accuracy")):
             ax = axes[i, j]
             floor = H1_FLOOR if metric == "h1_accuracy" else None
-            drawn = [_draw(ax, sel[sel.loss == loss], metric, LOSS_STYLE[loss], dino.LABEL[loss], floor)
-                     for loss in cfg.losses]
+            drawn = [_draw(ax, sel[sel.loss == loss], metric, LOSS_STYLE[loss], dino.LABEL[loss], floor,
+                           k) for k, loss in enumerate(cfg.losses)]
             paper = (dino.PAPER_H1[p] if metric == "h1_accuracy" and network == "dipnet_100_50"
                      and 4096 in cfg.sizes else None)
             if paper is not None:
@@ -139,10 +155,9 @@ def networks_figure(long, cfg: dino.DinoConfig, loss: str = "l2"):
     for k, p in enumerate(problems):
         ax = axes[k // ncol, k % ncol]
         sel = long[(long.problem == p) & (long.loss == loss)]
-        for net in dino.PRIORITY:
-            if net in cfg.networks:
-                drawn.append(_draw(ax, sel[sel.network == net], "h1_accuracy", NET_STYLE[net],
-                                   dino.LABEL[net], H1_FLOOR))
+        for k, net in enumerate(x for x in dino.PRIORITY if x in cfg.networks):
+            drawn.append(_draw(ax, sel[sel.network == net], "h1_accuracy", NET_STYLE[net],
+                               dino.LABEL[net], H1_FLOOR, k))
         ax.axhline(0, color="black", lw=0.8)
         if sel.empty:
             _empty(ax)
@@ -176,8 +191,8 @@ def _legend(fig, axes) -> None:
             seen.setdefault(lab, h)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     if seen:
-        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(5, len(seen)),
-                   fontsize=9, frameon=False)
+        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(6, len(seen)),
+                   fontsize=9, frameon=False, columnspacing=1.0, handlelength=1.8)
 
 
 def _fmt(c: dino.Cell | None) -> str:
@@ -224,10 +239,15 @@ LOSS_NAME = {"l2": "L2", "h1": "full H1", "reduced_h1": "reduced H1", "reduced_h
 """Short loss names for table cells."""
 
 
-def styled(frame):
+def styled(frame, digits: int | None = None):
     """A table for the book: no index, cells on one line with some padding, left-aligned
-    headers. *Returns* a pandas Styler."""
-    return (frame.style.hide(axis="index")
+    headers; with ``digits``, every float to that many decimals with a true minus ("−1.4").
+    *Returns* a pandas Styler."""
+    style = frame.style.hide(axis="index")
+    if digits is not None:
+        style = style.format(lambda v: f"{v:.{digits}f}".replace("-", "\u2212") if v == v else "–",
+                             subset=[c for c in frame.columns if frame[c].dtype.kind == "f"])
+    return (style
             .set_table_styles([{"selector": "td, th", "props": [("white-space", "nowrap"),
                                                                ("padding", "0.2em 0.6em"),
                                                                ("text-align", "left")]}]))
@@ -256,6 +276,14 @@ def budget_table(cfg: dino.DinoConfig):
     return pd.DataFrame(rows)
 
 
+def _power(v: float) -> str:
+    """A learning rate as the paper writes it: 0.001 gives "10⁻³"; others as they are."""
+    e = math.log10(v) if v > 0 else 0.5
+    if e == int(e):
+        return "10" + str(int(e)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"{v:g}"
+
+
 def settings_table(cfg: dino.DinoConfig):
     """The settings of this run next to the paper's, one row each, with where ours differ.
     *Returns* a pandas DataFrame (setting, paper, ours)."""
@@ -275,7 +303,7 @@ def settings_table(cfg: dino.DinoConfig):
         ("test samples", "1024", str(cfg.n_test)),
         ("active-subspace samples", "512–1024 (authors' code: 512)", str(cfg.as_samples)),
         ("optimizer", "Adam, 10⁻³, batch 32, 100 epochs",
-         f"Adam, {cfg.lr:g}, batch {cfg.batch_size}, {cfg.epochs} epochs"),
+         f"Adam, {_power(cfg.lr)}, batch {cfg.batch_size}, {cfg.epochs} epochs"),
         ("DIPNet input scaling (authors' code)", "Φᵀm × 32√r / d_M",
          "as the authors: " + ", ".join(f"{s:.4f} (r = {r})" for r, s in scale.items())),
         ("DIPNet width (authors' code)", "min(50, training rows)",
@@ -881,12 +909,13 @@ def _ratios(long, base) -> dict[tuple, list[float]]:
     return ratios
 
 
-def baseline_time_words(long, base) -> str:
+def baseline_time_words(long, base, cfg: dino.DinoConfig | None = None) -> str:
     """A caveat on the time-matched L2 runs: the time they actually got, their seconds over
     those of the run they are matched to (median and range per network and N, and over all
     pairs), and what follows: more than 1.25 times leans the time comparison towards L2, less
     than 0.8 towards the derivative loss; then the steps-matched comparison alone, which no
-    timing enters (:func:`tally`). Empty without such pairs."""
+    timing enters (:func:`tally`; with ``cfg``, on the cells with all their planned runs, as the
+    claim table reads them). Empty without such pairs."""
     if base is None or not len(base) or not len(long):
         return ""
     ratios = _ratios(long, base)
@@ -910,7 +939,8 @@ def baseline_time_words(long, base) -> str:
                  "against, so the time comparison leans towards the derivative losses.")
     else:
         text += "In the median they got about the same time."
-    ms = (tally(long, base, "reduced_h1_ms", "steps")
+    full = (long, base) if cfg is None else (dino.complete(cfg, long), dino.complete(cfg, base))
+    ms = (tally(*full, "reduced_h1_ms", "steps")
           if {"l2_accuracy"} <= set(long.columns) & set(base.columns) else (0,) * 4)
     if ms[3]:
         text += (" The steps-matched comparison depends on no timing and is the clean test: on it "
