@@ -141,7 +141,11 @@ def test_the_answer_and_the_claim_table_read_for_people_and_say_what_is_missing(
     assert "not verified against the full text" in gr.SOURCE
     assert table.count("not verified against the full text") == 1
     assert sum(c.paper.startswith("Summary of the paper") for c in claims) >= 4   # in the records
-    assert "a conference talk on the journal version (not the summary of the paper)" in table
+    assert "a conference talk on the journal version, not the summary of the paper" in table
+    # no parentheses inside parentheses in a claim cell (the statement is set in brackets)
+    for ln in lines[head + 2:head + 2 + len(claims)]:
+        claim_cell = ln.split(" | ")[1]
+        assert not re.search(r"\([^()]*\(", claim_cell.split("(*", 1)[1]), claim_cell
     assert "{bdg-muted}`not yet recorded`" in table  # the capacity reading has no records
     assert not re.search(r"\[|\]|\bTrue\b|\bFalse\b|\bNone\b|\bnan\b", table)
     rows_of_table = lines[head + 2:head + 2 + len(claims)]
@@ -341,3 +345,13 @@ def test_the_first_protocol_sentence_reads_the_numbers_of_its_table():
     assert "Stokes and Lotka–Volterra are not recorded yet" in text
     assert "only Friedman #1 with 10 inputs can be compared then and now" in text
     assert " of 1 " not in text
+
+
+def test_a_provisional_verdict_shows_the_same_badges_in_both_claim_tables():
+    rd = {"first": "partly confirmed", "recorded": 6, "planned": 10, "unit": "cells", "final": False}
+    main = gr.verdict_badges("not tested", rd)
+    assert main == gr.verdict_badges(gi.provisional("partly confirmed", 6, 10))
+    assert main == "{bdg-muted}`not tested` {bdg-warning-line}`provisional: partly confirmed` 6 of 10 cells"
+    assert gr.verdict_badges("not tested", rd, count=False).endswith("`provisional: partly confirmed`")
+    assert gr.verdict_badges("confirmed") == "{bdg-success}`confirmed`"
+    assert gr.verdict_badges("not tested", rd | {"final": True}) == "{bdg-muted}`not tested`"

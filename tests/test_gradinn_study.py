@@ -282,7 +282,7 @@ def _frame(cfg, error, grad=None):
 
 
 def _by(claims):
-    return {c.claim.split(":")[0].split(" (")[0]: c for c in claims}
+    return {c.claim.split(":")[0].split(" (")[0].split(", where")[0]: c for c in claims}
 
 
 def test_paired_comparison_calls_a_difference_inside_the_seed_spread_a_tie():

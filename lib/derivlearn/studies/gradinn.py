@@ -1459,7 +1459,7 @@ class _Reading:
 CLAIM_NAMES = {
     "friedman": "Friedman #1 with 200 training points: GradINN far more accurate than a standard network",
     "low_data": "GradINN beats standard networks at low data",
-    "pinn": "GradINN beats PINN-like approaches at low data (where the equation is known)",
+    "pinn": "GradINN beats PINN-like approaches at low data, where the equation is known",
     "noise": "GradINN is robust to noise",
     "gradient": "GradINN predicts gradients more accurately than a standard network",
     "engine": "A smooth prior matches standard networks and GP regression with about 25 % fewer samples",
@@ -1483,7 +1483,7 @@ def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, 
     alt_v = (_friedman_judged(rows, alt)[0] or NOT_RECORDED) if alt else None
     details["by_reading"]["friedman"] = {main: v or NOT_RECORDED} | ({alt: alt_v} if alt else {})
     r = _Reading("friedman", CLAIM_NAMES["friedman"],
-                 f"{_label()}: RMSE 0.04 against 0.51 (NN / GradINN = {paper_ratio:.1f})",
+                 f"{_label()}: RMSE 0.04 against 0.51, a ratio NN / GradINN of {paper_ratio:.1f}",
                  RULES["friedman"] + " " + _rests_on(main, alt_v), planned=planned,
                  recorded=int(c is not None))
     if c is None:
@@ -1500,9 +1500,9 @@ def _tally_claim(key: str, cfg: GradINNConfig, rows, main: str, alt: str | None,
                  cells: list[tuple[str, int]], plan, details, metric: str = "rmse") -> _Reading:
     """A claim decided by the tally (:func:`tally_verdict`) of paired comparisons in ``cells``."""
     names = {"low_data": (f"{_label()}: outperforms standard neural networks, especially in low-data "
-                          "regimes (the paper's abstract names low-data regimes as its aim)"),
-             "pinn": (f"{_label()}: outperforms PINN-like approaches (the first abstract names them; "
-                      "the journal version compares with standard networks only)"),
+                          "regimes; the paper's abstract names low-data regimes as its aim"),
+             "pinn": (f"{_label()}: outperforms PINN-like approaches; the first abstract names them, "
+                      "the journal version compares with standard networks only"),
              "gradient": (f"{_label()}: improved accuracy in predicting both solutions and gradients "
                           "across all tested scenarios")}
 
@@ -1610,8 +1610,8 @@ def _claims(cfg: GradINNConfig, long, rows, summary: dict[str, Any]) -> list[Cla
                                      metric="grad_nrmse"))
     details["readings"] = {r.key: r.record() for r in readings}
     claims = [r.claim() for r in readings]
-    claims.append(Claim(CLAIM_NAMES["engine"], "a conference talk on the journal version (not the summary "
-                        "of the paper): a diesel-engine emissions surrogate", "not tested: we have neither "
+    claims.append(Claim(CLAIM_NAMES["engine"], "a conference talk on the journal version, not the summary "
+                        "of the paper: a diesel-engine emissions surrogate", "not tested: we have neither "
                         "the data set nor its setup", VERDICTS[3], ""))
     summary["claim_details"] = details
     return claims

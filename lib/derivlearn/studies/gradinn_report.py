@@ -10,7 +10,9 @@ Nothing here touches a run, its config or its key.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -783,6 +785,37 @@ def paper_cell(claim: Claim) -> str:
     return claim.paper.removeprefix(label)
 
 
+PROVISIONAL_VERDICT = re.compile(rf"^{gi.PROVISIONAL} \((\d+) of (\d+) (\w+)\): (.+)$")
+"""A reading's verdict on part of its planned cells, as :func:`gradinn.provisional` writes it."""
+
+
+def verdict_badges(verdict: str, rd: dict[str, Any] | None = None, count: bool = True) -> str:
+    """A verdict's badge; for a claim read on only part of its planned cells, "not tested" and,
+    beside it, the reading so far as an outlined badge with its count of cells. ``verdict`` is a
+    claim's verdict with its reading record ``rd``, or a verdict of the by-reading table (where
+    the provisional form carries the count): both tables show a verdict the same way. Without
+    ``count`` the count is left to the text (the answer's lines say it)."""
+    m = PROVISIONAL_VERDICT.match(verdict)
+    if m:
+        k, n, unit, first = m.groups()
+    elif rd and verdict == VERDICTS[3] and not rd.get("final") and rd.get("first") in VERDICTS[:3]:
+        k, n, unit, first = rd["recorded"], rd["planned"], rd["unit"], rd["first"]
+    else:
+        return badge(verdict)
+    return f"{badge(VERDICTS[3])} {{{BADGE[first]}-line}}`provisional: {first}`" + (
+        f" {k} of {n} {unit}" if count else "")
+
+
+
+
+def _table_ours(ours: str, rd: dict[str, Any] | None) -> str:
+    """A claim's ``ours`` for the table, where the badge shows the provisional reading: without
+    the "(would read: ...)" that the record carries."""
+    if not rd or rd.get("final") or rd.get("first") not in VERDICTS[:3]:
+        return ours
+    return ours.replace(f" (would read: {rd['first']})", "").replace(f"{gi.PROVISIONAL}, on ", "on ", 1)
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -805,9 +838,16 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     readings of F and a dropdown with the comparisons cell by cell."""
     det = summary.get("claim_details", {})
     main, alt = det.get("main", gi.MAIN), det.get("alt")
-    table = to_markdown(claims, rules_title="How each verdict is decided (each first reading was fixed "
+    rds = [_reading(summary, k) if (k := _key(c)) else {} for c in claims]
+    shown = [dataclasses.replace(c, ours=_table_ours(c.ours, rd)) for c, rd in zip(claims, rds, strict=True)]
+    table = to_markdown(shown, rules_title="How each verdict is decided (each first reading was fixed "
                         "before the results were looked at)", source=SOURCE, paper=paper_cell)
     lines = table.splitlines()
+    for i, (c, rd) in enumerate(zip(claims, rds, strict=True), 1):  # the provisional reading beside
+        row = f"| {badge(c.verdict)} | {i}. "
+        at = next((j for j, ln in enumerate(lines) if ln.startswith(row)), None)
+        if at is not None:
+            lines[at] = f"| {verdict_badges(c.verdict, rd, count=False)} | {i}. " + lines[at][len(row):]
     if lines and lines[0].startswith(":::{dropdown}"):
         lines[1:1] = [f"**Comparisons.** {gi.RULES['tie']}", ""]
     out = lines
@@ -819,7 +859,8 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
         for i, c in enumerate(claims, 1):
             k = _key(c)
             if k in by:
-                out.append(f"| {i}. {SHORT_CLAIMS[k]} | {badge(by[k][main])} | {badge(by[k][alt])} |")
+                out.append(f"| {i}. {SHORT_CLAIMS[k]} | {verdict_badges(by[k][main])} | "
+                           f"{verdict_badges(by[k][alt])} |")
     cells = []
     for k in ("low_data", "pinn", "gradient"):
         d = det.get(k)
@@ -898,7 +939,8 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
         gist = _gist(w, t, lo, n, short)
         if _so_far(rd):
             gist = gist.replace("in most cells", "in most of the cells so far")
-        text = (f"- {badge(c.verdict)} **{SHORT_CLAIMS[k]}**{_brackets(sizes, _so_far(rd))}: "
+        text = (f"- {verdict_badges(c.verdict, rd, count=False)} **{SHORT_CLAIMS[k]}**"
+                f"{_brackets(sizes, _so_far(rd))}: "
                 f"against {other}, GradINN wins {w}, ties {t} and loses {lo} of {n} cells: {gist}.")
         holm = [x.get("holm") for x in d if x.get("holm") is not None]
         if holm:
@@ -918,9 +960,11 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
             comp = det.get("noise_against_nn", {})
             holds = [gi.SHORT_NAMES[p] for p, x in comp.items() if x["holds"]]
             robust = sum(r["robust"] for r in res.values())
-            text = (f"- {badge(c.verdict)} **{SHORT_CLAIMS['noise']}**{_brackets(_so_far(rd))}: noise adds "
-                    f"at most its own standard deviation to GradINN's error on {robust} of {len(res)} "
-                    f"problems, to the standard NN's on {sum(r['robust'] for r in nn.values())} of {len(nn)}")
+            text = (f"- {verdict_badges(c.verdict, rd, count=False)} **{SHORT_CLAIMS['noise']}**"
+                    f"{_brackets(_so_far(rd))}: "
+                    f"noise adds at most its own standard deviation to GradINN's error on {robust} of "
+                    f"{len(res)} problems, to the standard NN's on "
+                    f"{sum(r['robust'] for r in nn.values())} of {len(nn)}")
             if unfit:
                 text += (f"; on {listing(unfit)} GradINN's noise-free error is already above the largest "
                          "noise, so the rule cannot call it robust")
@@ -938,9 +982,10 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
         else:
             w, t, lo, n = _tally_words(cells)
             where = _brackets("every size", f"a rule {gi.AFTER}", _so_far(rd))
-            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['gradient']}**{where}: GradINN's gradient "
-                         f"error is lower than the standard NN's beyond the spread in {w} of {n} cells, "
-                         f"higher in {lo}, a tie in {t}.")
+            lines.append(f"- {verdict_badges(c.verdict, rd, count=False)} "
+                         f"**{SHORT_CLAIMS['gradient']}**{where}: "
+                         f"GradINN's gradient error is lower than the standard NN's beyond the spread in "
+                         f"{w} of {n} cells, higher in {lo}, a tie in {t}.")
     lam = lambda_sentence(rows, cfg)
     head = ("**Our answer**, " + gi.READING[gi.MAIN] + ("" if status is None or not status["missing"] else
             f", from {status['recorded']} of the {status['planned']} runs of the plan") + ". Each badge "
