@@ -224,6 +224,9 @@ def test_the_time_the_baselines_got_and_the_authors_ms_scheme_read_in_words():
     text = rep.baseline_time_words(long, base)
     assert "DIPNet 100-50 at N = 16 1.00 (0.80 to 1.30)" in text      # steps-matched runs left out
     assert rep.baseline_time_words(long, base.iloc[:0]) == ""
+    assert "runs' own" not in text                                    # equal times: no spread
+    long.loc[0, "seconds"] = 40.0
+    assert "took up to 4 times as long as each other (full-H1 loss" in rep.baseline_time_words(long, base)
 
     def rec(scheme, seed, l2):
         return {"status": "ok", "kind": None, "problem": "poisson", "network": "dipnet_100_50",

@@ -910,6 +910,21 @@ def _ratios(long, base) -> dict[tuple, list[float]]:
     return ratios
 
 
+def _own_spread(long, base) -> tuple[tuple, float, float] | None:
+    """The cell (map, network, loss, N) of a derivative loss with a time-matched baseline whose
+    runs' seconds differ most (highest over lowest), with its lowest and highest seconds;
+    None without a cell of two runs or more."""
+    matched = {(r.problem, r.network, str(r.match)[5:], r.N) for r in base.itertuples()
+               if str(r.match).startswith("time:")}
+    best = None
+    for key, g in long.groupby(["problem", "network", "loss", "N"]):
+        t = g["seconds"].dropna()
+        if key in matched and len(t) > 1 and t.min() > 0:
+            if best is None or t.max() / t.min() > best[2] / best[1]:
+                best = (key, float(t.min()), float(t.max()))
+    return best
+
+
 def baseline_time_words(long, base, cfg: dino.DinoConfig | None = None) -> str:
     """A caveat on the time-matched L2 runs: the time they actually got, their seconds over
     those of the run they are matched to (median and range per network and N, and over all
@@ -933,13 +948,19 @@ def baseline_time_words(long, base, cfg: dino.DinoConfig | None = None) -> str:
             + "; ".join(parts) + "). The runs shared a loaded machine, so these times are noisy. ")
     if med > 1.25:
         text += ("Most time-matched L2 runs got more time than the derivative run they are judged "
-                 "against, so the time comparison leans towards L2: it shows only that L2 with up to "
-                 "that much more time does as well.")
+                 "against, so the time comparison leans towards L2 and cannot by itself show that the "
+                 "derivative losses do not pay for their time.")
     elif med < 0.8:
         text += ("Most time-matched L2 runs got less time than the derivative run they are judged "
                  "against, so the time comparison leans towards the derivative losses.")
     else:
         text += "In the median they got about the same time."
+    spread = _own_spread(long, base)
+    if spread and spread[2] >= 2 * spread[1]:
+        (p, net, loss, n), lo_, hi_ = spread
+        text += (f" Much of the spread is the derivative runs' own: the runs of one cell took up to "
+                 f"{hi_ / lo_:.0f} times as long as each other ({LOSS_WORDS[loss]} loss, "
+                 f"{dino.LABEL[net]} on {dino.LABEL_PROBLEM[p]} at N = {n}: {lo_:.1f} to {hi_:.1f} s).")
     full = (long, base) if cfg is None else (dino.complete(cfg, long), dino.complete(cfg, base))
     ms = (tally(*full, "reduced_h1_ms", "steps")
           if {"l2_accuracy"} <= set(long.columns) & set(base.columns) else (0,) * 4)
