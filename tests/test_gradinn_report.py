@@ -300,10 +300,10 @@ def test_prior_ablation_and_budget_texts_say_only_what_the_records_show(book_lik
                                                "budget": 5000}}}
     text = gr.budget_text(budget)
     assert "GradINN, F fine-tuned: 9 of 10 fits (90 %" in text
-    assert "not early stopping, ends most fits of the GradINN, F fine-tuned and standard NN" in text
+    assert "not early stopping, ends most fits of GradINN with F fine-tuned and the standard NN" in text
     budget["budget"]["nn"]["at_budget"] = 1
     text = gr.budget_text(budget)
-    assert "ends most fits of the GradINN, F fine-tuned:" in text
+    assert "ends most fits of GradINN with F fine-tuned:" in text
     assert text.endswith("Early stopping ends most fits of the standard NN.")
 
 

@@ -1113,10 +1113,10 @@ def _first_defaults(first):
 SUMMARY_LABEL = "summary of the paper (not verified against the full text)"
 """How every number or statement taken from the automatic summary of the paper is labelled."""
 READING = {"gradinn-finetuned": "with our reading of the method (F fine-tuned from a smooth "
-                                "initialisation, oscillatory for Lotka–Volterra; lambda chosen by "
+                                "initialisation, oscillatory for Lotka–Volterra; λ chosen by "
                                 "validation)",
            "gradinn-capacity": "with our first reading of the method (F restricted in capacity; "
-                               "lambda chosen by validation)"}
+                               "λ chosen by validation)"}
 """What a verdict rests on, per reading of F."""
 MAIN = "gradinn-finetuned"
 """The reading the verdicts rest on; the capacity prior's verdict is shown beside it."""

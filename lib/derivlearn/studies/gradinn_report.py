@@ -276,13 +276,13 @@ def status_markdown(status: dict[str, Any]) -> str:
     n = status.get("first", 0)
     first = f" (besides the {n} runs of the first protocol)" if n else ""
     if not status["missing"]:
-        return (f":::{{note}}\nAll {status['planned']} runs of this chapter's plan are recorded{first}.\n"
+        return (f":::{{note}}\nAll {status['planned']} runs this chapter sets out are recorded{first}.\n"
                 ":::")
     miss = "; ".join(f"{k}: {v}" for k, v in sorted(status["missing"].items(), key=lambda kv: -kv[1]))
-    return (f":::{{note}}\n**Records so far.** {status['recorded']} of the {status['planned']} runs of "
-            f"this chapter's plan are recorded{first}. Not yet recorded (runs): {miss}. A figure "
-            "or verdict that needs them says so, and fills in when a sweep "
-            "(`python -m derivlearn.run gradinn`) has recorded them.\n:::")
+    return (f":::{{note}}\n**Records so far.** {status['recorded']} of the {status['planned']} runs this "
+            f"chapter sets out are recorded{first}. Not yet recorded (runs): {miss}. A figure "
+            "or verdict that needs them says so, and fills in when they are run "
+            "(`python -m derivlearn.run gradinn`).\n:::")
 
 
 # ----------------------------------------------------------------------------- lambda
@@ -988,7 +988,7 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
                          f"{w} of {n} cells, higher in {lo}, a tie in {t}.")
     lam = lambda_sentence(rows, cfg)
     head = ("**Our answer**, " + gi.READING[gi.MAIN] + ("" if status is None or not status["missing"] else
-            f", from {status['recorded']} of the {status['planned']} runs of the plan") + ". Each badge "
+            f", from {status['recorded']} of the {status['planned']} runs it sets out") + ". Each badge "
             "is the verdict of a rule fixed before the results were looked at (the gradient claim's rule "
             "was written after them); a reading added after the first results were seen is printed "
             "beside the first and says so:")
@@ -1526,14 +1526,14 @@ def budget_text(summary: dict[str, Any]) -> str:
     parts = [f"{MODELS[m][3]}: {b[m]['at_budget']} of {b[m]['fits']} fits "
              f"({round(100 * b[m]['at_budget'] / b[m]['fits'])} %, median kept epoch "
              f"{num(b[m]['median_kept_epoch'], 4)})" for m in models]
-    bound = [MODELS[m][3] for m in models if b[m]["at_budget"] > b[m]["fits"] / 2]
-    free = [MODELS[m][3] for m in models if b[m]["at_budget"] <= b[m]["fits"] / 2]
+    bound = [NOTE_NAMES[m] for m in models if b[m]["at_budget"] > b[m]["fits"] / 2]
+    free = [NOTE_NAMES[m] for m in models if b[m]["at_budget"] <= b[m]["fits"] / 2]
     text = (f"**Where fits stop.** A fit keeps its weights from its best validation check. That check "
             f"lies in the last 2 % of the {b[models[0]]['budget']}-epoch budget in these fits: "
             f"{'; '.join(parts)}.")
     if bound:
-        text += (f" The budget, not early stopping, ends most fits of the {listing(bound)}: they were "
+        text += (f" The budget, not early stopping, ends most fits of {listing(bound)}: they were "
                  "still improving, and might gain from a longer budget.")
     if free:
-        text += f" Early stopping ends most fits of the {listing(free)}."
+        text += f" Early stopping ends most fits of {listing(free)}."
     return text
