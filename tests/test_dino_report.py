@@ -100,6 +100,7 @@ def test_every_drawn_point_lies_inside_its_panel_and_an_empty_panel_keeps_the_ti
 def test_words_after_the_figures_come_from_the_records(book):
     cfg, _, long, _ = book
     acc = rep.accuracy_words(long, cfg)
+    assert acc.count("in reduced-H1 accuracy") == 3 and acc.count("which the reduced losses train") == 1
     # one run at N = 4096, the first of the frame's (0.1 points below the cell's given value)
     assert "on Poisson, at N = 4096 the full-H1 loss reaches 42.0 % H1 accuracy, L2 training 9.9 %" in acc
     assert "at N = 16 the MS loss has the highest L2 accuracy, 53.0 % against L2's 50.0 % " \

@@ -780,6 +780,7 @@ def accuracy_words(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50") -
     derivative loss, the loss with the highest L2 accuracy and its lead over L2."""
     sel = long[long.network == network] if len(long) else long
     out = []
+    explained = False
     for p in cfg.problems:
         s = sel[sel.problem == p] if len(sel) else sel
         h1 = _means(s, "h1_accuracy", ["loss", "N"])
@@ -798,6 +799,15 @@ def accuracy_words(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50") -
             top = max((loss for (loss, m) in h1 if m == n), key=lambda loss: h1[(loss, n)])
             if top != "h1":
                 x += f", and the {LOSS_WORDS.get(top, top)} loss is higher still at {_num(h1[(top, n)])} %"
+            red = _means(s, "reduced_h1_accuracy", ["loss", "N"]) if len(s) else {}
+            at = {loss: v for (loss, m), v in red.items() if m == n}
+            if at:
+                best = max(at, key=at.get)
+                what = ("" if explained else " (the Jacobian's accuracy on the singular directions "
+                                             "of the map's, which the reduced losses train)")
+                explained = True
+                x += (f"; in reduced-H1 accuracy{what} the {LOSS_WORDS.get(best, best)} "
+                      f"loss is highest, {_num(at[best])} %")
             said.append(x)
         small = sorted(n for (loss, n) in l2 if loss == "l2"
                        and any(m == n and o != "l2" for (o, m) in l2))
