@@ -241,7 +241,8 @@ LOSS_NAME = {"l2": "L2", "h1": "full H1", "reduced_h1": "reduced H1", "reduced_h
 
 def styled(frame, digits: int | None = None):
     """A table for the book: no index, cells on one line with some padding, left-aligned
-    headers that may wrap; with ``digits``, every float to that many decimals with a true minus ("−1.4").
+    headers that may wrap, the first column fixed when the table scrolls sideways; with
+    ``digits``, every float to that many decimals with a true minus ("−1.4").
     *Returns* a pandas Styler."""
     style = frame.style.hide(axis="index")
     if digits is not None:
@@ -251,7 +252,11 @@ def styled(frame, digits: int | None = None):
             .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"),
                                                            ("padding", "0.2em 0.6em")]},
                                {"selector": "th", "props": [("padding", "0.2em 0.6em"),
-                                                           ("text-align", "left")]}]))
+                                                           ("text-align", "left")]},
+                               # the first column stays in view while a phone scrolls the rest
+                               {"selector": "td:first-child, th:first-child",
+                                "props": [("position", "sticky"), ("left", "0"),
+                                          ("background", "var(--pst-color-background, white)")]}]))
 
 
 def budget_table(cfg: dino.DinoConfig):
