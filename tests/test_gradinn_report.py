@@ -355,3 +355,10 @@ def test_a_provisional_verdict_shows_the_same_badges_in_both_claim_tables():
     assert gr.verdict_badges("not tested", rd, count=False).endswith("`provisional: partly confirmed`")
     assert gr.verdict_badges("confirmed") == "{bdg-success}`confirmed`"
     assert gr.verdict_badges("not tested", rd | {"final": True}) == "{bdg-muted}`not tested`"
+
+
+def test_a_single_cell_is_said_in_words_not_as_one_of_one(book_like):
+    cfg, _, rows = book_like
+    one = rows[(rows.problem == "stokes") & (rows.N == 25)]
+    assert gr._signs_clause(one, cfg, ["stokes"]) == \
+        "GradINN ties the standard NN in the one noise-free cell recorded there."

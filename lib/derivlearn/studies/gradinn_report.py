@@ -1399,9 +1399,13 @@ def findings(rows, summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
         names = [gi.SHORT_NAMES[p] for p in reading["bottom"]]
         o = outcomes_by_problem(rows, cfg, reading["bottom"])
         n = sum(len(v) for v in o.values())
-        text = (f"- **Where validation keeps λ at its smallest** ({listing(names)}), GradINN wins "
-                f"{len(o['win'])}, ties {len(o['tie'])} and loses {len(o['loss'])} of {n} cells against the "
-                "standard network")
+        if n == 1:
+            what = next(k for k, v in o.items() if v)
+            tally = {"win": "wins", "tie": "ties", "loss": "loses"}[what] + " in the one cell recorded"
+        else:
+            tally = f"wins {len(o['win'])}, ties {len(o['tie'])} and loses {len(o['loss'])} of {n} cells"
+        text = (f"- **Where validation keeps λ at its smallest** ({listing(names)}), GradINN {tally} "
+                "against the standard network")
         text += "."
         if o["win"]:
             text += f" It wins on {_cells_text(o['win'])}: there even the weakest prior of the grid helps."
@@ -1488,14 +1492,17 @@ def _signs_clause(rows, cfg: gi.GradINNConfig, problems, model: str = gi.MAIN) -
     if not n:
         return ""
     if not o["win"] and not o["loss"]:
-        return f"GradINN ties the standard NN in all {n} noise-free cells there."
+        return ("GradINN ties the standard NN in the one noise-free cell recorded there." if n == 1 else
+                f"GradINN ties the standard NN in all {n} noise-free cells there.")
     parts = []
     if o["win"]:
         parts.append(f"beats the standard NN beyond the spread on {_cells_text(o['win'])}")
     if o["loss"]:
         parts.append(f"loses to it on {_cells_text(o['loss'])}")
-    return ("Even so, GradINN " + ", ".join(parts) + f", and ties in the other {len(o['tie'])} of {n} "
-            "cells: with λ at the bottom of the grid it is still not a plain network.")
+    k = len(o["tie"])
+    ties = "" if not k else ", and ties in the other cell" if k == 1 else f", and ties in the other {k}"
+    return ("Even so, GradINN " + ", ".join(parts) + ties + ": with λ at the bottom of the grid it is still "
+            "not a plain network.")
 
 
 def _level(r: dict[str, Any], s: float) -> dict[str, Any]:
