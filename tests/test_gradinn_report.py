@@ -287,6 +287,11 @@ def test_the_noise_texts_give_every_level_and_the_comparison_with_the_network():
     assert "holds where the network degrades on 1 of 2 problems (Stokes)" in text
     # train RMSE = test RMSE in these records: 0.5 sigma on Stokes (below 1: fits part of the noise)
     assert "below 1 σ on Stokes: there it reproduces part of the noise" in text
+    assert "GradINN's RMSE is 0.5 to 5 σ (the standard NN's: 2 to 5 σ)" in text
+    assert gr.span([0.5, 0.5]) == "0.5" and gr.span([0.5, 2.0]) == "0.5 to 2"
+    fig = gr.noise_figure(gi.main_rows(gi.long_frame(pd.DataFrame(recs))), cfg)
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.has_data()] == ["Stokes", "Burgers"]
+    plt.close(fig)
 
 
 def test_prior_ablation_and_budget_texts_say_only_what_the_records_show(book_like):

@@ -67,6 +67,12 @@ def ratio(v: float | None) -> str:
     return f"{v:.2f}" if v < 10 else f"{v:.1f}"
 
 
+def span(values) -> str:
+    """``"0.5 to 2"`` for the range of ``values`` (two significant digits), one number if they agree."""
+    lo, hi = num(min(values), 2), num(max(values), 2)
+    return lo if lo == hi else f"{lo} to {hi}"
+
+
 def pct(s: float) -> str:
     """A noise level as a percentage: ``0.05 -> "5 %"``."""
     return f"{100 * s:g} %"
@@ -1213,9 +1219,8 @@ def noise_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                 and math.isfinite(v)]
     if train:
         text = (f"On its own noisy training values at {pct(hi)} noise, GradINN's RMSE is "
-                f"{num(min(train.values()), 2)} to {num(max(train.values()), 2)} σ"
-                + (f" (the standard NN's: {num(min(nn_train), 2)} to {num(max(nn_train), 2)} σ)"
-                   if nn_train else ""))
+                f"{span(list(train.values()))} σ"
+                + (f" (the standard NN's: {span(nn_train)} σ)" if nn_train else ""))
         text += (f"; below 1 σ on {listing(below)}: there it reproduces part of the noise." if below else
                  ": it does not fit the noise itself.")
         out.append(text)
