@@ -239,17 +239,18 @@ LOSS_NAME = {"l2": "L2", "h1": "full H1", "reduced_h1": "reduced H1", "reduced_h
 """Short loss names for table cells."""
 
 
-def styled(frame, digits: int | None = None):
-    """A table for the book: no index, cells on one line with some padding, left-aligned
-    headers that may wrap, the first column fixed when the table scrolls sideways; with
-    ``digits``, every float to that many decimals with a true minus ("−1.4").
+def styled(frame, digits: int | None = None, wrap: bool = False):
+    """A table for the book: no index, cells on one line with some padding (with ``wrap``, text
+    cells wrap instead, for tables of words such as the settings), left-aligned headers that may
+    wrap, the first column fixed when the table scrolls sideways; with ``digits``, every float
+    to that many decimals with a true minus ("−1.4").
     *Returns* a pandas Styler."""
     style = frame.style.hide(axis="index")
     if digits is not None:
         style = style.format(lambda v: f"{v:.{digits}f}".replace("-", "\u2212") if v == v else "–",
                              subset=[c for c in frame.columns if frame[c].dtype.kind == "f"])
     return (style
-            .set_table_styles([{"selector": "td", "props": [("white-space", "nowrap"),
+            .set_table_styles([{"selector": "td", "props": [("white-space", "normal" if wrap else "nowrap"),
                                                            ("padding", "0.2em 0.6em")]},
                                {"selector": "th", "props": [("padding", "0.2em 0.6em"),
                                                            ("text-align", "left")]},
