@@ -176,6 +176,11 @@ def test_tables_and_answer_read_in_words(book):
     row = rep.claim_markdown(early).splitlines()[-1]
     assert "{bdg-warning-line}`provisional: partly` (2 of 3 planned cells)" in row
     assert row.endswith("| x 1 of 2 won |")
+    early = [dino.Claim(c.claim, c.paper, "provisional, on 2 of the 9 planned (problem, network) cells: "
+                        "x; would read: confirmed", "not tested", c.deviation) for c in claims]
+    row = rep.claim_markdown(early).splitlines()[-1]
+    assert "`provisional: confirmed` (2 of 9 planned (problem, network) cells)" in row
+    assert row.endswith("| x |")
     words = rep.small_n_words(long, base, cfg)
     assert words.startswith("*Provisional") and "at N = 16, against plain L2 with the same" in words
     settings = rep.settings_table(cfg).set_index("setting")

@@ -203,6 +203,13 @@ def test_claims_follow_the_numbers():
     assert first.verdict == "not tested" and "CRD not run" in first.ours
     assert "provisional, on 2 of the 3 planned cells" in first.ours
     assert "; would read: partly confirmed" in first.ours
+    sixth = dino.summarize(cfg, frame)[1][5]   # counted in the units its text counts
+    assert sixth.verdict == "not tested"
+    assert "planned (problem, network) cells: at N = 4096, (problem, network)" in sixth.ours
+    want = {("m", "p", "a", "l2", 1), ("m", "p", "a", "h1", 1), ("m", "q", "a", "l2", 1)}
+    need, have, name = dino.planned_units(5, want, {("m", "p", "a", "l2", 1), ("m", "q", "a", "l2", 1)})
+    assert need == {("p", "a"), ("q", "a")} and have == {("q", "a")} and name == "(problem, network) cells"
+    assert dino.planned_units(0, want, want)[:2] == (want, want)
     # without baselines the steps/time row is "not tested"
     assert dino.summarize(cfg, _frame(_paper_like))[1][3].verdict == "not tested"
     small = dino.DinoConfig.from_profile("full", sketch_problems=(), sizes=(16, 1024))

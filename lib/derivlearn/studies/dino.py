@@ -50,7 +50,7 @@ import fcntl
 import functools
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -1051,6 +1051,25 @@ def planned_frames(cfg: DinoConfig):
     return pd.DataFrame(plain), pd.DataFrame(base)
 
 
+CLAIM_UNITS: dict[int, tuple[Callable[[tuple], tuple], str]] = {
+    6: (lambda key: key[1:3], "(problem, network) cells"),
+}
+"""Claims whose text counts larger units than single cells: claim number -> (the unit of a
+tracked cell key ``(metric, problem, network, loss, N)``, the unit's name). A unit is complete
+when every planned cell in it is."""
+
+
+def planned_units(index: int, want: set, got: set) -> tuple[set, set, str]:
+    """(the planned units, the complete ones, their name) of claim ``index`` (0-based) from its
+    planned cell keys ``want`` and its found ones ``got`` (:data:`CLAIM_UNITS`; by default a
+    unit is a cell)."""
+    unit, name = CLAIM_UNITS.get(index + 1, (lambda key: key, "cells"))
+    need: dict[tuple, set] = {}
+    for key in want:
+        need.setdefault(unit(key), set()).add(key)
+    return set(need), {u for u, keys in need.items() if keys <= got}, name
+
+
 def claim_table(cfg: DinoConfig, long, base=None) -> list[Claim]:
     """The claim table (:func:`_claims`) on the complete cells, final only on every planned cell.
 
@@ -1074,7 +1093,7 @@ def claim_table(cfg: DinoConfig, long, base=None) -> list[Claim]:
     early = _claims(cfg, long, base)
     out = []
     for i, (f, s, e) in enumerate(zip(final, strict, early, strict=True)):
-        need, have = want.get(i, set()), got.get(i, set()) & want.get(i, set())
+        need, have, unit = planned_units(i, want.get(i, set()), got.get(i, set()))
         if f.verdict != VERDICTS[3] and s.verdict != f.verdict:
             f = Claim(f.claim, f.paper, f"{f.ours}; with one run's difference deciding at N = "
                       f"{cfg.single_seed_from}: {s.verdict}", f.verdict, f.deviation)
@@ -1083,7 +1102,7 @@ def claim_table(cfg: DinoConfig, long, base=None) -> list[Claim]:
                       f"yet: {e.ours}; would read: {e.verdict}", f.verdict, f.deviation)
         elif f.verdict != VERDICTS[3] and len(have) < len(need):
             f = Claim(f.claim, f.paper, f"provisional, on {len(have)} of the {len(need)} planned "
-                      f"cells: {f.ours}; would read: {f.verdict}", VERDICTS[3], f.deviation)
+                      f"{unit}: {f.ours}; would read: {f.verdict}", VERDICTS[3], f.deviation)
         out.append(f)
     return out
 

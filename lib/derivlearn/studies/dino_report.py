@@ -734,7 +734,8 @@ def answer(claims: Sequence[Claim], missing: str = "", long=None,
     return " ".join(parts)
 
 
-_PROVISIONAL = (re.compile(r"^provisional, on (\d+ of the \d+) planned cells: (.*); would read: (.+)$"),
+_PROVISIONAL = (re.compile(r"^provisional, on (\d+ of the \d+) planned ((?:\([^)]*\) )?cells): (.*); "
+                           r"would read: (.+)$"),
                 re.compile(r"^provisional, on cells that do not have all their runs yet: (.*); "
                            r"would read: (.+)$"))
 
@@ -744,7 +745,7 @@ def _provisional(ours: str) -> tuple[str, str, str] | None:
     "ours" (:func:`dino.claim_table`), or None."""
     m = _PROVISIONAL[0].match(ours)
     if m:
-        return m.group(2), m.group(3), m.group(1).replace(" the ", " ") + " planned cells"
+        return m.group(3), m.group(4), f"{m.group(1).replace(' the ', ' ')} planned {m.group(2)}"
     m = _PROVISIONAL[1].match(ours)
     if m:
         return m.group(1), m.group(2), "no cell complete"
