@@ -201,3 +201,12 @@ def test_a_silent_listener_at_the_scheduler_address_is_an_error(tmp_path, monkey
     assert seconds < 45
     assert f"something accepted the connection at {address} but never answered as a Dask " \
            "scheduler within 3 s" in message
+
+
+def test_records_give_cpu_time_beside_wall_time(tmp_path):
+    """A run that waits costs wall time but almost no CPU time; both are recorded."""
+    store = ResultStore(tmp_path, "sweeptest")
+    rec = run_sweep(h.square, h.configs(1, sleep=0.3), store, scheduler="inprocess",
+                    device="cpu").records[0]
+    assert rec["wall_time_s"] >= 0.3 and 0 <= rec["cpu_time_s"] < 0.15
+    assert store.get(rec["key"])["cpu_time_s"] == rec["cpu_time_s"]

@@ -4,6 +4,7 @@ Layout: ``<root>/<study>/records.jsonl``. A record is a plain JSON object::
 
     {"key": "3f2a…", "study": "theory", "config": {...}, "result_version": 1,
      "status": "ok" | "failed", "reason": null | "…", "metrics": {...}, "wall_time_s": 0.12,
+     "cpu_time_s": 0.11,
      "version": {"derivlearn": "0.1.0", "git": "abc1234", "torch": "2.13.0"},
      "env": {"device": "cpu", "host": "…"}, "created": "2026-11-22T10:00:00+00:00"}
 
@@ -241,8 +242,13 @@ def make_record(
     reason: str | None = None,
     wall_time_s: float | None = None,
     env: Mapping[str, Any] | None = None,
+    cpu_time_s: float | None = None,
 ) -> dict[str, Any]:
-    """Assemble a record (validated; JSON-ready). ``version`` is the study's result version."""
+    """Assemble a record (validated; JSON-ready). ``version`` is the study's result version.
+
+    ``wall_time_s`` is the run's elapsed time; ``cpu_time_s`` the CPU time of its process over
+    the run (all threads; ``time.process_time``), which does not grow when other processes
+    share the cores. Records written before this field existed have no ``cpu_time_s``."""
     check_version(version)
     if status not in STATUSES:
         raise ValueError(f"parameter 'status': got {status!r}; allowed: one of {STATUSES}")
@@ -258,6 +264,7 @@ def make_record(
         "reason": reason,
         "metrics": to_jsonable(dict(metrics or {})),
         "wall_time_s": wall_time_s,
+        "cpu_time_s": cpu_time_s,
         "version": version_info(),
         "env": to_jsonable(dict(env or {})) | {"host": socket.gethostname()},
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -542,7 +549,7 @@ def records_frame(recs: Iterable[Mapping[str, Any]]):
     rows = []
     for r in recs:
         row = {"key": r["key"], "status": r["status"], "reason": r.get("reason"),
-               "wall_time_s": r.get("wall_time_s")}
+               "wall_time_s": r.get("wall_time_s"), "cpu_time_s": r.get("cpu_time_s")}
         row.update({k: v for k, v in r["config"].items()})
         row.update({k: v for k, v in r.get("metrics", {}).items()})
         rows.append(row)

@@ -121,23 +121,26 @@ def execute(fn: RunFn, config: dict[str, Any], device: str, version: int = 1) ->
 
         torch.set_num_threads(1)
     env = {"device": device}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
+
+    def times() -> dict[str, float]:
+        return {"wall_time_s": time.perf_counter() - t0, "cpu_time_s": time.process_time() - c0}
 
     def failed(reason: str, metrics: Mapping[str, Any] | None = None) -> dict[str, Any]:
         try:
             return make_record(config, status="failed", reason=reason, metrics=metrics,
-                               version=version, wall_time_s=time.perf_counter() - t0, env=env)
+                               version=version, env=env, **times())
         except (TypeError, ValueError):  # metrics that cannot be stored: keep the reason
             return make_record(config, status="failed", reason=reason, version=version,
-                               wall_time_s=time.perf_counter() - t0, env=env)
+                               env=env, **times())
 
     try:
         metrics = dict(fn(dict(config), device))
         bad = _nonfinite(metrics)
         if bad:
             return failed(f"non-finite metric(s): {', '.join(bad)}", metrics)
-        return make_record(config, status="ok", metrics=metrics, version=version,
-                           wall_time_s=time.perf_counter() - t0, env=env)
+        return make_record(config, status="ok", metrics=metrics, version=version, env=env,
+                           **times())
     except InfrastructureError:
         raise
     except RunFailed as exc:
