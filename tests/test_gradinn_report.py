@@ -367,3 +367,19 @@ def test_a_single_cell_is_said_in_words_not_as_one_of_one(book_like):
     one = rows[(rows.problem == "stokes") & (rows.N == 25)]
     assert gr._signs_clause(one, cfg, ["stokes"]) == \
         "GradINN ties the standard NN in the one noise-free cell recorded there."
+
+
+def test_the_summary_gives_the_synthesis_each_models_epoch_cost_from_the_trial_ensembles(book_like):
+    cfg, df, _ = book_like
+    df = df.assign(seconds_trials=[6.0 if m == "gradinn" else 1.0 for m in df["method"]])
+    df.loc[0, "seconds_trials"] = 60.0   # one slow cell moves the median not at all
+    cost = gi.epoch_cost(df)
+    assert cost["gradinn-finetuned"]["median"] == 6.0 and cost["gradinn-finetuned"]["max"] > 6.0
+    assert cost["gradinn-finetuned"]["cells"] == len(cfg.problems) * len(cfg.sizes)
+    summary = gi.summarize(cfg, df)[0]
+    assert summary["cost"]["epoch"] == {"gradinn": {"0": 6.0}}
+    from derivlearn import synthesis
+    rows = synthesis.gradinn_rows(summary)
+    assert rows and rows[0].epoch_cost == 6.0 and not rows[0].missing
+    assert gi.epoch_cost(df.drop(columns="seconds_trials")) == {}
+    assert gi.epoch_cost(df[df.method != "nn"]) == {}

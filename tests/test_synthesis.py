@@ -694,6 +694,23 @@ def test_gradinn_reads_the_chapters_paired_comparisons(tmp_path):
     row = next(r for r in syn.rows if r.model == "GradINN")
     assert row.problem == "Friedman #1, 10 inputs" and row.provisional
     assert sy.pays_words(row) == "yes in data; training time per epoch not recorded"
+    assert "Holm" not in v["gradinn_text"] and "stricter reading" not in v["gradinn_text"]
+    # the chapter's later readings: Holm turns the Stokes win into a tie, the Friedman ratio < 2
+    low[1]["holm"] = "tie"
+    _write(tmp_path, "gradinn", {
+        "rmse": {"friedman1": {"nn": {"N=25,noise=0": 9.0, "N=200,noise=0": 9.0},
+                               "gradinn-finetuned": {"N=25,noise=0": 1.0, "N=200,noise=0": 1.0}}},
+        "friedman1_200": {"nn_over_gradinn_paired_geomean": 1.5,
+                          "nn_over_gradinn_interval_95": [1.2, 1.8]},
+        "cost": sy.cost_record(epoch={"gradinn": {0: 5.5}}),
+        "claim_details": {"main": "gradinn-finetuned", "low_data": {"gradinn-finetuned": low},
+                          "readings": {"friedman": {"final": True, "recorded": 1, "planned": 1,
+                                                    "first": "partly confirmed",
+                                                    "after_results": "not confirmed"}}}})
+    text = sy.build("smoke", tmp_path).values["gradinn_text"]
+    assert "Under Holm's correction" in text and "this win is a tie (Stokes at N = 25)" in text
+    assert "asks for at least half the error (a ratio of 2), and reads it not confirmed" in text
+    assert "trains 5.5× as long per epoch" in text
 
 
 def test_dino_provisional_reading_is_written_as_sentences(tmp_path):

@@ -1066,11 +1066,63 @@ def summarize(cfg: GradINNConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         fr["nn_over_gradinn_repetitions"] = None if c is None else c["seeds"]
         summary[f"{p}_200"] = fr
     summary["budget"] = budget_shares(rows, cfg)
+    from derivlearn.synthesis import cost_record
+
+    ratios = epoch_cost(df)
+    summary["cost"] = cost_record(
+        epoch={("gradinn" if m == MAIN else m): {EPOCH_COST_VARIANT.get(m.split("-")[0], "0"): r["median"]}
+               for m, r in ratios.items()},
+        how="epoch: seconds per epoch of a cell's validation trials (its repetitions x grid "
+            f"values trained as one ensemble, {cfg.seeds} x {len(cfg.grid('nn'))} members for "
+            "every model) over the standard "
+            "network's in the same (problem, N, noise) cell, median over the cells of this record; "
+            "elapsed time of sweeps that shared the machine; 'gradinn' is the main reading "
+            f"({MAIN})")
+    summary["cost_cells"] = ratios
     claims = _claims(cfg, long, rows, summary)
     summary["claims"] = to_records(claims)
     summary["claim_rules"] = RULES
     summary["claim_rules_after_results"] = RULES_AFTER
     return summary, claims
+
+
+EPOCH_COST_VARIANT = {"gradinn": "0", "sobolev": "1", "pinn": "residual"}
+"""The variant key of each model's training cost in the summary's ``cost.epoch`` block (the
+synthesis reads GradINN at ``"0"``: it trains on values only, and the Sobolev network at order 1)."""
+
+
+def epoch_cost(df) -> dict[str, dict[str, Any]]:
+    """Training seconds per epoch of each network model over the standard network's, from the
+    validation records (``seconds_trials``: the trial ensemble of a cell, trained for the full
+    epoch budget, with as many members for every model).
+
+    Returns:
+        ``{model: {"median", "min", "max", "cells"}}`` over the (problem, N, noise) cells where
+        both the model and the standard network are recorded; ``model`` is ``"gradinn-<variant>"``
+        for GradINN and the method's name otherwise; empty without such cells.
+    """
+    if not len(df) or "seconds_trials" not in df or "protocol" not in df:
+        return {}
+    v = df[(df["status"] == "ok") & (df["protocol"] == "validation")
+           & df["seconds_trials"].notna() & (df["method"] != "gp")]
+    if not len(v):
+        return {}
+    variant = v["variant"] if "variant" in v else [None] * len(v)
+    model = [m if m != "gradinn" else f"gradinn-{w}" for m, w in zip(v["method"], variant, strict=True)]
+    t = v.assign(model=model).groupby(["problem", "n_train", "noise", "model"])["seconds_trials"].median()
+    t = t.unstack("model")
+    if "nn" not in t:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for m in t.columns:
+        if m == "nn":
+            continue
+        r = (t[m] / t["nn"]).dropna()
+        r = r[np.isfinite(r) & (r > 0)]
+        if len(r):
+            out[m] = {"median": float(r.median()), "min": float(r.min()), "max": float(r.max()),
+                      "cells": int(len(r))}
+    return out
 
 
 BUDGET_TAIL = 0.02
