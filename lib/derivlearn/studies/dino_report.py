@@ -135,10 +135,10 @@ def accuracy_figure(long, cfg: dino.DinoConfig, network: str = "dipnet_100_50"):
             ax.set_title(f"{dino.LABEL_PROBLEM[p]}: {METRIC_LABEL[metric][:-4]}", fontsize=10)
             ax.set_ylabel(METRIC_LABEL[metric])
             _size_axis(ax, cfg.sizes)
-        axes[i, 0].tick_params(labelsize=9)
+            ax.tick_params(labelsize=10)
     for ax in axes[-1]:
         ax.set_xlabel("training samples N")
-    _legend(fig, axes)
+    _legend(fig, axes, ncol=3)
     return fig
 
 
@@ -183,16 +183,25 @@ def _empty(ax) -> None:
         ax.tick_params(axis="y", labelleft=False)
 
 
-def _legend(fig, axes) -> None:
-    """One legend below the figure, from every panel's labelled artists (no duplicates)."""
+def _legend(fig, axes, ncol: int = 6) -> None:
+    """One legend below the figure, from every panel's labelled artists (no duplicates), in
+    rows of at most ``ncol`` entries (fewer, longer rows stay legible when a phone shrinks a
+    tall figure)."""
     seen: dict[str, Any] = {}
     for ax in np.ravel(axes):
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    ncol = min(ncol, max(len(seen), 1))
+    rows = math.ceil(len(seen) / ncol)
+    labels = list(seen)
+    if rows > 1 and len(labels) == rows * ncol:   # matplotlib fills columns first: read by rows
+        labels = [labels[r * ncol + c] for c in range(ncol) for r in range(rows)]
+    bottom = (0.15 + 0.22 * rows) / fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, max(bottom, 0.07) if rows > 1 else 0.07, 1, 1))
     if seen:
-        fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(6, len(seen)),
-                   fontsize=9, frameon=False, columnspacing=1.0, handlelength=1.8)
+        fig.legend([seen[x] for x in labels], labels, loc="lower center", ncol=ncol,
+                   fontsize=10 if ncol < 6 else 9, frameon=False, columnspacing=1.0,
+                   handlelength=1.8)
 
 
 def _fmt(c: dino.Cell | None) -> str:
