@@ -45,6 +45,9 @@ def test_every_figure_has_a_caption_a_name_and_alt_text(name):
         fig, img = nb.get("figure", {}), nb.get("image", {})
         assert fig.get("caption") and fig.get("name") and img.get("alt"), \
             f"{name}: a figure without caption, name or alt text:\n{src[:200]}"
+        # on a phone the figure keeps a legible width and scrolls (book/_static/derivlearn.css)
+        assert "phone-wide" in str(fig.get("classes", "")).split(), \
+            f"{name}: a figure without the phone-wide class:\n{src[:200]}"
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
