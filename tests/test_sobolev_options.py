@@ -105,7 +105,7 @@ def test_fixed_rho_definitions_for_a_zero_variance_order():
     assert base[0].tolist() == pytest.approx([1.0, 1.0, 1.0])
     assert torch.equal(base, sobolev.fixed_rho(t, "all", definition="inverse_variance"))
     eps = sobolev.fixed_rho(t, "all", definition="inverse_variance_eps", eps=1e-2)
-    assert eps[0].tolist() == pytest.approx([1.0, 1 / 1.01, 100.0])
+    assert eps[0].tolist() == pytest.approx([1.0, 1.0, 100.0])   # eps only where Var = 0
     assert sobolev.fixed_rho(t, "all", definition="inverse_variance_eps")[0, 2] == \
         pytest.approx(1 / sobolev.RHO_EPS)
     assert sobolev.fixed_rho(t, "all", definition="inverse_variance_drop")[0].tolist() == \
@@ -174,9 +174,13 @@ def test_fixed_rho_options_reach_the_training():
     assert torch.equal(ref.params.weights[1], same.params.weights[1])
     scaled = train_ensemble(fixed, x, t, xv, yv, seeds=[0], rho_targets=[t[0], t[1] * 10, t[2]])
     assert not torch.equal(ref.params.weights[1], scaled.params.weights[1])
-    eps = train_ensemble(_spec(weighting="fixed", rho="inverse_variance_eps", rho_eps=1.0), x, t,
-                         xv, yv, seeds=[0])
-    assert not torch.equal(ref.params.weights[1], eps.params.weights[1])
+    eps_spec = _spec(weighting="fixed", rho="inverse_variance_eps", rho_eps=1e-2)
+    eps = train_ensemble(eps_spec, x, t, xv, yv, seeds=[0])
+    assert torch.equal(ref.params.weights[1], eps.params.weights[1])  # no order with Var = 0
+    flat = [t[0], t[1], torch.zeros_like(t[2])]                          # order 2: Var = 0
+    one = train_ensemble(fixed, x, flat, xv, yv, seeds=[0])
+    eps = train_ensemble(eps_spec, x, flat, xv, yv, seeds=[0])
+    assert not torch.equal(one.params.weights[1], eps.params.weights[1])  # rho_2 = 100, not 1
     with pytest.raises(ValueError, match="rho_targets"):
         train_ensemble(fixed, x, t, xv, yv, seeds=[0], rho_targets=t[:2])
 

@@ -52,9 +52,9 @@ REDUCTIONS = ("mean", "sum")
 """Per-order reduction over the entries: ``"mean"`` (ours, the default) or ``"sum"`` (eq. 6)."""
 RHO_DEFINITIONS = ("inverse_variance", "inverse_variance_eps", "inverse_variance_drop")
 """Fixed rho: ``"inverse_variance"`` (1 / Var, and rho = 1 where Var = 0; the default, which
-made the committed records), ``"inverse_variance_eps"`` (1 / (Var + eps) at every order, eps =
-:data:`RHO_EPS` unless given), ``"inverse_variance_drop"`` (1 / Var, and rho = 0 where Var = 0:
-that order is left out of the loss)."""
+made the committed records), ``"inverse_variance_eps"`` (1 / Var, and 1 / (Var + eps) = 1 / eps
+where Var = 0, eps = :data:`RHO_EPS` unless given), ``"inverse_variance_drop"`` (1 / Var, and
+rho = 0 where Var = 0: that order is left out of the loss)."""
 RHO_EPS = 1e-3
 """The eps of ``"inverse_variance_eps"`` (in the units of the targets' variance)."""
 ADAPTIVE_THRESHOLD = 10.0
@@ -123,8 +123,11 @@ def fixed_rho(target: Sequence[Tensor], partials: str = "unique",
     multiplicity for ``partials="all"``); it is a per-entry variance, the same under both
     reductions. ``definition`` (one of :data:`RHO_DEFINITIONS`) says what a zero variance
     gives: ``"inverse_variance"`` rho = 1 (the order carries no scale to normalise; the
-    default), ``"inverse_variance_eps"`` rho = 1 / (Var + eps) at every order, so 1 / eps
-    there, ``"inverse_variance_drop"`` rho = 0 (the order is left out of the loss).
+    default), ``"inverse_variance_eps"`` rho = 1 / (Var + eps) = 1 / eps there (and 1 / Var
+    where Var > 0: adding eps there would change rho by eps / Var, under 0.5 % on every order of
+    the higher-order chapter's functions, and would make every such run a near-copy of the
+    ``"inverse_variance"`` one), ``"inverse_variance_drop"`` rho = 0 (the order is left out of
+    the loss).
 
     *Shapes:* target ``[(E, N), (E, N, n_1), ...]``, sample_weights (E, N) summing to 1 per
     row (default uniform) -> (E, K + 1).
@@ -143,7 +146,7 @@ def fixed_rho(target: Sequence[Tensor], partials: str = "unique",
         mean = ((t * w).sum(-1) * sw).sum(-1)                              # (E,)
         var = ((((t - mean[:, None, None]) ** 2) * w).sum(-1) * sw).sum(-1)  # (E,)
         if definition == "inverse_variance_eps":
-            rho.append(1.0 / (var + eps))
+            rho.append(torch.where(var > 0, 1.0 / torch.where(var > 0, var, 1.0), 1.0 / eps))
         else:
             zero = 1.0 if definition == "inverse_variance" else 0.0
             rho.append(torch.where(var > 0, 1.0 / torch.where(var > 0, var, 1.0), zero))

@@ -187,8 +187,9 @@ def category_figure(long, cfg: ho.HigherOrderConfig):
 def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
     """Table III, ours against the paper's, one panel per fixed-rho definition: each point a
     (function, N, order) cell with our quotient over the paper's, the diagonal the paper's
-    table; the panel title gives the definition's distance to the paper (mean |log10 ratio|
-    over the cells drawn)."""
+    table; the panel title gives the definition's distance to the paper (mean |log10 ratio|)
+    over the cells every definition has (:func:`derivlearn.studies.higher_order.table3_distances`),
+    and the cells it rests on."""
     from matplotlib.lines import Line2D
 
     sizes = sorted(set(cfg.table_sizes))
@@ -196,6 +197,9 @@ def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
     fig, axes, _ = _grid(len(cfg.rho_definitions), height=2.4, legend_panel=False)
     lim = (0.01, 3000)  # quotients beyond are drawn at the edge
     ks = [k for k in cfg.orders if k]
+    # distances over the same cells for every definition (the sizes all of them have); the main
+    # definition's over every size only while the others have none
+    dists = ho.table3_distances(cfg, c)
     for i, (ax, d) in enumerate(zip(axes, cfg.rho_definitions, strict=True)):
         t3 = ho.table3(c, d, cfg.examples, sizes, ks)
         drawn = False
@@ -210,8 +214,9 @@ def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
                     drawn = True
         ax.plot(lim, lim, "--", color="black", lw=0.8)
         ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim)
-        dist, cells = ho.distance(t3, sizes)
-        sub = f"distance {dist:.2f} ({cells} cells)" if dist is not None else NO_RUNS
+        at = dists[d] if dists[d]["cells"] else dists[d].get("all_sizes", dists[d])
+        sub = (f"distance {at['distance']:.2f} ({at['cells']} cells, N = "
+               f"{', '.join(map(str, at['sizes']))})" if at["distance"] is not None else NO_RUNS)
         ax.set_title(ho.rho_label(d, short=True) + "\n" + sub, fontsize=9)
         if not drawn:
             _empty(ax)
