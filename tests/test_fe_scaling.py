@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from derivlearn import cost
+from derivlearn import cost, stats
 from derivlearn.derivatives import derivative_tensors
 from derivlearn.store import cache_dir
 from derivlearn.studies import fe_scaling as fs
@@ -438,3 +439,47 @@ def test_arm_claims_grade_each_arm_with_intervals():
     read = fs.arm_readings(cfg, pd.DataFrame(rows), "no_decay", reps=200)
     assert read["beats"]["frame"]["outcomes"] == {4: "win", 5: "win"}
     assert read["hessian"]["rosenbrock"]["low_wins"] == [1, 2]
+
+
+def test_resamples_where_neither_network_reaches_the_target_count_against_a_win_and_a_loss():
+    rep = np.array([0.5] * 90 + [np.nan] * 10)
+    assert fs.interval_outcome(*stats.interval(rep)) == "win"      # the first reading skipped them
+    lo, hi = fs.ratio_interval(rep)
+    assert (lo, hi) == (0.0, math.inf) and fs.interval_outcome(lo, hi) == "tie"
+    assert fs.interval_outcome(*fs.ratio_interval(np.array([0.5] * 99 + [np.nan]))) == "win"
+    assert fs.interval_outcome(*fs.ratio_interval(np.array([2.0] * 90 + [np.nan] * 10))) == "tie"
+    assert all(math.isnan(x) for x in fs.ratio_interval(np.array([np.nan] * 5)))
+    # a point ratio that is undefined (neither median reaches it) has no interval: no outcome
+    rows = [{"problem": "frame", "d": 4, "method": m, "seed": s, "N": n,
+             "r2": 0.95 if (m == "nn1" and s < 2 and n == 40) else 0.5}
+            for s in range(5) for m in ("nn0", "nn1") for n in (10, 40)]
+    tab, _ = fs.bootstrap_ratios(pd.DataFrame(rows), [0.9], [("nn1", "nn0")], reps=200)
+    row = tab.iloc[0]
+    assert math.isnan(row.ratio) and math.isnan(row.lo) and math.isnan(row.hi)
+    assert fs.interval_outcome(row.lo, row.hi) is None
+
+
+def test_the_theory_band_and_the_hessian_parts_decide_with_the_interval():
+    cfg = fs.FEScalingConfig.from_profile("smoke", dims=(1, 2, 4, 5))
+
+    def frame(scores):
+        return pd.DataFrame([{"problem": p, "d": d, "method": m, "seed": s, "N": n, "r2": scores[m]}
+                             for p in ("frame", "rosenbrock") for d in (1, 2, 4, 5) for s in range(5)
+                             for m in scores for n in (10, 20)])
+
+    # NN2 wins over NN at d >= 4 (a) and never over NN1 (c), but also at d < 4 (b fails): partly
+    read = fs.arm_readings(cfg, frame({"nn0": 0.5, "nn1": 0.999, "nn2": 0.999}), "no_decay", reps=200)
+    h = read["hessian"]["frame"]
+    assert h["high_wins"] == [4, 5] and h["low_wins"] and not h["beats_first_order"]
+    assert h["verdict"] == h["point_verdict"] == "partly confirmed"
+    f = read["follow"]
+    assert f["verdict"] == fs._verdict(f["of"] > 0, f["lo"] == f["of"], partly=f["hi"] > 0)
+    # a Hessian NN that never wins at d >= 4 is not confirmed, even though it never beats NN1
+    # (the first rule called that partly)
+    h = fs.arm_readings(cfg, frame({"nn0": 0.5, "nn1": 0.999, "nn2": 0.5}), "no_decay",
+                        reps=200)["hessian"]["frame"]
+    assert not h["high_wins"] and not h["beats_first_order"]
+    assert h["verdict"] == "not confirmed" and h["point_verdict"] == "partly confirmed"
+    claims = fs.arm_claims(cfg, frame({"nn0": 0.5, "nn1": 0.999, "nn2": 0.5}), "no_decay", reps=200)
+    c = next(c for c in claims if c.claim.startswith("Hessian NN") and "(frame" in c.claim)
+    assert c.ours.endswith(fs.FIRST_READING + "partly confirmed")
