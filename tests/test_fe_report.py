@@ -214,3 +214,21 @@ def test_readings_under_the_rules_as_first_written_leave_the_cells_for_a_dropdow
     hess = [c for c in partial.claims if c.claim.startswith("Hessian NN") and fs.FIRST_READING in c.ours]
     assert hess   # the smoke records: NN2 also wins at d < 4 and over NN1 somewhere
     assert "Under the rules as first written these rows read:" in table
+
+
+@pytest.mark.parametrize("intervals, verdict", [
+    ([(1.1, 1.6), (0.7, 1.4)], "matters little"),
+    ([(2.5, 4.0), (0.7, 1.4)], "matters"),          # one cell's interval beyond a factor 2
+    ([(0.9, 3.0), (0.7, 1.4)], "cannot tell"),      # one cell's interval straddles the factor
+])
+def test_activation_order_is_judged_with_paired_intervals(intervals, verdict):
+    rows = [{"check": "activation_order", "method": "nn0", "target": 0.99, "d": d, "effort": 10.0,
+             "effort_check": 10.0 * (lo + hi) / 2, "seeds": 3, "ratio": (lo + hi) / 2,
+             "ratio_lo": lo, "ratio_hi": hi} for d, (lo, hi) in zip((2, 4), intervals, strict=True)]
+
+    class Rep:
+        checks = pd.DataFrame(rows)
+
+    o = fr.order_numbers(Rep)
+    assert o["verdict"] == verdict and o["pairs"] == 2
+    assert o["median_factor"] == pytest.approx(np.median([max(r["ratio"], 1 / r["ratio"]) for r in rows]))

@@ -1149,7 +1149,7 @@ DEFAULT_SETTING = {"activation_order": "table", "val_split": "fixed"}
 """What a run without the setting does (the sweep's configs leave these out)."""
 
 
-def check_table(df, check, targets: Sequence[float]):
+def check_table(df, check, targets: Sequence[float], reps: int = stats.BOOTSTRAP_REPS):
     """Each sensitivity check against the runs it changed, on the same (problem, d, method, seed).
 
     One row per (check, problem, d, method, target): the effort to reach the target with the
@@ -1164,7 +1164,9 @@ def check_table(df, check, targets: Sequence[float]):
         targets: R² targets.
 
     *Shape:* a frame with columns check, setting, sweep_value, check_value, arm, problem, d,
-    method, target, effort, effort_check, reached, reached_check, seeds, best_r2, best_r2_check.
+    method, target, effort, effort_check, reached, reached_check, seeds, best_r2, best_r2_check,
+    ratio, ratio_lo, ratio_hi (the check's effort over the sweep's, :func:`paired_ratio`, with
+    ``reps`` bootstrap resamples).
     """
     import pandas as pd
 
@@ -1191,16 +1193,40 @@ def check_table(df, check, targets: Sequence[float]):
         for t in targets:
             merged = effort_to_target(long_b, t).merge(effort_to_target(long_c, t),
                                                        on=cells, suffixes=("", "_check"))
+            per_b, per_c = seed_efforts(long_b, t), seed_efforts(long_c, t)
             for _, r in merged.iterrows():
                 cell = (r.problem, r.d, r.method)
+                ratio, lo, hi = paired_ratio(per_c, per_b, cell, reps)
                 rows.append({"check": name, "setting": chk.setting, "sweep_value": sweep_value,
                              "check_value": sel[chk.setting].iloc[0], "arm": chk.arm,
                              "problem": r.problem, "d": int(r.d), "method": r.method, "target": t,
                              "effort": r["median"], "effort_check": r["median_check"],
                              "reached": int(r.reached), "reached_check": int(r.reached_check),
                              "seeds": int(r.seeds), "best_r2": float(best_b[cell]),
-                             "best_r2_check": float(best_c[cell])})
+                             "best_r2_check": float(best_c[cell]), "ratio": ratio, "ratio_lo": lo,
+                             "ratio_hi": hi})
     return pd.DataFrame(rows)
+
+
+def paired_ratio(per_a, per_b, cell: tuple, reps: int = stats.BOOTSTRAP_REPS,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """Median effort of ``per_a`` over ``per_b`` (:func:`seed_efforts` frames) in one (problem,
+    d, method) cell, on the seeds both ran, with its 95 % paired bootstrap interval (the same
+    resample of seeds for both; :func:`ratio_interval`). NaN where undefined."""
+    def efforts(per):
+        sel = per[(per.problem == cell[0]) & (per.d == cell[1]) & (per.method == cell[2])]
+        return sel.set_index("seed")["effort"]
+
+    a, b = efforts(per_a), efforts(per_b)
+    seeds = sorted(set(a.index) & set(b.index))
+    if not seeds:
+        return math.nan, math.nan, math.nan
+    ea, eb = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
+    idx = stats.resample(len(seeds), reps, seed)
+    rep = stats.ratio(stats.upper_quantile(ea[idx], 0.5), stats.upper_quantile(eb[idx], 0.5))
+    point = float(stats.ratio(stats.upper_quantile(ea, 0.5), stats.upper_quantile(eb, 0.5)))
+    lo, hi = ratio_interval(rep) if not math.isnan(point) else (math.nan, math.nan)
+    return point, lo, hi
 
 
 CONFIG = FEScalingConfig
