@@ -232,3 +232,9 @@ def test_activation_order_is_judged_with_paired_intervals(intervals, verdict):
     o = fr.order_numbers(Rep)
     assert o["verdict"] == verdict and o["pairs"] == 2
     assert o["median_factor"] == pytest.approx(np.median([max(r["ratio"], 1 / r["ratio"]) for r in rows]))
+
+
+def test_the_cap_sentence_counts_both_arms(partial):
+    s = fr.cap_sentence(partial)
+    assert s.startswith("In the paper arm, 0 of ") and "in the no-decay arm, 0 of " in s
+    assert "-epoch cap" in s and "None" not in s

@@ -483,3 +483,25 @@ def test_the_theory_band_and_the_hessian_parts_decide_with_the_interval():
     claims = fs.arm_claims(cfg, frame({"nn0": 0.5, "nn1": 0.999, "nn2": 0.5}), "no_decay", reps=200)
     c = next(c for c in claims if c.claim.startswith("Hessian NN") and "(frame" in c.claim)
     assert c.ours.endswith(fs.FIRST_READING + "partly confirmed")
+
+
+def test_cap_table_counts_members_stopped_by_the_epoch_cap_per_arm_and_the_budget_gives_cpu_time():
+    df = pd.DataFrame([
+        {"status": "ok", "problem": "frame", "d": 4, "method": "nn0", "arm": None, "kind": None,
+         "max_epochs": 20000, "stop_reason": ["max_epochs", "target", "patience"], "best_epoch": [1, 2, 3],
+         "seconds": 3600.0, "wall_time_s": 3700.0, "cpu_time_s": 1800.0},
+        {"status": "ok", "problem": "frame", "d": 4, "method": "nn0", "arm": "no_decay", "kind": None,
+         "max_epochs": 100000, "stop_reason": ["target", "target"], "best_epoch": [1, 2],
+         "seconds": 3600.0, "wall_time_s": 3600.0, "cpu_time_s": None},
+        {"status": "ok", "problem": "frame", "d": 4, "method": "nn0", "arm": None, "kind": "budget_check",
+         "max_epochs": 100000, "stop_reason": ["max_epochs"], "best_epoch": [1],
+         "seconds": 60.0, "wall_time_s": 60.0, "cpu_time_s": 60.0},
+        {"status": "ok", "problem": "frame", "d": 4, "method": "gp", "arm": None, "kind": None,
+         "max_epochs": None, "stop_reason": None, "best_epoch": None,
+         "seconds": 60.0, "wall_time_s": 60.0, "cpu_time_s": None}])
+    t = fs.cap_table(df)
+    assert t[["arm", "cap", "members", "capped"]].values.tolist() == [["no_decay", 100000, 2, 0],
+                                                                        ["paper", 20000, 3, 1]]
+    b = fs.budget(df[df["method"] != "gp"].iloc[:2])
+    assert b["cpu_runs"] == 1 and b["cpu_hours"] == pytest.approx(0.5)
+    assert b["wall_hours_of_cpu_runs"] == pytest.approx(3700 / 3600)

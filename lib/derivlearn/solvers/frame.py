@@ -19,9 +19,10 @@ Modelling choices (the paper gives a figure and Table 1 only; each deviation is 
   ``[d1, w - d2] x [0, h - d3]``. The paper does not say what d4 moves; we use it as a lean of
   the frame: every control node at height y is shifted horizontally by ``d4 * y / h`` (a shear
   with unit determinant, so the frame stays valid over the whole box; the top moves by d4).
-* Material. Linear elastic, plane stress, unit thickness, E = 1000 as in the paper (taken in
-  units consistent with the lengths and forces, so the displacement comes out in the length
-  unit), Poisson ratio nu = 0.3 (the paper gives none).
+* Material. Linear elastic, plane stress, unit thickness, E = 1000 in units consistent with the
+  lengths (m) and forces of the model, so the displacement comes out in the length unit. The
+  paper gives E = 1000 MPa with its own (unstated) force and length units; we keep the number,
+  not the unit. Poisson ratio nu = 0.3 (the paper gives none).
 * Supports. Every node on the base y = 0 (the feet of both columns) is clamped (ux = uy = 0).
 * Load. The paper applies a point force at the upper-right node. In 2-D elasticity the
   displacement under a point force is logarithmically infinite, so its FE value would grow
@@ -278,7 +279,8 @@ class FrameModel:
             halving it refines the mesh uniformly by 2 (for sizes that divide 1 m). The
             default 0.25 gives 536 P2 triangles, 1 209 nodes and 2 382 free DOFs, about 5 ms
             per sample for a value.
-        young: Young's modulus E (default 1000, paper Fig. 4).
+        young: Young's modulus E (default 1000, in the model's units; the paper's Fig. 4 gives
+            1000 MPa).
         poisson: Poisson ratio, in [0, 0.5) (default 0.3; the paper gives none).
 
     Calling the model, ``model(theta)``, maps (N, 8) -> (N,) with an autograd graph, so that

@@ -395,7 +395,9 @@ def answer_markdown(rep: Report) -> str:
              f"lies within a factor {fs.THEORY_FACTOR:g} of 2/(d+1) at {f_fit['within']} of "
              f"{f_fit['of']} (target, d) pairs** (95 % interval {_range(f_fit)})")
         if fit_arm == "no_decay":
-            s += " when both train without weight decay"
+            s += (" when both train without weight decay (we lead with this arm because only in it "
+                  "does the value network reach the targets the paper's ratios need; which arm the "
+                  "paper's figures resemble is a separate question, read in {ref}`fe-arms`)")
         s += f" {badge(c_fit.verdict)}"
         if fit_arm != "paper" and f_pap is not None and c_pap is not None and f_pap["of"]:
             s += (f"; with the paper's weight decay read literally (Adam's coupled L2 term) the value "
@@ -856,9 +858,40 @@ def budget_markdown(rep: Report) -> str:
             h = fs.budget(sel)["total_hours"]
             name = ARM_NAMES.get(part) or f"the {CHECK_NAMES.get(part, part)} check"
             parts.append(f"{name} {h:.1f} h ({len(sel)} runs)")
-    total = fs.budget(rep.records)["total_hours"]
-    return (f"The records used here cost {total:.1f} CPU-hours of recorded run time: "
-            + "; ".join(parts) + ".")
+    b = fs.budget(rep.records)
+    text = (f"The records used here took {b['total_hours']:.1f} hours of recorded run time (the "
+            f"wall time of each run, summed; one thread each): " + "; ".join(parts) + ".")
+    if b["cpu_runs"]:
+        text += (f" The {b['cpu_runs']} records made since runs record their CPU time used "
+                 f"{b['cpu_hours']:.1f} CPU-hours, against {b['wall_hours_of_cpu_runs']:.1f} hours "
+                 f"of wall time: runs that share a core take longer than they compute.")
+    return text
+
+
+def cap_sentence(rep: Report) -> str:
+    """How many network members of each arm stopped at the epoch cap (:func:`cap_table`), and
+    where most of them are, in a sentence or two."""
+    t = fs.cap_table(rep.records)
+    if t.empty:
+        return "No network run of either arm is recorded yet."
+    out = []
+    for arm in arms_of(rep.cfg):
+        a = t[t["arm"] == arm]
+        if a.empty:
+            continue
+        n, k = int(a["members"].sum()), int(a["capped"].sum())
+        cap = f"{int(a['cap'].max()):,}".replace(",", " ")
+        text = f"in the {ARM_NAMES[arm]}, {k} of {n} network members stopped at the {cap}-epoch cap"
+        top = a[a["capped"] > 0].sort_values("capped", ascending=False).head(2)
+        if len(top):
+            text += " (most: " + ", ".join(
+                f"{METHOD_NAME[r.method]} on {fs.PROBLEM_NAME[r.problem]} at d = {r.d}, {r.capped} of "
+                f"{r.members}" for r in top.itertuples()) + ")"
+        out.append(text)
+    s = "; ".join(out)
+    return (s[0].upper() + s[1:] + ". A member stopped by the cap might have improved with more "
+            "epochs; the epoch-cap check measures this for the value and first-order networks of "
+            "the paper arm at d = 4 and 6.")
 
 
 # ----------------------------------------------------------------------------- cost of derivatives

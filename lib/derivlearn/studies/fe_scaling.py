@@ -1118,15 +1118,20 @@ def ratio_frame(cfg: FEScalingConfig, summary: dict[str, Any]):
 def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
     """What the runs of a sweep cost and how long their networks kept improving.
 
-    Returns ``{"hours": {problem: {method: h}}, "total_hours": h, "nn_members": int,
-    "nn_not_at_target": int, "late_best_fraction": f, "capped_fraction": f}``: the summed
-    recorded run time (wall time of each run; concurrent runs overlap) and, of the network
+    Returns ``{"hours": {problem: {method: h}}, "total_hours": h, "cpu_runs": int,
+    "cpu_hours": h, "wall_hours_of_cpu_runs": h, "nn_members": int, "nn_not_at_target": int,
+    "late_best_fraction": f, "capped_fraction": f}``: the summed recorded run time (wall time
+    of each run; concurrent runs overlap, and a run sharing its core takes longer), the CPU time
+    of the records that give it (``cpu_time_s``, recorded since 2026-11-30) beside their wall
+    time, and, of the network
     members that did not reach the target score, the fraction whose best validation epoch came
     after ``late_epoch`` (the evidence of what a shorter epoch budget would change) and the
     fraction stopped by the epoch cap rather than by patience (the only members that a larger
     cap, such as the paper's, could change).
     """
     ok = df[df["status"] == "ok"] if len(df) else df
+    timed = (ok[ok["cpu_time_s"].notna()] if len(ok) and "cpu_time_s" in ok
+             else ok.iloc[:0] if len(ok) else ok)
     hours: dict[str, dict[str, float]] = {}
     late = total = members = capped = 0
     for _, rec in ok.iterrows():
@@ -1140,9 +1145,36 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
                     late += best > late_epoch
                     capped += reason == "max_epochs"
     return {"hours": hours, "total_hours": sum(sum(v.values()) for v in hours.values()),
+            "cpu_runs": len(timed),
+            "cpu_hours": float(timed["cpu_time_s"].sum()) / 3600 if len(timed) else 0.0,
+            "wall_hours_of_cpu_runs": (float(timed["wall_time_s"].sum()) / 3600
+                                       if len(timed) and "wall_time_s" in timed else 0.0),
             "nn_members": members, "nn_not_at_target": total,
             "late_best_fraction": late / total if total else math.nan,
             "capped_fraction": capped / total if total else math.nan}
+
+
+def cap_table(df):
+    """Network members stopped by the epoch cap, per (arm, problem, d, method) of the sweep's
+    runs (``stop_reason == "max_epochs"``; checks left out). *Shape:* a frame with columns arm,
+    problem, d, method, cap (the runs' ``max_epochs``), members, capped."""
+    import pandas as pd
+
+    cols = ["arm", "problem", "d", "method", "cap", "members", "capped"]
+    if not len(df) or "stop_reason" not in df:
+        return pd.DataFrame(columns=cols)
+    ok = df[(df["status"] == "ok") & df["method"].astype(str).str.startswith("nn")]
+    if "kind" in ok:
+        ok = ok[ok["kind"].isna()]
+    rows: dict[tuple, list[int]] = {}
+    for _, rec in ok.iterrows():
+        arm = rec["arm"] if "arm" in ok and isinstance(rec.get("arm"), str) else "paper"
+        key = (arm, rec["problem"], int(rec["d"]), rec["method"], int(rec["max_epochs"]))
+        got = rows.setdefault(key, [0, 0])
+        reasons = rec["stop_reason"] if isinstance(rec["stop_reason"], list) else []
+        got[0] += len(reasons)
+        got[1] += sum(r == "max_epochs" for r in reasons)
+    return pd.DataFrame([(*k, n, c) for k, (n, c) in sorted(rows.items())], columns=cols)
 
 
 DEFAULT_SETTING = {"activation_order": "table", "val_split": "fixed"}
