@@ -238,3 +238,9 @@ def test_the_cap_sentence_counts_both_arms(partial):
     s = fr.cap_sentence(partial)
     assert s.startswith("In the paper arm, 0 of ") and "in the no-decay arm, 0 of " in s
     assert "-epoch cap" in s and "None" not in s
+
+
+def test_what_remains_of_the_validation_anomaly_follows_the_check(partial):
+    text = fr.validation_remains(partial)
+    verdict = fr.validation_numbers(partial)["verdict"]
+    assert "0.997" in text and ("does not remove it" in text) == (verdict == "not explained")
