@@ -244,3 +244,11 @@ def test_what_remains_of_the_validation_anomaly_follows_the_check(partial):
     text = fr.validation_remains(partial)
     verdict = fr.validation_numbers(partial)["verdict"]
     assert "0.997" in text and ("does not remove it" in text) == (verdict == "not explained")
+
+
+def test_the_answer_says_a_provisional_reading_is_provisional(cfg):
+    one = next(c for c in fs.run_configs(cfg) if c.get("arm") == "no_decay" and c["method"] == "nn1"
+               and c["problem"] == "frame" and c.get("kind") is None)
+    rep = fr.analyse(cfg, *_records(cfg, lambda c: c != one and c.get("kind") != "order_check"), reps=200)
+    text = fr.answer_markdown(rep)
+    assert "(provisional: " in text and " runs recorded, would read " in text

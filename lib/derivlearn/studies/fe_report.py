@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -377,6 +378,16 @@ def progress_markdown(rep: Report) -> str:
             "and fills in as the rest arrive; `python -m derivlearn.run fe_scaling` computes them.")
 
 
+_PROVISIONAL = re.compile(r"^provisional, on (\d+) of the (\d+) planned runs: .*; would read: (.+)$")
+
+
+def _provisional(c: Claim) -> str:
+    """`` (provisional: 32 of 80 runs recorded, would read partly confirmed)`` for an arm claim
+    whose planned runs are not all recorded (:func:`side_by_side`), else ``""``."""
+    m = _PROVISIONAL.match(c.ours)
+    return f" (provisional: {m[1]} of {m[2]} runs recorded, would read {m[3]})" if m else ""
+
+
 def answer_markdown(rep: Report) -> str:
     """The chapter's answer in three or four sentences, built from the claims."""
     cl, cfg = rep.claims, rep.cfg
@@ -398,7 +409,7 @@ def answer_markdown(rep: Report) -> str:
             s += (" when both train without weight decay (we lead with this arm because only in it "
                   "does the value network reach the targets the paper's ratios need; which arm the "
                   "paper's figures resemble is a separate question, read in {ref}`fe-arms`)")
-        s += f" {badge(c_fit.verdict)}"
+        s += f" {badge(c_fit.verdict)}{_provisional(c_fit)}"
         if fit_arm != "paper" and f_pap is not None and c_pap is not None and f_pap["of"]:
             s += (f"; with the paper's weight decay read literally (Adam's coupled L2 term) the value "
                   f"network stalls and the count is {f_pap['within']} of {f_pap['of']} "
@@ -408,7 +419,7 @@ def answer_markdown(rep: Report) -> str:
     beats = [(p, c) for p, c in beats if c is not None]
     if beats:
         out.append("The first-order network beats the value network at d ≥ 4 "
-                   + _join([f"{badge(c.verdict)} on {_pname(p)}" for p, c in beats])
+                   + _join([f"{badge(c.verdict)}{_provisional(c)} on {_pname(p)}" for p, c in beats])
                    + (" (no-decay arm; a win needs the whole 95 % interval of the effort ratio "
                       "below 1)" if fit_arm == "no_decay" else "") + ".")
     gp = [(p, find(cl, "GE-GPR beats GPR", problem=p)) for p in cfg.problems]
