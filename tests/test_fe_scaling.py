@@ -408,6 +408,28 @@ def test_bootstrap_ratios_and_the_band_count():
     assert band["within"] == 1 and band["of"] == 1 and 0 <= band["lo"] <= band["hi"] <= 1
 
 
+def test_paired_ratio_agrees_with_the_table_and_pairs_the_seeds():
+    rows = [{"problem": "frame", "d": 3, "method": m, "seed": s, "N": n,
+             "r2": 0.95 if n >= (10 if m == "nn1" else 20 + 20 * (s % 2)) else 0.5}
+            for s in range(6) for m in ("nn0", "nn1") for n in (10, 20, 40)]
+    long = pd.DataFrame(rows)
+    tab, _ = fs.bootstrap_ratios(long, [0.9], [("nn1", "nn0")], reps=300, seed=3)
+    per = fs.seed_efforts(long, 0.9)
+    # one cell, method nn1 "against" nn0 relabelled as another arm: the table's row again
+    other = per[per.method == "nn0"].assign(method="nn1")
+    point, lo, hi = fs.paired_ratio(per, other, ("frame", 3, "nn1"), reps=300, seed=3)
+    row = tab.iloc[0]
+    assert (point, lo, hi) == pytest.approx((row.ratio, row.lo, row.hi))
+    # only the seeds both arms ran count: dropping seeds from one arm changes the pairing
+    p5, _, _ = fs.paired_ratio(per, other[other.seed != 1], ("frame", 3, "nn1"), reps=300, seed=3)
+    keep = per.seed != 1
+    ea = per[keep & (per.method == "nn1")]["effort"].to_numpy(float)
+    eb = per[keep & (per.method == "nn0")]["effort"].to_numpy(float)  # seeds 0, 2, 3, 4, 5
+    assert p5 == pytest.approx(stats.upper_quantile(ea, 0.5) / stats.upper_quantile(eb, 0.5))
+    assert p5 != pytest.approx(point)
+    assert all(math.isnan(v) for v in fs.paired_ratio(per, other, ("frame", 9, "nn1")))
+
+
 def test_interval_outcomes():
     assert fs.interval_outcome(0.0, 0.0) == "win"  # only the derivative model reaches the target
     assert fs.interval_outcome(0.3, 0.9) == "win"

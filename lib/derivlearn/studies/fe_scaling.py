@@ -605,9 +605,7 @@ def bootstrap_ratios(long, targets: Sequence[float], pairs: Sequence[tuple[str, 
                         continue
                     ea = a.set_index("seed").loc[seeds, "effort"].to_numpy(float)
                     eb = b.set_index("seed").loc[seeds, "effort"].to_numpy(float)
-                    idx = stats.resample(len(seeds), reps, seed)
-                    rep = stats.ratio(stats.upper_quantile(ea[idx], 0.5), stats.upper_quantile(eb[idx], 0.5))
-                    point = float(stats.ratio(stats.upper_quantile(ea, 0.5), stats.upper_quantile(eb, 0.5)))
+                    point, rep = median_ratio(ea, eb, reps, seed)
                     lo, hi = ratio_interval(rep) if not math.isnan(point) else (math.nan, math.nan)
                     lo1, hi1 = stats.interval(rep)   # the first reading: defined replicates only
                     rows.append({"problem": problem, "target": t, "d": int(d), "enh": enh, "base": base,
@@ -617,6 +615,17 @@ def bootstrap_ratios(long, targets: Sequence[float], pairs: Sequence[tuple[str, 
     table = pd.DataFrame(rows, columns=["problem", "target", "d", "enh", "base", "ratio", "lo", "hi",
                                         "lo_first", "hi_first", "theory", "n_seeds"])
     return table, (np.stack(reps_cols, axis=1) if reps_cols else np.empty((reps, 0)))
+
+
+def median_ratio(ea: np.ndarray, eb: np.ndarray, reps: int = stats.BOOTSTRAP_REPS,
+                 seed: int = 0) -> tuple[float, np.ndarray]:
+    """Ratio of the (upper) medians of paired efforts ``ea`` and ``eb`` *(n_seeds,)*, and its
+    bootstrap replicates *(reps,)*: each replicate resamples the seeds, the same draw for both
+    (:func:`derivlearn.stats.resample`, so every cell of a table shares the draws). ``inf``
+    efforts (target not reached) give ratios 0, inf or NaN (:func:`derivlearn.stats.ratio`)."""
+    idx = stats.resample(len(ea), reps, seed)
+    rep = stats.ratio(stats.upper_quantile(ea[idx], 0.5), stats.upper_quantile(eb[idx], 0.5))
+    return float(stats.ratio(stats.upper_quantile(ea, 0.5), stats.upper_quantile(eb, 0.5))), rep
 
 
 def ratio_interval(replicates: np.ndarray) -> tuple[float, float]:
@@ -1254,9 +1263,7 @@ def paired_ratio(per_a, per_b, cell: tuple, reps: int = stats.BOOTSTRAP_REPS,
     if not seeds:
         return math.nan, math.nan, math.nan
     ea, eb = a.loc[seeds].to_numpy(float), b.loc[seeds].to_numpy(float)
-    idx = stats.resample(len(seeds), reps, seed)
-    rep = stats.ratio(stats.upper_quantile(ea[idx], 0.5), stats.upper_quantile(eb[idx], 0.5))
-    point = float(stats.ratio(stats.upper_quantile(ea, 0.5), stats.upper_quantile(eb, 0.5)))
+    point, rep = median_ratio(ea, eb, reps, seed)
     lo, hi = ratio_interval(rep) if not math.isnan(point) else (math.nan, math.nan)
     return point, lo, hi
 
