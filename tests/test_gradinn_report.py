@@ -225,7 +225,11 @@ def test_where_lambda_stays_small_the_text_follows_the_sign_of_the_comparisons(b
     rows = _rows(df)
     text = gr.lambda_sentence(rows, cfg)
     assert "beats the standard NN beyond the spread on Burgers at N = 50 (ratio 4.00)" in text
-    assert "loses to it on Stokes at N = 25 (ratio 0.25)" in text and "still not a plain network" in text
+    assert "loses to it on Stokes at N = 25 (ratio 0.25)" in text
+    # a win is one test among many: the text says whether it survives Holm's correction (here
+    # every repetition has the same ratio, so it does) and draws no causal reading from it
+    assert "This win is one test at 5 % among the 25 noise-free cells compared" in text
+    assert "it stays a win." in text and "plain network" not in text
     found = gr.findings(rows, {}, cfg)
     assert "wins 1, ties 18 and loses 1 of 20 cells" in found
     assert "It wins on Burgers at N = 50 (ratio 4.00)" in found and "It loses on Stokes at N = 25" in found

@@ -229,6 +229,9 @@ def _gradinn_pairs(gi: dict) -> dict:
     for c in (details.get("low_data") or {}).get(details.get("main"), []):
         if c.get("result") and (c["problem"], c["N"]) not in pairs:
             pairs[c["problem"], c["N"]] = (c["result"]["ratio"], c["result"]["outcome"])
+    for c in (gi.get("paired_rmse") or {}).get("cells", []):
+        if c.get("result") and (c["problem"], c["N"]) not in pairs:
+            pairs[c["problem"], c["N"]] = (c["result"]["ratio"], c["result"]["outcome"])
     return pairs
 
 
@@ -711,6 +714,24 @@ def test_gradinn_reads_the_chapters_paired_comparisons(tmp_path):
     assert "Under Holm's correction" in text and "this win is a tie (Stokes at N = 25)" in text
     assert "asks for at least half the error (a ratio of 2), and reads it not confirmed" in text
     assert "trains 5.5× as long per epoch" in text
+    # every problem the chapter compared at every size (paired_rmse): the largest N is read over
+    # all of them, not only where the Friedman claim's block is, and an unfinished size says so
+    sized = [{"problem": p, "N": 400, "result": {"ratio": r, "lo": r - 0.2, "hi": r + 0.2, "outcome": o}}
+             for p, r, o in (("friedman1", 1.6, "win"), ("stokes", 1.0, "tie"))]
+    sized.append({"problem": "burgers", "N": 400, "result": None})
+    _write(tmp_path, "gradinn", {
+        "rmse": {"friedman1": {"nn": {"N=25,noise=0": 9.0}, "gradinn-finetuned": {"N=25,noise=0": 1.0}}},
+        "friedman1_200": {"nn_over_gradinn_paired_geomean": 1.5, "nn_over_gradinn_interval_95": [1.2, 1.8]},
+        "paired_rmse": {"model": "gradinn-finetuned", "planned": 3, "recorded": 2, "cells": sized},
+        "claim_details": {"main": "gradinn-finetuned", "low_data": {"gradinn-finetuned": low},
+                          "readings": {"friedman": {"final": True, "recorded": 1, "planned": 1}}}})
+    syn = sy.build("smoke", tmp_path)
+    assert [(p.problem, p.outcome, p.reading) for p in sy.gradinn_pairs(json.loads(
+        sy.ResultStore(tmp_path, "gradinn").summary_path("smoke").read_text()))
+            if p.n == 400] == [("friedman1", "win", "size"), ("stokes", "tie", "size")]
+    assert syn.values["gradinn_at"] == "N = 400"
+    assert "a gain on 1 of 2 problems at N = 400" in syn.values["gradinn_verdict"]
+    assert "2 of the 3 cells of the comparison at every size are recorded" in syn.values["gradinn_text"]
 
 
 def test_dino_provisional_reading_is_written_as_sentences(tmp_path):

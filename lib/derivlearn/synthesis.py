@@ -788,7 +788,8 @@ GRADINN_PROBLEMS = {"friedman1": "Friedman #1, 10 inputs", "friedman1_5d": "Frie
                     "stokes": "Stokes", "lotka_volterra": "Lotka–Volterra", "burgers": "Burgers"}
 """The GradINN chapter's problems in words (as its tables name them)."""
 
-GRADINN_READINGS = {"friedman": "the Friedman #1 comparison", "low_data": "the low-data comparison"}
+GRADINN_READINGS = {"friedman": "the Friedman #1 comparison", "low_data": "the low-data comparison",
+                    "size": "the comparison at every size"}
 """The GradINN chapter's claim readings the synthesis quotes, in words."""
 
 
@@ -838,7 +839,8 @@ def gradinn_pairs(summary: Mapping[str, Any]) -> list[GradinnPair]:
     """The GradINN chapter's own paired comparisons of GradINN (its main reading of F) against
     the regularised standard NN on test RMSE, as its summary records them: the Friedman claim's
     ``<problem>_<N>`` blocks (``nn_over_gradinn_paired_geomean`` and its interval) and the
-    low-data cells (``claim_details.low_data.<main>``, those with a result). Sorted by N and
+    low-data cells (``claim_details.low_data.<main>``, those with a result), and every other
+    noise-free (problem, N) the chapter compared (``paired_rmse.cells``). Sorted by N and
     problem; empty for a summary without them."""
     out: dict[tuple[str, int], GradinnPair] = {}
     for key, block in summary.items():
@@ -865,6 +867,16 @@ def gradinn_pairs(summary: Mapping[str, Any]) -> list[GradinnPair]:
         holm = c.get("holm") if c.get("holm") in ("win", "tie", "loss") else None
         out[str(c["problem"]), int(n)] = GradinnPair(str(c["problem"]), int(n), ratio, lo, hi,
                                                      outcome, "low_data", holm)
+    sized = _get(summary, "paired_rmse", "cells")
+    for c in sized if isinstance(sized, list) else []:
+        res = c.get("result") if isinstance(c, Mapping) else None
+        ratio, n = _num(_get(res, "ratio")), _num(_get(c, "N"))
+        if ratio is None or n is None or (c.get("problem"), int(n)) in out:
+            continue
+        lo, hi = _num(res.get("lo")), _num(res.get("hi"))
+        outcome = res.get("outcome") if res.get("outcome") in ("win", "tie", "loss") else _outcome(lo, hi)
+        out[str(c["problem"]), int(n)] = GradinnPair(str(c["problem"]), int(n), ratio, lo, hi, outcome,
+                                                     "size")
     order = list(GRADINN_PROBLEMS)
     return sorted(out.values(), key=lambda x: (x.n, order.index(x.problem)
                                                if x.problem in order else 99, x.problem))
@@ -885,6 +897,10 @@ def gradinn_provisional(summary: Mapping[str, Any] | None, readings: Iterable[st
     got = []
     for k in dict.fromkeys(readings):
         r = _get(summary, "claim_details", "readings", k)
+        if k == "size":  # not a claim: the summary's own count of the cells compared at every size
+            b = _get(summary, "paired_rmse")
+            r = ({"final": b.get("recorded") == b.get("planned"), "recorded": b.get("recorded"),
+                  "planned": b.get("planned"), "unit": "cells"} if isinstance(b, Mapping) else None)
         if not isinstance(r, Mapping) or r.get("final") is not False:
             continue
         rec, plan = _num(r.get("recorded")), _num(r.get("planned"))
