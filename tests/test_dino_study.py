@@ -41,10 +41,15 @@ def test_book_plan_seeds_baselines_and_priority_order():
                 if net == "generic" and n == 4096 and loss not in cfg.generic_big_losses:
                     assert got == [], (net, loss, n)       # left out for the CPU budget
                     continue
-                assert got == sorted(list(range(seeds)) * 3), (net, loss, n)   # 3 problems
+                runs = seeds
+                if (net, loss, n) == ("generic", "l2", 4096):  # claim 2 needs its own spread there
+                    runs = cfg.generic_l2_big_seeds
+                    assert runs == 3
+                assert cfg.runs_in(net, loss, n) == runs
+                assert got == sorted(list(range(runs)) * 3), (net, loss, n)   # 3 problems
     authors = [i for i, c in enumerate(configs) if c.get("ms_scheme")]   # before Generic's 2nd run
     assert len(authors) == 3 * 4 and max(authors) < configs.index(
-        next(c for c in configs if c["network"] == "generic" and c["seed"] == 1))
+        next(c for c in configs if c["network"] == "generic" and c["seed"] == 1 and c["n_train"] < 4096))
     configs = [c for c in configs if not c.get("ms_scheme")]
     order = [_key(c) for c in configs]
     first = {net: min(i for i, k in enumerate(order) if k[0] == net) for net in dino.NETWORKS}
@@ -59,6 +64,8 @@ def test_book_plan_seeds_baselines_and_priority_order():
     g4096 = {k[1]: i for i, k in enumerate(order) if k[0] == "generic" and k[2] == 4096}
     assert set(g4096) == {"l2", "reduced_h1"}
     assert g4096["l2"] < order.index(("generic", "l2", 16, 1, None))
+    # its further L2 seeds at 4096 come right after (cheap, and claim 2 reads them)
+    assert order.index(("generic", "l2", 4096, 2, None)) < order.index(("generic", "l2", 16, 1, None))
     n_sketch = sum(k[1] in dino.EXTRA_LOSSES for k in order)
     assert {k[1] for k in order[-n_sketch:]} == set(dino.EXTRA_LOSSES)
     everything = dino.DinoConfig.from_profile("book", generic_big_losses=dino.LOSSES)

@@ -215,6 +215,11 @@ def test_smoke_book_buttons_point_at_the_origin(smoke_book):
         assert any(u.startswith(f"{FAKE_URL}/issues/new?title=") for u in links), links
         assert (ROOT / nb).is_file()  # the launch buttons open a file that exists
         assert "book/generated" not in " ".join(u for u in links if "ipynb" in u)
+        # the download button: a relative link to the executed copy, which the build ships
+        local = [u for u in re.findall(r'href="([^"]+\.ipynb)"', page) if "://" not in u]
+        assert local, name
+        for u in local:
+            assert (html / "book" / "generated" / u).resolve().is_file(), (name, u)
     intro = (html / "book" / "intro.html").read_text()
     assert FAKE_URL in intro and "mybinder.org" not in intro  # no launch buttons on Markdown pages
 

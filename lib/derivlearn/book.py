@@ -398,15 +398,18 @@ def _repo_role(name, rawtext, text, lineno, inliner, options=None, content=None)
 
 def _retarget_launch_buttons(app, pagename, templatename, context, doctree) -> None:
     """Launch buttons open the chapter's source ``notebooks/<name>.ipynb`` (the executed copy
-    under ``book/generated`` is not in the repository), and the unused thebe loader's CDN
+    under ``book/generated`` is not in the repository; the download button, a relative link to
+    the executed copy the build ships under ``_sources``, is left alone), and the unused thebe
+    loader's CDN
     address is dropped from the page."""
     notebook = re.compile(re.escape(GENERATED) + r"/([^/?#&]+\.ipynb)")
 
     def walk(buttons):
         for b in buttons or []:
             if isinstance(b, dict):
-                if isinstance(b.get("url"), str):
-                    b["url"] = notebook.sub(r"notebooks/\1", b["url"])
+                url = b.get("url")
+                if isinstance(url, str) and "://" in url:  # launch buttons; a download stays local
+                    b["url"] = notebook.sub(r"notebooks/\1", url)
                 walk(b.get("buttons"))
 
     walk(context.get("header_buttons"))
