@@ -1335,6 +1335,7 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
 
     # 6. reduced losses best in reduced-H1 accuracy, full H1 best in H1 accuracy
     hits: dict[str, list[bool]] = {"reduced_h1_accuracy": [], "h1_accuracy": []}
+    ungraded: set[str] = set()   # networks with other losses but not the claimed one at nmax
     for p in cfg.problems:
         for net in nets:
             for metric, winners in (("reduced_h1_accuracy", ("reduced_h1", "reduced_h1_ms")),
@@ -1342,6 +1343,10 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
                 here = {x: c for x in ("l2",) + MAIN_DERIVATIVE_LOSSES
                         if (c := get(p, net, x, nmax, metric)) is not None}
                 claimed = [w for w in winners if w in here]
+                if here and not claimed and any(w in cfg.losses for w in winners):
+                    what = " or ".join(LABEL[w] for w in winners if w in cfg.losses)
+                    ungraded.add(f"{LABEL[net]}, {metric.replace('_accuracy', '').replace('_', '-')} "
+                                 f"accuracy (no {what} run at N = {nmax})")
                 if len(here) < 2 or not claimed:
                     continue
                 hits[metric].append(any(all(compare(here[x], here[w]) != 1 for x in here if x != w)
@@ -1353,6 +1358,7 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
         "accuracy",
         f"at N = {nmax}, (problem, network) cells: a reduced loss best in reduced-H1 accuracy in "
         f"{sum(red)} of {len(red)}; full H1 best in H1 accuracy in {sum(h1)} of {len(h1)}"
+        + (f"; not graded: {'; '.join(sorted(ungraded))}" if ungraded else "")
         if red or h1 else "no runs",
         verdict(bool(red) and bool(h1) and all(red) and all(h1),
                 partly=2 * sum(red) > len(red) > 0 or 2 * sum(h1) > len(h1) > 0)
@@ -1385,16 +1391,18 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
                 continue
             lead = l2.mean - max(c.mean for c in der.values())
             ok = all(compare(c, l2) != 1 for c in der.values()) and lead <= SMALL_MARGIN
-            out8.append((net, lead, ok))
+            only = ("" if len(der) == len([x for x in MAIN_DERIVATIVE_LOSSES if x in cfg.losses]) else
+                    f" (against {', '.join(LABEL[x] for x in der)} only)")
+            out8.append((net, lead, ok, only))
     claims.append(Claim(
         "On CRD, plain L2 training is best, by a small margin, at the largest N",
         "on the easier CRD map plain L2 training performs best by a small margin with the most "
         "training data",
         f"at N = {nmax}, L2 accuracy of L2 minus the best derivative loss: "
-        + "; ".join(f"{LABEL[net]} " + f"{100 * lead:+.1f}".replace("-", "\u2212") + " points"
-                   for net, lead, _ in out8)
+        + "; ".join(f"{LABEL[net]} " + f"{100 * lead:+.1f}".replace("-", "\u2212") + " points" + only
+                   for net, lead, _, only in out8)
         if out8 else "no runs",
-        verdict(all(ok for *_, ok in out8), partly=any(ok for *_, ok in out8)) if out8 else VERDICTS[3],
+        verdict(all(x[2] for x in out8), partly=any(x[2] for x in out8)) if out8 else VERDICTS[3],
         _join(note, "best = no derivative loss beats L2; small = a lead of at most 5 points",
               "confirmed = for every network with both; partly = for some")))
 
