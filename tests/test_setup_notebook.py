@@ -63,6 +63,13 @@ def test_cell_leaves_no_value_in_the_namespace_and_only_notes_when_all_is_there(
     assert out.startswith("**Run this chapter yourself.**") and "https://github.com/org/repo" in out
 
 
+def test_the_note_without_a_repository_address_promises_only_what_works():
+    with_url, without = sn.note("https://github.com/org/repo"), sn.note("")
+    assert "Binder" in with_url and "https://github.com/org/repo" in with_url
+    assert "Binder" not in without and "inside a checkout of the repository" in without
+    assert "set `DERIVLEARN_REPO_URL`" in without  # what setup() asks for outside a checkout
+
+
 @pytest.fixture
 def plain_install(tmp_path, monkeypatch):
     """derivlearn as a plain pip install leaves it: no checkout, no chosen store; the chapter

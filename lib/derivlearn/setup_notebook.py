@@ -135,14 +135,17 @@ def _clone(repo_url: str, into: Path) -> None:
 
 def note(repo_url: str = "") -> str:
     """The note the cell shows when nothing had to be done (what the book shows)."""
-    where = ("Open it on Binder or Colab with the launch button (the rocket) at the top of the "
-             "page, or download it (`.ipynb`). On Binder it runs as it is. Elsewhere"
-             if repo_url else "Download it (`.ipynb`) from the top of the page. Outside a "
-             "checkout of the repository")
-    code = f" The code and the records: <{repo_url}>." if repo_url else ""
-    return (f"**Run this chapter yourself.** {where} the setup cell (its code is hidden here) "
-            "installs `derivlearn` and fetches the committed records (`results/`) when they are "
-            "missing, and says what it did; it needs `git` and `pip`." + code)
+    if not repo_url:  # a book built without the repository's address: say what works without it
+        return ("**Run this chapter yourself.** Download it (`.ipynb`) from the top of the page and "
+                "run it inside a checkout of the repository, after `pip install -e .` there: it reads "
+                "the committed records (`results/`). Elsewhere, set `DERIVLEARN_REPO_URL` to the "
+                "repository's address first; the setup cell (its code is hidden here) then installs "
+                "`derivlearn` and fetches the records, and says what it did; it needs `git` and `pip`.")
+    return ("**Run this chapter yourself.** Open it on Binder or Colab with the launch button (the "
+            "rocket) at the top of the page, or download it (`.ipynb`). On Binder it runs as it is. "
+            "Elsewhere the setup cell (its code is hidden here) installs `derivlearn` and fetches the "
+            "committed records (`results/`) when they are missing, and says what it did; it needs "
+            f"`git` and `pip`. The code and the records: <{repo_url}>.")
 
 
 def setup(repo_url: str = "", source: str | None = None) -> list[str]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from derivlearn import plotting
 from derivlearn.claims import BADGE, VERDICTS, Claim, to_markdown
+from derivlearn.plotting import log_x_at, log_y
 from derivlearn.studies import gradinn as gi
 
 MODELS = {
@@ -95,50 +96,6 @@ def badge(verdict: str) -> str:
     """A verdict badge; ``"not yet recorded"`` gets the grey one."""
     role = BADGE.get(verdict, BADGE[VERDICTS[3]])
     return f"{{{role}}}`{verdict}`"
-
-
-def _tick(v: float, _pos=None) -> str:
-    if v <= 0:
-        return ""
-    if 1e-3 <= v < 1e4:
-        return f"{v:g}"
-    k = math.floor(math.log10(v) + 1e-9)
-    m = v / 10**k
-    return f"$10^{{{k}}}$" if abs(m - 1) < 1e-6 else f"${m:g}\\times 10^{{{k}}}$"
-
-
-def log_x_at(ax, values) -> None:
-    """A log x axis ticked and labelled at ``values`` only (the sizes used), no minor labels."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-    values = sorted({float(v) for v in values})
-    ax.set_xscale("log")
-    ax.xaxis.set_major_locator(FixedLocator(values))
-    ax.xaxis.set_major_formatter(FuncFormatter(_tick))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xlim(values[0] / 1.25, values[-1] * 1.25)
-
-
-def log_y(ax) -> None:
-    """A log y axis with a few labelled ticks (decades, or 1-2-5 steps inside a short range) and
-    unlabelled minor ticks, so that no labels overprint."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
-
-    ax.set_yscale("log")
-    lo, hi = ax.get_ylim()
-    lo, hi = max(lo, 1e-12), max(hi, 1e-12)
-    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    for subs in ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
-        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in subs if lo <= m * 10.0**k <= hi]
-        if len(ticks) >= 3:
-            break
-    if len(ticks) > 6:  # a long range: every other decade
-        ticks = ticks[::2]
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(_tick))
-    ax.yaxis.set_minor_locator(LogLocator(subs="all"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_ylim(lo, hi)
 
 
 def problem_axes(problems, row_height: float = 2.35):

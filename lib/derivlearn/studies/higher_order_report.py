@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from derivlearn import functions as testfns
+from derivlearn import plotting
 from derivlearn.claims import VERDICTS, Claim, badge
 from derivlearn.studies import higher_order as ho
 
@@ -164,8 +165,8 @@ def category_figure(long, cfg: ho.HigherOrderConfig):
             ax.plot(ks, mean, "-o", color=colors[n], lw=1.6, ms=4)
             drawn = True
         if drawn:
-            ax.set_yscale("log")
             ax.axhline(1.0, color="black", lw=0.8)
+            plotting.log_y(ax)  # a few labelled ticks (1-2-5 in a short range), no overprinted minors
         else:
             _empty(ax)
         n_f = sum(testfns.get(f).category == cat for f in cfg.functions)
@@ -216,7 +217,8 @@ def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
         ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim)
         at = dists[d] if dists[d]["cells"] else dists[d].get("all_sizes", dists[d])
         sub = (f"distance {at['distance']:.2f} ({at['cells']} cells, N = "
-               f"{', '.join(map(str, at['sizes']))})" if at["distance"] is not None else NO_RUNS)
+               f"{', '.join(map(str, at['sizes']))})" if at["distance"] is not None else
+               "distance: once every cell is recorded" if drawn else NO_RUNS)
         ax.set_title(ho.rho_label(d, short=True) + "\n" + sub, fontsize=9)
         if not drawn:
             _empty(ax)
