@@ -1044,8 +1044,25 @@ def map_words(mf, noise: float | None = None) -> str:
            f"observation (median over {mf['case'].nunique()} cases), "
            + ("larger than" if err > level else "smaller than") + f" the {_pct_g(level)} noise."]
     if {"fixed", "matched"} <= set(med.index):
-        out.append(f"Its MAP estimate lies {med.loc['fixed', 'surrogate_to_map']:.2f} of the MAP "
+        fixed, matched = med.loc["fixed", "surrogate_to_map"], med.loc["matched", "surrogate_to_map"]
+        out.append(f"Its MAP estimate lies {fixed:.2f} of the MAP "
                    f"point's distance from the prior mean away from the PDE's MAP point at "
-                   f"{_pct_g(level)} noise, and {med.loc['matched', 'surrogate_to_map']:.2f} at "
+                   f"{_pct_g(level)} noise, and {matched:.2f} at "
                    "the matched noise.")
+        if matched >= 0.9 * fixed:
+            out.append("Matching the noise to the surrogate's output error barely moves its MAP "
+                       "estimate: that error is not what keeps it from the PDE's MAP point; the "
+                       "shape of the surrogate's misfit, set by its Jacobian, is the likelier cause "
+                       "(the two noise levels also draw different noise, so this is one comparison, "
+                       "not a controlled one).")
+        else:
+            out.append("Matching the noise to the surrogate's output error brings its MAP estimate "
+                       "closer: much of the distance comes from that error.")
+    if "surrogate_converged" in mf:
+        conv = mf["surrogate_converged"].astype(bool)
+        if not conv.all():
+            k = int((~conv).sum())
+            out.append(f"{k} of the {len(conv)} surrogate MAP solves stopped before "
+                       + ("its convergence test held; its estimate is" if k == 1 else
+                          "their convergence tests held; their estimates are") + " counted as it stands.")
     return " ".join(out)
