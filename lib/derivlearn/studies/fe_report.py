@@ -477,7 +477,8 @@ def claim_name(c: Claim) -> str:
 
 def claim_table_markdown(rep: Report) -> str:
     """The reproduction record: the GP claims (one set of fits) in one table, the network claims
-    with one column per arm, side by side; the rules once (each naming the rows it decides),
+    with one column per arm, side by side (verdicts in the first columns, so that they stay in
+    view on a phone; the rows numbered in the claim column); the rules once (each naming the rows it decides),
     every ratio with its interval in a dropdown, and the point-rule readings of the paper arm."""
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
@@ -494,16 +495,17 @@ def claim_table_markdown(rep: Report) -> str:
     n = 0
     if gp:
         lines += ["**Gaussian processes** (one set of fits, the same in both arms):", "",
-                  "| # | claim | paper | ours | verdict |", "|---|---|---|---|---|"]
-        for c in gp:
+                  "| verdict | claim (the paper) | ours |", "|---|---|---|"]
+        for c in gp:  # the verdict first, so that it stays in view on a phone
             n += 1
-            lines.append(f"| {n} | {cell(c.claim)} | {cell(c.paper)} | {cell(c.ours)} | {badge(c.verdict)} |")
+            lines.append(f"| {badge(c.verdict)} | {n}. {cell(c.claim)} (*{cell(c.paper)}*) | "
+                         f"{cell(c.ours)} |")
             rules.setdefault(c.deviation, []).append(n)
         lines.append("")
     if nets:
         lines += ["**Networks, graded on each arm:**", "",
-                  "| # | claim | paper | " + " | ".join(ARM_NAMES[a] for a in arms) + " |",
-                  "|---|---|---|" + "---|" * len(arms)]
+                  "| " + " | ".join(ARM_NAMES[a] for a in arms) + " | claim (the paper) |",
+                  "|" + "---|" * (len(arms) + 1)]
         for name, by_arm in nets.items():
             n += 1
             first = next(iter(by_arm.values()))
@@ -513,7 +515,7 @@ def claim_table_markdown(rep: Report) -> str:
                                    f"{badge(c.ours.split(fs.FIRST_READING)[1])}")
             cells = [f"{badge(by_arm[a].verdict)} {cell(by_arm[a].ours.split(fs.FIRST_READING)[0])}"
                      if a in by_arm else "—" for a in arms]
-            lines.append(f"| {n} | {cell(name)} | {cell(first.paper)} | " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(cells) + f" | {n}. {cell(name)} (*{cell(first.paper)}*) |")
             rules.setdefault(first.deviation, []).append(n)
     lines += ["", ":::{dropdown} How each verdict is decided"]
     point = sorted(r for text, rows in rules.items() if text.startswith(fs.RULE_POINT) for r in rows)
