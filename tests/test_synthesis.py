@@ -311,8 +311,9 @@ def test_glued_numbers_on_synthetic_summaries(tmp_path):
     assert "claims" not in missing.get("gradinn", [])
     table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
     assert table.count("{doc}`FE scaling <fe_scaling>`") == 1  # the chapter on its first row only
-    assert f"| {sy.MISSING_CELL} |" in table and "| yes |" in table and "| no (model) |" in table
-    assert "| 1.2 | 3.0 | 3.0 samples |" in table  # measured cost, epoch cost, gain
+    assert f", {sy.MISSING_CELL} |" in table and "| yes |" in table and "| no (model) |" in table
+    assert "| 1.2, 3.0 | 3.0 samples (" in table  # measured cost, epoch cost, gain
+    assert all(line.count(" | ") == 3 for line in table.splitlines()[2:])  # four columns
 
 
 def test_missing_and_broken_summaries_are_reported_not_raised(tmp_path):
@@ -651,13 +652,13 @@ def test_gradinn_answer_table_and_figure_share_one_derivation():
     assert sy.people(g.gain) == v["gradinn_gain"]
     table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
     row = next(line for line in table.splitlines() if "GradINN (" in line)
-    assert f"| {v['gradinn_gain']}× |" in row
+    assert f"| {v['gradinn_gain']}× (" in row
     if g in sy.placed(syn.rows):  # the figure draws the same gain
         assert g.gain_kind == "error" and g.data_cost == 1.0
     for key in ("gradinn_text", "gradinn_short"):
         assert v["gradinn_verdict"] in v[key], key
     # the table's "yes" and the sentence's verdict agree at the row's N
-    if "yes" in row.split("|")[-2]:
+    if "yes" in row.split("|")[1]:  # the pays? column comes first
         assert "no clear gain at N = " + str(g.n) not in v["gradinn_verdict"]
     gi = json.loads((RESULTS / "gradinn" / "summary.json").read_text())
     readings = (gi.get("claim_details") or {}).get("readings") or {}

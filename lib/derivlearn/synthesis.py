@@ -1069,15 +1069,16 @@ def pays_words(r: CostBenefit) -> str:
 
 
 def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
-    """The cost-benefit table as Markdown, one row per (chapter, problem, model, data): the
-    cost of a sample and of an epoch relative to values, the gain, where it was read, and
-    whether the data pay for themselves (:meth:`CostBenefit.pays`: yes, no, even; "open" where
-    the row cannot decide). A number the summary does not record is :data:`MISSING_CELL`; the
+    """The cost-benefit table as Markdown, one row per (chapter, problem, model, data): whether
+    the data pay for themselves first (:meth:`CostBenefit.pays`: yes, no, even; "open" where the
+    row cannot decide), then the row, the cost of a sample and of an epoch relative to values,
+    and the gain with where it was read (four columns, for a phone). A number the summary does
+    not record is :data:`MISSING_CELL`; the
     chapter is named on its first row only."""
     if not rows:
         return "No chapter's summary records a gain yet."
-    out = ["| chapter | model: derivative data | cost per sample | cost per epoch | gain "
-           "| gain read at | pays? |", "|---|---|---:|---:|---:|---|---|"]
+    out = ["| pays? | chapter, model: derivative data | cost per sample, per epoch | gain (read at) |",
+           "|---|---|---|---|"]  # the answer first, so that it stays in view on a phone
     last, said = None, ""
     for r in rows:
         cost = MISSING_CELL if r.data_cost is None else price(r.data_cost, r.data_cost_kind) + {
@@ -1092,11 +1093,11 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
             at += ("; provisional" if r.study == last and r.provisional == said
                    else f"; provisional: {r.provisional}")
             said = r.provisional
-        chapter = s.chapter(r.study).link() if r.study != last else ""
+        chapter = s.chapter(r.study).link() + ": " if r.study != last else ""
         last = r.study
-        out.append(f"| {chapter} | {_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
-                   f"| {cost} | {people(r.epoch_cost, MISSING_CELL)} | {gain} "
-                   f"| {_cell(at) or MISSING_CELL} | {pays_words(r)} |")
+        out.append(f"| {pays_words(r)} | {chapter}{_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
+                   f"| {cost}, {people(r.epoch_cost, MISSING_CELL)} | {gain} "
+                   f"({_cell(at) or MISSING_CELL}) |")
     return "\n".join(out)
 
 
