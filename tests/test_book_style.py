@@ -51,6 +51,18 @@ def test_every_figure_has_a_caption_a_name_and_alt_text(name):
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
+def test_figures_written_in_markdown_are_phone_wide_too(name):
+    """A figure directive in a Markdown cell (a glued figure, one inside a dropdown) carries the
+    class itself."""
+    for kind, _, _, src in _cells(name):
+        if kind != "markdown":
+            continue
+        for block in re.findall(r"```\{(?:glue:)?figure\}.*?```", src, re.DOTALL):
+            assert re.search(r"^:figclass:.*\bphone-wide\b", block, re.MULTILINE), \
+                f"{name}: a figure without the phone-wide class:\n{block[:200]}"
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
 def test_no_internal_words_in_text(name):
     for kind, _, _, src in _cells(name):
         if kind == "markdown":

@@ -1290,8 +1290,11 @@ def plot_gain_cost(s: Summaries, rows: Sequence[CostBenefit]):
                        label="filled: cost measured")] if True in fills else []
     handles += [Line2D([], [], ls="", marker=FILL_MARKER, ms=9, color="black", mfc="white",
                        label="open: cost model")] if False in fills else []
-    if kinds:
-        handles.append(Line2D([], [], color="black", label="gain = cost"))
+    if kinds:  # drawn solid where it is the break-even line (samples), dashed where it is not
+        if kinds != ["error"]:
+            handles.append(Line2D([], [], color="black", label="gain = cost (break-even)"))
+        if "error" in kinds:
+            handles.append(Line2D([], [], color="black", ls="--", label="gain = cost (error ratio)"))
     if "error" in kinds:
         handles.append(Line2D([], [], color="grey", label="no gain"))
     if handles:

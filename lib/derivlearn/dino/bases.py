@@ -91,7 +91,7 @@ def orthonormalize(V: np.ndarray | Tensor) -> Tensor:
 def authors_input_scale(phi: np.ndarray | Tensor) -> float:
     """The authors' input-projector scaling ``c``: their fixed input layer is ``c Φ`` with
     ``c = 1 / ((d_M / (32 r)) ‖Φ‖_F)`` for a QR-orthonormalised Φ (d_M, r), i.e. ``32 √r / d_M``
-    (0.0535 for r = 50 and 0.0757 for r = 100 at d_M = 4225). From ``modify_projectors`` in
+    (0.0536 for r = 50 and 0.0757 for r = 100 at d_M = 4225). From ``modify_projectors`` in
     ``dino/surrogate_construction/dataUtilities.py`` (authors' first commit, a5d6100), which
     applies it to the AS and KLE bases and to a random input basis alike.
     """

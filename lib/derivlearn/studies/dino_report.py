@@ -317,7 +317,7 @@ def settings_table(cfg: dino.DinoConfig):
         ("training sizes N", "16, 64, 256, 1024, 4096", ", ".join(map(str, cfg.sizes))),
         ("training runs per cell", "1", runs),
         ("test samples", "1024", str(cfg.n_test)),
-        ("active-subspace samples", "512–1024 (authors' code: 512)", str(cfg.as_samples)),
+        ("active-subspace samples", "not stated (authors' code: 512 per process)", str(cfg.as_samples)),
         ("optimizer", "Adam, 10⁻³, batch 32, 100 epochs",
          f"Adam, {_power(cfg.lr)}, batch {cfg.batch_size}, {cfg.epochs} epochs"),
         ("DIPNet input scaling (authors' code)", "Φᵀm × 32√r / d_M",

@@ -1560,7 +1560,8 @@ def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, 
     alt_v = (_friedman_judged(rows, alt)[0] or NOT_RECORDED) if alt else None
     details["by_reading"]["friedman"] = {main: v or NOT_RECORDED} | ({alt: alt_v} if alt else {})
     r = _Reading("friedman", CLAIM_NAMES["friedman"],
-                 f"{_label()}: RMSE 0.04 against 0.51, a ratio NN / GradINN of {paper_ratio:.1f}",
+                 f"{_label()}: RMSE 0.04 against 0.51, a ratio NN / GradINN of {paper_ratio:.1f} (of two "
+                 "RMSEs; ours is the geometric mean of the paired ratios over the repetitions)",
                  RULES["friedman"] + " " + _rests_on(main, alt_v, cfg.epochs), planned=planned,
                  recorded=int(c is not None))
     if c is None:
