@@ -790,3 +790,12 @@ def test_figure_text_reads_the_figure():
                 assert f"GradINN {sy.people(r.gain)}× at N = {r.n}" in text
     if any(r.gain_kind == "error" and r.epoch_cost is None for r in shown):
         assert "not recorded for" in text
+
+
+def test_a_later_reading_beside_a_dino_claim_is_not_quoted():
+    ours = ("provisional, on 12 of the 36 planned cells: at N = 16, against L2: H1 0 of 3 won, 3 tied; "
+            f"at N = 16 and 64 {sy.LATER_READING}: H1 2 of 6 won, 4 tied, would read partly confirmed; "
+            "would read: not confirmed")
+    text = sy.provisional_sentence(ours)
+    assert text == ("On the 12 of the 36 planned cells recorded so far, at N = 16: against L2 training, "
+                    "H1 ties in all 3 cells; the claim would read not confirmed.")

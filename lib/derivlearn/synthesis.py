@@ -1624,6 +1624,9 @@ PROVISIONAL_CELLS = re.compile(
 chapter's "provisional, on 12 of the 36 planned cells: at N = 16, against L2: H1 0 of 3 won, 3
 tied; ...; would read: partly confirmed", or with the verdict in brackets, or "on cells that do
 not have all their runs yet")."""
+LATER_READING = "(a reading written after the results)"
+"""How a DINO claim cell marks a second reading beside its first (:func:`provisional_sentence`
+quotes only the first)."""
 TALLY = re.compile(r"^(?P<name>.+?) (?P<won>\d+) of (?P<n>\d+) won(?:, (?P<tied>\d+) tied)?"
                    r"(?:, (?P<lost>\d+) lost)?$")
 
@@ -1662,6 +1665,8 @@ def provisional_sentence(ours: str, beyond: bool = False) -> str:
         return ""
     tallies: dict[str, dict[tuple[int, int, int, int], list[str]]] = {}
     for seg in m["body"].split("; "):
+        if LATER_READING in seg:  # a chapter's second reading, written after its results: not quoted
+            continue
         t = TALLY.match(seg.strip())
         if t is None:
             return ""
