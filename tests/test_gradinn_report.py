@@ -387,3 +387,30 @@ def test_the_summary_gives_the_synthesis_each_models_epoch_cost_from_the_trial_e
     assert rows and rows[0].epoch_cost == 6.0 and not rows[0].missing
     assert gi.epoch_cost(df.drop(columns="seconds_trials")) == {}
     assert gi.epoch_cost(df[df.method != "nn"]) == {}
+
+
+def test_the_budget_check_stays_out_of_the_plan_cells_and_is_read_beside_the_friedman_row():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1",), sizes=(100, 200),
+                                        experiments=("size", "budget"), epochs=30, budget_epochs=120,
+                                        lams=(0.01, 0.1, 1.0, 10.0), pinn_lams=(0.01, 0.1, 1.0, 10.0),
+                                        sobolev_lams=(0.01, 0.1, 1.0, 10.0),
+                                        weight_decays=(0.0, 1e-5, 1e-4, 1e-3),
+                                        gp_noises=(1e-6, 1e-4, 1e-2, 1e-1))
+    df = _records(cfg)
+    # at the longer budget GradINN is 8 times better than the NN (2 at the plan's budget)
+    check = [_rec("friedman1", m, 200, 0.0, [(8.0 if m == "nn" else 1.0) * f for f in SPREAD])
+             | {"check": "budget", "epochs": [120] * 5} for m in ("gradinn-finetuned", "nn")]
+    df = pd.concat([df, pd.DataFrame(check)], ignore_index=True)
+    long = gi.long_frame(df)
+    rows = gi.main_rows(long)
+    assert len(gi.budget_rows(long)) == 10 and rows["check"].isna().all()
+    assert gi.paired(rows, gi.MAIN, "nn", "friedman1", 200)["ratio"] == pytest.approx(2.0)
+    summary, claims = gi.summarize(cfg, df)
+    b = summary["budget_check"]
+    assert b["epochs"] == 120 and b["result"]["ratio"] == pytest.approx(8.0)
+    assert b["gradinn_at_budget"] == [5, 5]  # kept epoch 120 of 120: still improving
+    row = next(c for c in claims if c.claim == gi.CLAIM_NAMES["friedman"])
+    assert "NN / GradINN = 2.00" in row.ours and "at 120 epochs: 8.00 (" in row.ours
+    assert "a win)" in row.ours
+    text = gr.answer(claims, summary, gi.main_rows(long), cfg)
+    assert "With 120 epochs instead of 30 (a check beside the verdict" in text and "ratio is 8.00" in text

@@ -17,7 +17,13 @@ DT = torch.float64
 
 def test_run_plan_has_each_cell_once_and_pinn_only_where_an_equation_is_known():
     cfg = gi.GradINNConfig.from_profile("book")
-    configs = [c for c in gi.run_configs(cfg) if c.get("protocol") == gi.PROTOCOL]
+    every = [c for c in gi.run_configs(cfg) if c.get("protocol") == gi.PROTOCOL]
+    # the budget check: the Friedman claim's cell again, for GradINN and the NN, at budget_epochs
+    check = [c for c in every if c.get("check")]
+    assert {(c["problem"], c["method"], c["n_train"], c["epochs"], c["check"]) for c in check} == {
+        ("friedman1", m, gi.PAPER_FRIEDMAN["n"], cfg.budget_epochs, "budget") for m in ("gradinn", "nn")}
+    assert cfg.budget_epochs == 20_000 and len(check) == 2 and check[0].get("variant") in (None, "finetuned")
+    configs = [c for c in every if not c.get("check")]
     cells = [(c["problem"], c["method"], c["n_train"], c["noise"], c.get("variant"), c.get("prior"))
              for c in configs]
     assert len(cells) == len(set(cells))

@@ -103,7 +103,7 @@ TWINS = {"friedman1_5d": ("friedman1", 5)}
 """A problem whose data are the first columns of another's: the same points, values and noise."""
 METHODS = ("gradinn", "nn", "pinn", "sobolev", "gp")
 PINN_PROBLEMS = ("lotka_volterra", "burgers")
-EXPERIMENTS = ("size", "noise", "prior", "first")
+EXPERIMENTS = ("size", "noise", "prior", "first", "budget")
 VARIANTS = ("finetuned", "capacity")
 PRIORS = {"finetuned": ("smooth", "oscillatory"), "capacity": ("smooth", "sinusoidal")}
 """Prior families of each reading of F."""
@@ -175,6 +175,8 @@ class GradINNConfig(StudyConfig):
     variants: tuple[str, ...] = knob(ListOf(Choice(VARIANTS)), "readings of GradINN's F: "
                                      "'finetuned' (prior in F's initialisation), 'capacity' (prior "
                                      "in F's restricted capacity)", VARIANTS)
+    budget_epochs: int = knob(Range(1, 10**7, integer=True), "epochs of the budget check ('budget': "
+                              "GradINN and the standard NN on Friedman #1 at the summary's N)", 20_000)
     experiments: tuple[str, ...] = knob(ListOf(Choice(EXPERIMENTS)), "experiments to run ('first': "
                                         "the committed records of the first protocol)")
     sizes: tuple[int, ...] = knob(ListOf(Range(2, POOL, integer=True)), "training sizes N (noise-free)")
@@ -290,6 +292,12 @@ def run_configs(cfg: GradINNConfig) -> list[dict[str, Any]]:
         elif m == "pinn":
             c.update(n_colloc=cfg.n_colloc)
         out.append(c)
+    if "budget" in cfg.experiments and "friedman1" in cfg.problems and cfg.budget_epochs != cfg.epochs:
+        for c in [x for x in out if x["problem"] == "friedman1" and x["n_train"] == PAPER_FRIEDMAN["n"]
+                  and x["noise"] == 0.0 and (x["method"] == "nn" or (
+                      x["method"] == "gradinn" and x["variant"] == "finetuned"
+                      and x["prior"] == matched_prior("friedman1", "finetuned")))]:
+            out.append(c | {"epochs": cfg.budget_epochs, "check": "budget"})
     out.sort(key=_tier)  # stable: the runs the claims rest on first, so a cut sweep still has them
     if "first" in cfg.experiments:
         out += first_configs()
@@ -299,8 +307,10 @@ def run_configs(cfg: GradINNConfig) -> list[dict[str, Any]]:
 def _tier(c: dict[str, Any]) -> int:
     """Execution order of a validation-protocol run: 0 the fine-tuned GradINN and the standard NN
     without noise, 1 with noise, 2 the PINN and the GP, 3 the capacity prior, 4 the prior
-    ablation's other priors, 5 the Sobolev reference."""
+    ablation's other priors, 5 the Sobolev reference; the budget check with the PINN and GP."""
     m, noisy = c["method"], c["noise"] > 0
+    if c.get("check"):
+        return 2
     if m == "gradinn" and c["prior"] != matched_prior(c["problem"], c["variant"]):
         return 4
     if m == "nn" or (m == "gradinn" and c["variant"] == "finetuned"):
@@ -873,7 +883,7 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
 # ----------------------------------------------------------------------------- analysis
 LONG_COLUMNS = ["protocol", "problem", "method", "model", "variant", "prior", "N", "noise", "lam",
                 "seed", "rmse", "nrmse", "grad_rmse", "grad_nrmse", "train_rmse", "noise_sd",
-                "selected", "epochs", "failed"]
+                "selected", "epochs", "failed", "check"]
 
 
 def model_of(method: str, variant: str | None) -> str:
@@ -917,7 +927,7 @@ def long_frame(df):
                          "grad_rmse": rec["grad_rmse"][i], "grad_nrmse": rec["grad_nrmse"][i],
                          "train_rmse": per["train_rmse"][i], "noise_sd": per["noise_sd"][i],
                          "selected": per["selected"][i], "epochs": per["epochs"][i],
-                         "failed": rec["failed"][i]})
+                         "failed": rec["failed"][i], "check": _get(rec, "check")})
     return pd.DataFrame(rows, columns=LONG_COLUMNS)
 
 
@@ -935,6 +945,8 @@ def trial_frame(df):
     if len(df) == 0 or "protocol" not in df:
         return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
     for _, rec in df[(df["status"] == "ok") & (df["protocol"] == PROTOCOL)].iterrows():
+        if _get(rec, "check"):  # a check at another budget is not part of the grid ablation
+            continue
         (_, grid), = rec["grid"].items()
         m = rec["method"]
         variant = _get(rec, "variant") if m == "gradinn" else None
@@ -952,12 +964,18 @@ def trial_frame(df):
 
 
 def main_rows(long):
-    """The validation protocol's rows, GradINN with the matched prior of each reading."""
-    v = long[long.protocol == PROTOCOL]
+    """The validation protocol's rows, GradINN with the matched prior of each reading (the budget
+    check's runs left out: :func:`budget_rows`)."""
+    v = long[(long.protocol == PROTOCOL) & long.check.isna()]
     g = v.method == "gradinn"
     matched = [matched_prior(p, var) if isinstance(var, str) else None
                for p, var in zip(v.problem, v.variant, strict=True)]
     return v[~g | (v.prior == matched)]
+
+
+def budget_rows(long):
+    """The budget check's rows (runs at ``budget_epochs``), shaped like :func:`main_rows`."""
+    return long[(long.protocol == PROTOCOL) & (long.check == "budget")]
 
 
 def mean_band(values) -> tuple[float, float, float]:
@@ -1068,6 +1086,7 @@ def summarize(cfg: GradINNConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         summary[f"{p}_200"] = fr
     summary["budget"] = budget_shares(rows, cfg)
     summary["paired_rmse"] = paired_rmse(rows, cfg)
+    summary["budget_check"] = budget_check(long, cfg)
     from derivlearn.synthesis import cost_record
 
     ratios = epoch_cost(df)
@@ -1107,6 +1126,8 @@ def epoch_cost(df) -> dict[str, dict[str, Any]]:
         return {}
     v = df[(df["status"] == "ok") & (df["protocol"] == "validation")
            & df["seconds_trials"].notna() & (df["method"] != "gp")]
+    if "check" in v:  # a check at another budget: not a cell of the plan's epochs
+        v = v[v["check"].isna()]
     if not len(v):
         return {}
     variant = v["variant"] if "variant" in v else [None] * len(v)
@@ -1147,6 +1168,25 @@ def budget_shares(rows, cfg: GradINNConfig) -> dict[str, dict[str, Any]]:
     return out
 
 
+def budget_check(long, cfg: GradINNConfig) -> dict[str, Any] | None:
+    """The Friedman claim's cell trained for ``budget_epochs`` instead of ``epochs`` (the same
+    protocol, grid and repetitions): the paired comparison with the standard NN there, and how
+    many fits still end at that budget. ``None`` outside the plan or until both models ran."""
+    if "budget" not in cfg.experiments or cfg.budget_epochs == cfg.epochs:
+        return None
+    b = budget_rows(long)
+    if not len(b):
+        return None
+    nf = PAPER_FRIEDMAN["n"]
+    c = paired(b, MAIN, "nn", "friedman1", nf)
+    if c is None:
+        return None
+    k, n = at_budget(b, cfg.budget_epochs, MAIN, "friedman1", nf)
+    kn, nn = at_budget(b, cfg.budget_epochs, "nn", "friedman1", nf)
+    return {"epochs": cfg.budget_epochs, "problem": "friedman1", "N": nf, "result": c,
+            "gradinn_at_budget": [k, n], "nn_at_budget": [kn, nn]}
+
+
 def paired_rmse(rows, cfg: GradINNConfig) -> dict[str, Any]:
     """Every noise-free (problem, N) of the size experiment: GradINN (its main reading) against the
     regularised standard NN on test RMSE, by the tie rule (:func:`paired`), for readers of the
@@ -1160,13 +1200,13 @@ def paired_rmse(rows, cfg: GradINNConfig) -> dict[str, Any]:
             "cells": cells}
 
 
-def at_budget(rows, cfg: GradINNConfig, model: str, problem: str, n: int, noise: float = 0.0
+def at_budget(rows, epochs: int, model: str, problem: str, n: int, noise: float = 0.0
               ) -> tuple[int, int]:
     """``(k, n)``: of ``model``'s recorded fits in one cell, how many keep their weights from the
     last :data:`BUDGET_TAIL` of the epoch budget (still improving when the budget ended)."""
     g = rows[(rows.model == model) & (rows.problem == problem) & (rows.N == n) & (rows.noise == noise)]
     ep = [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
-    return sum(e >= (1 - BUDGET_TAIL) * cfg.epochs for e in ep), len(ep)
+    return sum(e >= (1 - BUDGET_TAIL) * epochs for e in ep), len(ep)
 
 
 def _first_defaults(first):
@@ -1348,7 +1388,8 @@ def planned_cells(cfg: GradINNConfig) -> set[tuple[str, str, int, float]]:
     for c in run_configs(cfg):
         if c.get("protocol") != PROTOCOL:
             continue
-        if c["method"] == "gradinn" and c["prior"] != matched_prior(c["problem"], c["variant"]):
+        if c.get("check") or (c["method"] == "gradinn"
+                              and c["prior"] != matched_prior(c["problem"], c["variant"])):
             continue
         out.add((c["problem"], model_of(c["method"], c.get("variant")), int(c["n_train"]), float(c["noise"])))
     return out
@@ -1549,7 +1590,8 @@ def claim_key(claim: Claim) -> str | None:
     return next((k for k, v in CLAIM_NAMES.items() if v == claim.claim), None)
 
 
-def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, details) -> _Reading:
+def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, details,
+                    long=None) -> _Reading:
     paper_ratio = PAPER_FRIEDMAN["nn"] / PAPER_FRIEDMAN["gradinn"]
     nf = PAPER_FRIEDMAN["n"]
     v, c = _friedman_judged(rows, main)
@@ -1568,11 +1610,16 @@ def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, 
         r.ours = NOT_RECORDED if planned else NOT_PLANNED
         return r
     five = "" if c5 is None else f"; 5 active inputs: {_ratio(c5['ratio'])}"
-    k, n = at_budget(rows, cfg, main, "friedman1", nf)
+    k, n = at_budget(rows, cfg.epochs, main, "friedman1", nf)
     cut = f"; {k} of {n} GradINN fits still improving at the {cfg.epochs}-epoch budget" if k else ""
     r.ours = (f"NN / GradINN = {_ratio(c['ratio'])} (95 % interval {_ratio(c['lo'])}–{_ratio(c['hi'])}), "
               f"10 inputs{five}{cut}")
     details["friedman_at_budget"] = {"fits": n, "at_budget": k, "budget": cfg.epochs}
+    chk = budget_check(long, cfg) if long is not None else None
+    if chk is not None:
+        cb = chk["result"]
+        r.ours += (f"; at {chk['epochs']} epochs: {_ratio(cb['ratio'])} ({_ratio(cb['lo'])}–"
+                   f"{_ratio(cb['hi'])}, a {cb['outcome']})")
     r.verdict, r.after, r.after_ours = v, friedman_strict(c), ""
     return r
 
@@ -1675,12 +1722,11 @@ def _claims(cfg: GradINNConfig, long, rows, summary: dict[str, Any]) -> list[Cla
     planned cells they rest on, to its ``"readings"``). A claim whose cells are not recorded yet is
     listed as not tested, with ``ours`` saying so, rather than judged on nothing; a claim read on
     only some of its planned cells is not tested either, its reading so far marked provisional."""
-    del long
     main = MAIN if "finetuned" in cfg.variants else "gradinn-capacity"
     alt = "gradinn-capacity" if main == MAIN and "capacity" in cfg.variants else None
     plan = planned_cells(cfg)
     details: dict[str, Any] = {"main": main, "alt": alt, "by_reading": {}}
-    readings = [_friedman_claim(cfg, rows, main, alt, plan, details)]
+    readings = [_friedman_claim(cfg, rows, main, alt, plan, details, long)]
     if "size" in cfg.experiments:
         readings.append(_tally_claim("low_data", cfg, rows, main, alt, "nn",
                                      low_cells(cfg, cfg.problems), plan, details))

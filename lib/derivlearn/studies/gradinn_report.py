@@ -898,6 +898,12 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
                     f"ratio of {ratio(fr['ratio'])} (95 % interval {ratio(fr['lo'])}–{ratio(fr['hi'])}), "
                     f"against the summary's {paper_ratio:.1f}.") + _after(_reading(summary, "friedman"),
                                                                         "friedman")
+        chk = summary.get("budget_check")
+        if chk:
+            cb, (k, n) = chk["result"], chk["gradinn_at_budget"]
+            text += (f" With {chk['epochs']} epochs instead of {cfg.epochs} (a check beside the verdict, "
+                     f"which keeps the plan's budget) the ratio is {ratio(cb['ratio'])} ({ratio(cb['lo'])}–"
+                     f"{ratio(cb['hi'])}); {k} of {n} GradINN fits still improve at that budget.")
         lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['friedman']}** (10 inputs, 5 of them "
                      f"inactive): {text}")
     others = {"low_data": ("the regularised standard NN", "the standard NN"),
