@@ -375,3 +375,40 @@ def test_a_dipnet_exceeds_zero_h1_accuracy_only_beyond_its_spread():
     claim = dino.summarize(cfg, frame)[1][1]
     assert claim.verdict == "partly confirmed"          # Generic stays below; no DIPNet clears 0
     assert "on the means alone, without the spread: confirmed" in claim.ours
+
+
+def test_superseded_time_baselines_move_beside_the_store_and_are_read_beside_the_current(tmp_path):
+    """A time-matched baseline trained with the first cost table (other epochs, same run
+    otherwise) leaves the store for FIRST_BASELINES once; the chapter reads both tables."""
+    import json
+
+    from derivlearn.store import ResultStore, make_record, records_frame
+    from derivlearn.studies import dino_report as dr
+
+    cfg = dino.DinoConfig.from_profile("smoke", problems=("poisson",), networks=("dipnet_100_50",),
+                                       losses=("l2", "h1"), sizes=(16,), baseline_sizes=(16,), seeds=2)
+    plan = dino.run_configs(cfg)
+    timed = [c for c in plan if c.get("match") == "time:h1"]
+    assert timed and all(c["epochs"] > cfg.epochs for c in timed)
+    acc = {"l2": 0.50, "h1": 0.60}
+    metrics = lambda a: {m + s: a for m in dino.METRICS for s in ("", "_code")}  # noqa: E731
+    recs = [make_record(c, status="ok", metrics=metrics(acc[c["loss"]] + 0.001 * c["seed"]), version=2)
+            for c in plan if not c.get("match") and c["loss"] in acc]
+    recs += [make_record(c, status="ok", metrics=metrics(0.70 + 0.001 * c["seed"]), version=2) for c in timed]
+    old = [{**c, "epochs": c["epochs"] // 2} for c in timed]   # the first table: fewer epochs
+    recs += [make_record(c, status="ok", metrics=metrics(0.55 + 0.001 * c["seed"]), version=2) for c in old]
+    path = tmp_path / "dino" / "records.jsonl"
+    path.parent.mkdir()
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert dino.migrate_records(path, cfg)["superseded"] == len(old)
+    assert dino.migrate_records(path, cfg)["superseded"] == 0                      # once
+    moved = dino.archived_records(path.parent, dino.FIRST_BASELINES)
+    assert sorted(r["config"]["epochs"] for r in moved) == sorted(c["epochs"] for c in old)
+    assert dino.migrate_records(path) == {"migrated": 0, "archived": 0, "kept": len(recs) - len(old)}
+    df = records_frame(ResultStore(tmp_path, "dino").records())
+    long, base = dino.long_frame(df), dino.baseline_frame(df)
+    first = dino.baseline_frame(records_frame(moved))
+    words = dr.first_baselines_words(long, base, first, cfg)
+    # H1 (60 %) beats the first table's baseline (55 %), loses to the current one (70 %)
+    assert "win 1 of 1 cells with the first table's baselines" in words
+    assert "win 0 of 1 cells and lose 1 with the current ones" in words

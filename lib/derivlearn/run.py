@@ -166,7 +166,10 @@ def run_cli(argv: list[str] | None = None) -> int:
         print(f"{store}: gave {moved} record(s) their result version", flush=True)
         own = getattr(mod, "migrate_records", None)   # a study's own key migration
         if own is not None:
-            print(f"{store}: {own(store.path)}", flush=True)
+            import inspect
+
+            takes_cfg = "cfg" in inspect.signature(own).parameters  # one that reads the plan
+            print(f"{store}: {own(store.path, cfg) if takes_cfg else own(store.path)}", flush=True)
         return EXIT_OK
     print(cfg.describe(), flush=True)
     if args.processes is not None:

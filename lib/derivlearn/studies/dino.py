@@ -670,6 +670,13 @@ are not reproduced by the current code, so they leave the store, where ``--prune
 them, for this file."""
 
 
+FIRST_BASELINES = "records_first_baselines.jsonl"
+"""Beside a store's ``records.jsonl``: the time-matched L2 baselines trained with the first table
+of cost ratios (epochs measured before :data:`COST_RATIO`), superseded by the current ones. The
+chapter prints the claim's reading with them beside the current one
+(:func:`derivlearn.studies.dino_report.first_baselines_words`)."""
+
+
 def migrate_config(config: Mapping[str, Any], version: int | None) -> dict[str, Any] | None:
     """The current config of a record's run when the current code reproduces its result under
     another key, else None.
@@ -689,16 +696,18 @@ def migrate_config(config: Mapping[str, Any], version: int | None) -> dict[str, 
     return c
 
 
-def migrate_records(path) -> dict[str, int]:
+def migrate_records(path, cfg: DinoConfig | None = None) -> dict[str, int]:
     """Rewrite, once, the records of ``path`` (a ``records.jsonl``), atomically under the
     store's lock:
 
     * records that :func:`migrate_config` carries over get the new config and its key; the
       data-size metrics (``data_bytes``, ``full_jacobian_bytes``) are re-derived for the samples
       the run reads (they counted the AS samples); every other field is kept;
-    * records of result version 1 move to :data:`ARCHIVE` beside it (appended once).
+    * records of result version 1 move to :data:`ARCHIVE` beside it (appended once);
+    * with ``cfg``: time-matched L2 baselines whose run the plan still has, at other epochs (the
+      first cost table's), move to :data:`FIRST_BASELINES` (``"superseded"``).
 
-    Returns ``{"migrated": k, "archived": k, "kept": k}``."""
+    Returns ``{"migrated": k, "archived": k, "kept": k}`` (and ``"superseded": k`` with ``cfg``)."""
     import json
     from pathlib import Path
 
@@ -706,14 +715,20 @@ def migrate_records(path) -> dict[str, int]:
 
     path = Path(path)
     store = ResultStore(path.parent.parent, path.parent.name)
-    archive = path.parent / ARCHIVE
-    count = {"migrated": 0, "archived": 0, "kept": 0}
+    count = {"migrated": 0, "archived": 0, "kept": 0} | ({"superseded": 0} if cfg is not None else {})
     if not path.exists():
         return count
+    current: set[str] = set()
+    planned: set[tuple] = set()
+    if cfg is not None:
+        for c in run_configs(cfg):
+            current.add(config_key(c, cfg.version_of(c)))
+            if str(c.get("match", "")).startswith("time:"):
+                planned.add(_baseline_cell(c))
     with store._locked():
         store._repair_tail()
         lines = [ln for ln in path.read_bytes().split(b"\n") if ln.strip()]
-        out, old = [], []
+        out, old, superseded = [], [], []
         for ln in lines:
             rec = json.loads(ln)
             if record_problem(rec) is not None:
@@ -724,6 +739,11 @@ def migrate_records(path) -> dict[str, int]:
             if version == 1:
                 old.append(ln)
                 count["archived"] += 1
+                continue
+            if (cfg is not None and str(rec["config"].get("match", "")).startswith("time:")
+                    and rec["key"] not in current and _baseline_cell(rec["config"]) in planned):
+                superseded.append(ln)
+                count["superseded"] += 1
                 continue
             new = migrate_config(rec["config"], version)
             if new is not None:
@@ -737,21 +757,29 @@ def migrate_records(path) -> dict[str, int]:
             else:
                 count["kept"] += 1
             out.append(ln)
-        if old:
-            have = set(archive.read_bytes().split(b"\n")) if archive.exists() else set()
-            with open(archive, "ab") as fh:
-                fh.write(b"".join(ln + b"\n" for ln in old if ln not in have))
-        if count["migrated"] or count["archived"]:
+        for lns, name in ((old, ARCHIVE), (superseded, FIRST_BASELINES)):
+            if lns:
+                dest = path.parent / name
+                have = set(dest.read_bytes().split(b"\n")) if dest.exists() else set()
+                with open(dest, "ab") as fh:
+                    fh.write(b"".join(ln + b"\n" for ln in lns if ln not in have))
+        if count["migrated"] or count["archived"] or count.get("superseded"):
             store._rewrite(out)
     return count
 
 
-def archived_records(store_dir) -> list[dict[str, Any]]:
-    """The records of :data:`ARCHIVE` in ``store_dir`` (the study's results folder); [] without."""
+def _baseline_cell(c: Mapping[str, Any]) -> tuple:
+    """What a baseline run is, apart from its epochs: (problem, network, N, seed, match)."""
+    return (c["problem"], c["network"], c["n_train"], c["seed"], c["match"])
+
+
+def archived_records(store_dir, name: str = ARCHIVE) -> list[dict[str, Any]]:
+    """The records of the archive ``name`` (:data:`ARCHIVE`, :data:`FIRST_BASELINES`) in
+    ``store_dir`` (the study's results folder); [] without."""
     import json
     from pathlib import Path
 
-    path = Path(store_dir) / ARCHIVE
+    path = Path(store_dir) / name
     if not path.exists():
         return []
     return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]

@@ -616,6 +616,34 @@ def _wtl_words(c: Sequence[Any], plural: bool = False) -> str:
     return _and(parts)
 
 
+def first_baselines_words(long, base, first, cfg: dino.DinoConfig) -> str:
+    """The time-matched comparisons of the claim on optimizer work read with the superseded
+    baselines (``first``, :func:`dino.baseline_frame` of :data:`dino.FIRST_BASELINES`) beside the
+    current ones (``base``): the derivative losses' wins, ties and losses in each. ``""`` without
+    superseded baselines."""
+    if first is None or not len(first) or not cfg.baseline_sizes:
+        return ""
+    sizes = list(cfg.baseline_sizes)
+    losses = [x for x in dino.MAIN_DERIVATIVE_LOSSES if x in cfg.losses]
+    old = [tally(long, first, x, "time", sizes) for x in losses]
+    old = [c for c in old if c[3]]
+    if not old:
+        return ""
+    # the current baselines on the same cells only, so that the two readings count alike
+    keys = set(dino.cells(first, "l2_accuracy"))
+    now_base = base[[(p, net, f"l2@{m}", n) in keys for p, net, m, n in zip(
+        base["problem"], base["network"], base["match"], base["N"], strict=True)]] if (
+        base is not None and len(base)) else base
+    now = [c for x in losses if (c := tally(long, now_base, x, "time", sizes))[3]]
+    total = lambda cs: tuple(sum(c[i] for c in cs) for i in range(4))  # noqa: E731
+    runs = len(first)
+    return (f"A first table of cost ratios, measured on fewer runs before this one, gave other "
+            f"epochs; its {runs} time-matched baseline run{'s' if runs != 1 else ''} are kept beside "
+            f"the records ({dino.FIRST_BASELINES}). On the cells both tables have, the derivative "
+            f"losses against L2 given their time {_wtl_words(total(old), True)} with the first "
+            f"table's baselines, and {_wtl_words(total(now), True)} with the current ones.")
+
+
 def _example(e: tuple, loss: str, other: str) -> str:
     p, net, n, a, b = e
     return (f"{dino.LABEL[net]} on {dino.LABEL_PROBLEM[p]} at N = {n}: L2 accuracy {_num(a)} % with "
@@ -950,9 +978,8 @@ def budget_words(cfg: dino.DinoConfig) -> str:
     return (f"**The baselines.** The time-matched L2 run of a derivative loss trains k × {cfg.epochs} "
             "epochs, where k is that loss's cost per epoch over L2's for the same network and N, "
             "measured on the first runs of this plan and then fixed, so that a baseline does not "
-            "depend on the timing of its own run. (An earlier table, measured before, gave other "
-            "epochs; the baselines trained with it stay in the records, outside the plan, and no "
-            "claim reads them.) It is matched in epochs from a measured cost, not in wall "
+            "depend on the timing of its own run (an earlier table: below the epochs table). "
+            "It is matched in epochs from a measured cost, not in wall "
             f"time. The MS loss makes {steps} Adam steps per epoch (batches of {cfg.batch_size}), "
             f"so its steps-matched L2 run trains {matched}, at the MS run's width. The epochs:")
 
