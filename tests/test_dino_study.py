@@ -412,3 +412,22 @@ def test_superseded_time_baselines_move_beside_the_store_and_are_read_beside_the
     # H1 (60 %) beats the first table's baseline (55 %), loses to the current one (70 %)
     assert "win 1 of 1 cells with the first table's baselines" in words
     assert "win 0 of 1 cells and lose 1 with the current ones" in words
+
+
+def test_the_book_cost_words_count_the_plans_runs_once_and_their_measured_time():
+    from derivlearn.store import make_record, records_frame
+    from derivlearn.studies import dino_report as dr
+
+    cfg = dino.DinoConfig.from_profile("smoke", problems=("poisson",), networks=("dipnet_100_50",),
+                                       losses=("l2",), sizes=(16,), baseline_sizes=())
+    plan = dino.run_configs(cfg)
+    metrics = {m + s: 0.5 for m in dino.METRICS for s in ("", "_code")}
+    recs = [make_record(c, status="ok", metrics=metrics, version=cfg.version_of(c), wall_time_s=1800.0,
+                        cpu_time_s=900.0) for c in plan]
+    recs.append(recs[0])  # a run recorded twice counts once
+    recs.append(make_record({**plan[0], "epochs": 7}, status="ok", metrics=metrics, version=2,
+                            wall_time_s=3600.0))  # outside the plan: not counted
+    text = dr.book_cost_words(records_frame(recs), cfg)
+    hours = 0.5 * len(plan)
+    assert f"holds {len(plan)} runs of its plan: {hours:.1f} hours of recorded training time" in text
+    assert f"({hours / 2:.1f} CPU-hours measured on the {len(plan)} runs" in text

@@ -616,6 +616,35 @@ def _wtl_words(c: Sequence[Any], plural: bool = False) -> str:
     return _and(parts)
 
 
+def book_cost_words(df, cfg: dino.DinoConfig) -> str:
+    """What this chapter's own record cost, from its records: the runs of the plan recorded,
+    their recorded training hours (elapsed, and CPU hours where a record measures them), and
+    each map's data (:func:`dino.data_frame`: size, and generation time at its measured rate for
+    the plan's samples). ``""`` without records."""
+    from derivlearn.store import config_key
+
+    if df is None or not len(df) or "key" not in df:
+        return ""
+    keys = {config_key(c, cfg.version_of(c)) for c in dino.run_configs(cfg)}
+    mine = df[df["key"].isin(keys) & (df["status"] == "ok")].drop_duplicates("key", keep="last")
+    if not len(mine):
+        return ""
+    wall = float(mine["wall_time_s"].fillna(0).sum()) / 3600
+    cpu = mine["cpu_time_s"].dropna() if "cpu_time_s" in mine else mine["wall_time_s"].iloc[:0]
+    text = (f"**This book's own record** holds {len(mine)} runs of its plan: {wall:.1f} hours of "
+            "recorded training time"
+            + (f" ({float(cpu.sum()) / 3600:.1f} CPU-hours measured on the {len(cpu)} runs that "
+               "record CPU time; the rest is elapsed time, partly on shared cores)" if len(cpu) else "")
+            + ".")
+    data = dino.data_frame(df)
+    if len(data):
+        n = cfg.n_samples
+        text += f" The data of a map ({n} samples with their Jacobians): " + "; ".join(
+            f"{dino.LABEL_PROBLEM.get(r.problem, r.problem)} {r.stored_GB:.1f} GB, about "
+            f"{r.seconds_per_sample * n / 3600:.1f} h to generate" for r in data.itertuples()) + "."
+    return text
+
+
 def first_baselines_words(long, base, first, cfg: dino.DinoConfig) -> str:
     """The time-matched comparisons of the claim on optimizer work read with the superseded
     baselines (``first``, :func:`dino.baseline_frame` of :data:`dino.FIRST_BASELINES`) beside the
