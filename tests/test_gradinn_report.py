@@ -414,3 +414,16 @@ def test_the_budget_check_stays_out_of_the_plan_cells_and_is_read_beside_the_fri
     assert "a win)" in row.ours
     text = gr.answer(claims, summary, gi.main_rows(long), cfg)
     assert "With 120 epochs instead of 30 (a check beside the verdict" in text and "ratio is 8.00" in text
+
+
+def test_the_low_data_line_says_when_early_stopping_halts_the_fits_at_once(book_like):
+    cfg, df, rows = book_like
+    df = df.copy()
+    sel = df.n_train == 25
+    df.loc[sel, "epochs"] = df.loc[sel, "epochs"].map(lambda v: [1] * len(v))  # kept weights: epoch 1
+    summary, claims = gi.summarize(cfg, df)
+    text = gr.answer(claims, summary, gi.main_rows(gi.long_frame(df)), cfg)
+    assert "At N = 25, 25 of 25 GradINN fits and 25 of 25 standard-NN fits keep their weights" in text
+    s0, c0 = gi.summarize(cfg, book_like[1])
+    plain = gr.answer(c0, s0, rows, cfg)
+    assert "early stopping halts them" not in plain

@@ -1209,6 +1209,19 @@ def at_budget(rows, epochs: int, model: str, problem: str, n: int, noise: float 
     return sum(e >= (1 - BUDGET_TAIL) * epochs for e in ep), len(ep)
 
 
+START_TAIL = 0.04
+"""A fit "stopped almost at once" if its kept weights come from the first 4 % of the budget
+(epoch 200 or earlier of 5000)."""
+
+
+def at_start(rows, cfg: GradINNConfig, model: str, n: int) -> tuple[int, int]:
+    """``(k, m)``: of ``model``'s noise-free fits at size ``n`` (every problem), how many keep their
+    weights from the first :data:`START_TAIL` of the epoch budget."""
+    g = rows[(rows.model == model) & (rows.N == n) & (rows.noise == 0.0)]
+    ep = [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
+    return sum(e <= START_TAIL * cfg.epochs for e in ep), len(ep)
+
+
 def _first_defaults(first):
     """The first protocol's rows at its default settings (GradINN lambda 1 with the matched
     capacity prior, PINN weight 1)."""

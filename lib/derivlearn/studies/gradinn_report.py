@@ -926,6 +926,16 @@ def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNCo
         text = (f"- {verdict_badges(c.verdict, rd, count=False)} **{SHORT_CLAIMS[k]}**"
                 f"{_brackets(sizes, _so_far(rd))}: "
                 f"against {other}, GradINN wins {w}, ties {t} and loses {lo} of {n} cells: {gist}.")
+        if k == "low_data":
+            n0 = min(cfg.sizes)
+            early = {m: gi.at_start(rows, cfg, m, n0) for m in (gi.MAIN, "nn")}
+            if any(e[0] for e in early.values()):
+                (kg, ng), (kn, nn_) = early[gi.MAIN], early["nn"]
+                share = round(100 * gi.START_TAIL)
+                text += (f" At N = {n0}, {kg} of {ng} GradINN fits and {kn} of {nn_} standard-NN fits "
+                         f"keep their weights from the first {share} % of the budget: with so few "
+                         "validation points early stopping halts them almost at once, so a tie there "
+                         "says little.")
         holm = [x.get("holm") for x in d if x.get("holm") is not None]
         if holm:
             text += _after(rd, k, f"{holm.count('win')} {'win' if holm.count('win') == 1 else 'wins'} and "
