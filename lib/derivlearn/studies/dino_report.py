@@ -72,9 +72,12 @@ def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor
         ax.plot(x, np.full(off.sum(), floor), ls="none", marker="v", ms=8, mfc="white",
                 color=color, clip_on=False)
         dy = OFF_LABEL[k % len(OFF_LABEL)]
+        first = n.min() * OFF_SHIFT[k % len(OFF_SHIFT)]
         for xi, v in zip(x, mean[off], strict=True):
-            ax.annotate(f"{v:.0f}".replace("-", "\u2212"), (xi, floor), xytext=(0, dy),
-                        textcoords="offset points", ha="center", va="top" if dy < 0 else "bottom",
+            edge = bool(np.isclose(xi, first))  # at the axis: written to the right, off the spine
+            ax.annotate(f"{v:.0f}".replace("-", "\u2212"), (xi, floor), xytext=(-3 if edge else 0, dy),
+                        textcoords="offset points", ha="left" if edge else "center",
+                        va="top" if dy < 0 else "bottom",
                         fontsize=8,
                         color=color)
         ax.plot([], [], ls="none", marker="v", ms=8, mfc="white", color="gray",
