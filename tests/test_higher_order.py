@@ -468,3 +468,18 @@ def test_report_draws_every_figure_with_and_without_records():
     missing = rep.missing_table(ho.run_configs(cfg)[:3] + ho.plan(cfg)["ablation"][:2], cfg)
     assert missing["runs"].sum() == 5
     assert list(missing["part of the plan"].unique()) == ["main sweep", "ablation"]
+
+
+def test_the_chapter_says_which_runs_ran_on_a_gpu():
+    from derivlearn.store import make_record
+    from derivlearn.studies import higher_order_report as hr
+
+    cfg = ho.HigherOrderConfig.from_profile("smoke")
+    plan = ho.run_configs(cfg)[:3]
+    recs = [make_record(c, status="ok", version=cfg.version_of(c), env=env)
+            for c, env in zip(plan, ({"device": "cuda", "gpu": "NVIDIA H200"}, {"device": "cuda"},
+                                     {"device": "cpu"}), strict=True)]
+    text = hr.hardware_words(recs, cfg)
+    assert "2 of the 3 recorded runs of the plan ran on a GPU (NVIDIA H200)" in text
+    assert "the other 1 on the CPU" in text
+    assert hr.hardware_words(recs[2:], cfg) == ""  # all on the CPU: nothing to say

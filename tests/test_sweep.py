@@ -210,3 +210,10 @@ def test_records_give_cpu_time_beside_wall_time(tmp_path):
                     device="cpu").records[0]
     assert rec["wall_time_s"] >= 0.3 and 0 <= rec["cpu_time_s"] < 0.15
     assert store.get(rec["key"])["cpu_time_s"] == rec["cpu_time_s"]
+    import os
+
+    import torch
+
+    # what ran it: on the CPU, the core count and torch's threads (on CUDA, the GPU's name)
+    assert rec["env"]["device"] == "cpu" and rec["env"]["cpus"] == os.cpu_count()
+    assert rec["env"]["threads"] == torch.get_num_threads()

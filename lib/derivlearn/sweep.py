@@ -101,6 +101,18 @@ def _in_dask_worker() -> bool:
     return True
 
 
+def _hardware(device: str) -> dict[str, Any]:
+    """What ran a record, beside its device: the GPU's name on CUDA, the CPU count and torch's
+    threads otherwise (records made before this field have neither)."""
+    import os
+
+    import torch
+
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        return {"gpu": torch.cuda.get_device_name()}
+    return {"cpus": os.cpu_count(), "threads": torch.get_num_threads()}
+
+
 def execute(fn: RunFn, config: dict[str, Any], device: str, version: int = 1) -> dict[str, Any]:
     """Run one config and return its record (never raises for a failing run).
 
@@ -120,7 +132,7 @@ def execute(fn: RunFn, config: dict[str, Any], device: str, version: int = 1) ->
         import torch
 
         torch.set_num_threads(1)
-    env = {"device": device}
+    env = {"device": device} | _hardware(device)
     t0, c0 = time.perf_counter(), time.process_time()
 
     def times() -> dict[str, float]:
