@@ -249,7 +249,7 @@ def test_the_time_the_baselines_got_and_the_authors_ms_scheme_read_in_words():
     table = rep.ms_scheme_table(ms)
     assert list(table.iloc[0][["L2, ours", "L2, authors'"]]) == ["51.0 ± 1.0", "41.0 ± 1.0"]
     words = rep.ms_scheme_words(ms)
-    assert "L2 accuracy by -10.0 to -10.0 points (0 of 1 sizes inside" in words
+    assert "L2 accuracy by \u221210.0 to \u221210.0 points (0 of 1 sizes inside" in words
     assert "H1 accuracy by +0.0 to +0.0 points (1 of 1" in words
     # the main cells leave the authors' runs out
     assert len(dino.long_frame(df)) == 3

@@ -67,6 +67,8 @@ def log_y(ax) -> None:
     ax.set_yscale("log")
     lo, hi = ax.get_ylim()
     lo, hi = max(lo, 1e-12), max(hi, 1e-12)
+    pad = (hi / lo) ** 0.04 if hi > lo else 1.1  # a margin, so that no curve runs along an edge
+    lo, hi = lo / pad, hi * pad
     k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     for subs in ((1,), (1, 3), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)):
         ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in subs if lo <= m * 10.0**k <= hi]

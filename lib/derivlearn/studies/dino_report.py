@@ -416,7 +416,8 @@ def ms_scheme_words(ms) -> str:
     parts = []
     for m, g in ms.groupby("metric", sort=False):
         inside = int(((g["difference"].abs()) <= g[["ours_sd", "authors_sd"]].max(axis=1)).sum())
-        parts.append(f"{names[m]} accuracy by {g['difference'].min():+.1f} to {g['difference'].max():+.1f} "
+        lo, hi = (f"{v:+.1f}".replace("-", "\u2212") for v in (g["difference"].min(), g["difference"].max()))
+        parts.append(f"{names[m]} accuracy by {lo} to {hi} "
                      f"points ({inside} of {len(g)} sizes inside the spread of the runs)")
     text = "The authors' scheme moves " + "; ".join(parts) + "."
     l2 = ms[ms["metric"] == "l2_accuracy"]
@@ -732,7 +733,8 @@ def small_n_words(long, base, cfg: dino.DinoConfig, provisional: bool = True) ->
                     + ("" if how == "are mixed against" else f" ({counts})"))
     winners = groups.get("beat", [])
     text = (("*Provisional, on the runs recorded so far:* " if provisional else "")
-            + f"at N = {n}, against plain L2 with the same {cfg.epochs} epochs, " + "; ".join(said))
+            + f"{'at' if provisional else 'At'} N = {n}, against plain L2 with the same {cfg.epochs} epochs, "
+            + "; ".join(said))
     if winners:
         text = text[:-1] + f"; {_example(eq[winners[0]][4], winners[0], 'L2')})"
     text += "."

@@ -216,9 +216,8 @@ def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
         ax.plot(lim, lim, "--", color="black", lw=0.8)
         ax.set(xscale="log", yscale="log", xlim=lim, ylim=lim)
         at = dists[d] if dists[d]["cells"] else dists[d].get("all_sizes", dists[d])
-        sub = (f"distance {at['distance']:.2f} ({at['cells']} cells, N = "
-               f"{', '.join(map(str, at['sizes']))})" if at["distance"] is not None else
-               "distance: once every cell is recorded" if drawn else NO_RUNS)
+        sub = (f"distance {at['distance']:.2f}, {at['cells']} cells" if at["distance"] is not None else
+               "distance: when complete" if drawn else NO_RUNS)  # short: three titles share a row
         ax.set_title(ho.rho_label(d, short=True) + "\n" + sub, fontsize=9)
         if not drawn:
             _empty(ax)
