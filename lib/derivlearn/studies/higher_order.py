@@ -1153,12 +1153,13 @@ def ablation_gaps_text(cfg: HigherOrderConfig, c: Cells, show: int = 2) -> str:
         return "the other fixed-ρ definitions are not in this configuration"
     if len(gaps) == len(planned) * len(cfg.rho_definitions) * len(cfg.examples) * len(ks):
         return "the other fixed-ρ definitions are not recorded yet"
+    lack = f"{len(gaps)} {'cell lacks' if len(gaps) == 1 else 'cells lack'} a finite error"
+    if not show:  # the short form, for a claim row
+        return f"the fixed-ρ definitions are not compared yet ({lack})"
     first = "; ".join(f"{label(f)}, order {k}, N = {n} ({rho_label(d, short=True)})"
                       for f, k, n, d in gaps[:show])
     return (f"the fixed-ρ definitions are compared only where every one has every Table III cell: "
-            f"{len(gaps)} {'cell lacks' if len(gaps) == 1 else 'cells lack'} a finite error (not "
-            f"recorded yet, or every repetition failed), "
-            f"e.g. {first}")
+            f"{lack} (not recorded yet, or every repetition failed), e.g. {first}")
 
 
 def _names(ds: Iterable[str]) -> str:
@@ -1192,7 +1193,7 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
             why = next(iter(per_def.values())).ours
             note = f"; at {_sizes(sizes)} the fixed-ρ definitions cannot be graded on this claim ({why})"
         else:
-            note = "; " + ablation_gaps_text(cfg, c)
+            note = "; " + ablation_gaps_text(cfg, c, show=0)  # the examples: once, under the table
         return Graded(main.verdict, ours + note, main.checks), details
     groups: dict[str, list[str]] = {}
     for d, g in tested.items():
