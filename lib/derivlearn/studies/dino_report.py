@@ -72,12 +72,9 @@ def _draw(ax, frame, metric: str, style: tuple[str, str, str], label: str, floor
         ax.plot(x, np.full(off.sum(), floor), ls="none", marker="v", ms=8, mfc="white",
                 color=color, clip_on=False)
         dy = OFF_LABEL[k % len(OFF_LABEL)]
-        first = n.min() * OFF_SHIFT[k % len(OFF_SHIFT)]
         for xi, v in zip(x, mean[off], strict=True):
-            edge = bool(np.isclose(xi, first))  # at the axis: written to the right, off the spine
-            ax.annotate(f"{v:.0f}".replace("-", "\u2212"), (xi, floor), xytext=(-3 if edge else 0, dy),
-                        textcoords="offset points", ha="left" if edge else "center",
-                        va="top" if dy < 0 else "bottom",
+            ax.annotate(f"{v:.0f}".replace("-", "\u2212"), (xi, floor), xytext=(0, dy),
+                        textcoords="offset points", ha="center", va="top" if dy < 0 else "bottom",
                         fontsize=8,
                         color=color)
         ax.plot([], [], ls="none", marker="v", ms=8, mfc="white", color="gray",
@@ -91,7 +88,7 @@ def _size_axis(ax, sizes: Sequence[int]) -> None:
     from matplotlib.ticker import NullLocator
 
     ax.set_xscale("log")
-    ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
+    ax.set_xlim(min(sizes) / 2, max(sizes) * 1.5)  # room left of the first size for a value label
     ax.set_xticks(list(sizes))
     ax.set_xticklabels([str(n) for n in sizes])
     ax.xaxis.set_minor_locator(NullLocator())
