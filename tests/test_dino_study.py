@@ -350,8 +350,20 @@ def test_map_runs_each_case_at_the_fixed_and_the_matched_noise(tmp_path, monkeyp
     assert fixed == pytest.approx([config["map_noise"]] * config["map_cases"])
     assert matched == pytest.approx(rec["surrogate_output_error"][1::2])
     assert all(e > 0 for e in rec["surrogate_output_error"])
-    frame = dino.map_frame(pd.DataFrame([{"kind": "map", "status": "ok", "problem": "poisson", **rec}]))
+    frame = dino.map_frame(pd.DataFrame([{"kind": "map", "status": "ok", "problem": "poisson", **rec,
+                                          "map_noise_draw": config["map_noise_draw"]}]))
     assert list(frame.noise_kind) == rec["noise_kind"] and list(frame.case) == rec["case"]
+    assert config["map_noise_draw"] == "shared" and set(frame.noise_draw) == {"shared"}
+
+
+def test_the_map_levels_scale_one_noise_draw():
+    import torch
+
+    kinds = ("fixed", "matched")
+    a, b = dino.map_noise(torch.Generator().manual_seed(3), (5,), kinds, shared=True)
+    assert torch.equal(a, b)                                     # the levels differ in sigma alone
+    c, d = dino.map_noise(torch.Generator().manual_seed(3), (5,), kinds, shared=False)
+    assert torch.equal(a, c) and not torch.equal(c, d)           # the first runs: a draw per level
 
 
 def test_a_cell_counts_once_all_its_runs_are_recorded_and_the_early_reading_is_shown():

@@ -522,7 +522,7 @@ def run_configs(cfg: DinoConfig) -> list[dict[str, Any]]:
                     "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
                     "seed": cfg.seed, "data_seed": cfg.seed, "dtype": cfg.dtype,
                     "map_cases": min(cfg.map_cases, cfg.n_test), "map_noise": cfg.map_noise,
-                    "map_matched": True})
+                    "map_matched": True, "map_noise_draw": "shared"})
     if "reduced_h1_ms" in cfg.losses and "dipnet_100_50" in cfg.networks:
         for problem in cfg.authors_ms_problems:      # the authors' MS scheme, measured once
             out += [one(problem, "dipnet_100_50", "reduced_h1_ms", n, seed, ms_scheme="authors")
@@ -595,6 +595,16 @@ def run(config: dict[str, Any], device: str = "cpu") -> dict[str, Any]:
     return _train(config)[3]
 
 
+def map_noise(gen: torch.Generator, shape, kinds: Sequence[str], shared: bool) -> list[torch.Tensor]:
+    """Unit noise draws for one MAP case, one per noise level in ``kinds`` (float64, ``shape``):
+    with ``shared`` one draw that every level scales (the levels then differ in sigma alone);
+    without, a fresh draw per level (the first MAP runs)."""
+    if shared:
+        z = torch.randn(shape, generator=gen, dtype=torch.float64)
+        return [z] * len(kinds)
+    return [torch.randn(shape, generator=gen, dtype=torch.float64) for _ in kinds]
+
+
 def run_map(config: dict[str, Any]) -> dict[str, Any]:
     """MAP estimates of test parameters from noisy observations, by Gauss-Newton with the true
     PDE's adjoint Jacobians and with the trained surrogate's Jacobians
@@ -630,6 +640,7 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
     res["noise_std"], res["surrogate_to_map"] = [], []
     res["case"], res["noise_kind"], res["noise_relative"], res["surrogate_output_error"] = [], [], [], []
     kinds = ("fixed", "matched") if c.get("map_matched") else ("fixed",)
+    xi: dict[int, list[torch.Tensor]] = {}
     for case, (i, kind) in enumerate((i, k) for i in test[:c["map_cases"]] for k in kinds):
         b = data.test.batch([int(i)], ("m",), torch.float64)
         m_true = b["m"][0]
@@ -639,7 +650,9 @@ def run_map(config: dict[str, Any]) -> dict[str, Any]:
             q_net = net(m_true[None].to(net.dtype)).to(torch.float64)[0]
         out_err = float((q_net - q_true).norm() / q_true.norm())
         sigma = (c["map_noise"] if kind == "fixed" else out_err) * rms
-        q_obs = q_true + sigma * torch.randn(q_true.shape, generator=gen, dtype=torch.float64)
+        if int(i) not in xi:
+            xi[int(i)] = map_noise(gen, q_true.shape, kinds, c.get("map_noise_draw") == "shared")
+        q_obs = q_true + sigma * xi[int(i)][kinds.index(kind)]
         scale = float((m_true - mbar).norm())
         res["case"].append(case // len(kinds))
         res["noise_kind"].append(kind)
@@ -918,7 +931,9 @@ def map_frame(df):
             extra = {k: rec[k][i] for k in ("noise_kind", "noise_relative", "surrogate_output_error")
                      if isinstance(rec.get(k), list)}
             case = rec["case"][i] if isinstance(rec.get("case"), list) else i
-            rows.append({"problem": rec["problem"], "case": case, **extra, "noise_std": rec["noise_std"][i],
+            draw = rec.get("map_noise_draw") if isinstance(rec.get("map_noise_draw"), str) else "per level"
+            rows.append({"problem": rec["problem"], "case": case, **extra, "noise_draw": draw,
+                         "noise_std": rec["noise_std"][i],
                          **{f"{w}_{k}": rec[f"{w}_{k}"][i] for w in ("pde", "surrogate")
                             for k in ("error", "misfit", "cost", "converged", "seconds", "evaluations")},
                          "surrogate_to_map": rec["surrogate_to_map"][i]})

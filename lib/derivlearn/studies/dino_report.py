@@ -1121,11 +1121,13 @@ def map_words(mf, noise: float | None = None) -> str:
                    f"{_pct_g(level)} noise, and {matched:.2f} at "
                    "the matched noise.")
         if matched >= 0.9 * fixed:
+            apart = "noise_draw" not in mf or bool((mf["noise_draw"] != "shared").any())
             out.append("Matching the noise to the surrogate's output error barely moves its MAP "
                        "estimate: that error is not what keeps it from the PDE's MAP point; the "
-                       "shape of the surrogate's misfit, set by its Jacobian, is the likelier cause "
-                       "(the two noise levels also draw different noise, so this is one comparison, "
-                       "not a controlled one).")
+                       "shape of the surrogate's misfit, set by its Jacobian, is the likelier cause"
+                       + (" (the two noise levels also draw different noise, so this is one comparison, "
+                          "not a controlled one)." if apart
+                          else "; both levels scale the same noise draw."))
         else:
             out.append("Matching the noise to the surrogate's output error brings its MAP estimate "
                        "closer: much of the distance comes from that error.")
