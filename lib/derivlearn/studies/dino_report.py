@@ -1129,8 +1129,10 @@ def map_words(mf, noise: float | None = None) -> str:
                           "not a controlled one)." if apart
                           else "; both levels scale the same noise draw."))
         else:
-            out.append("Matching the noise to the surrogate's output error brings its MAP estimate "
-                       "closer: much of the distance comes from that error.")
+            out.append(f"Matching the noise to the surrogate's output error brings its MAP estimate "
+                       f"closer, by {100 * (1 - matched / fixed):.0f} %: that part of the distance comes "
+                       "from the output error; what remains at the matched noise comes from the shape "
+                       "of the surrogate's misfit, set by its Jacobian.")
     if "surrogate_converged" in mf:
         conv = mf["surrogate_converged"].astype(bool)
         if not conv.all():
