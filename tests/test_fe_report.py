@@ -254,3 +254,18 @@ def test_the_answer_says_a_provisional_reading_is_provisional(cfg):
     rep = fr.analyse(cfg, *_records(cfg, lambda c: c != one and c.get("kind") != "order_check"), reps=200)
     text = fr.answer_markdown(rep)
     assert "(provisional: " in text and " runs recorded, would read " in text
+
+
+def test_a_provisional_row_with_a_first_reading_keeps_both_in_the_table(partial):
+    """A row read on part of its runs that also differs under the rule as first written: the
+    first reading's badge goes under the table, the "would read" stays in the row (this once
+    raised: the whole tail was taken for a verdict)."""
+    import dataclasses
+
+    c = next(c for c in partial.claims if fr.arm_of_claim(c) is not None)
+    odd = dataclasses.replace(c, ours=f"wins at d = 4{fs.FIRST_READING}partly confirmed; would read: "
+                                      "not confirmed", verdict="not tested")
+    rep = dataclasses.replace(partial, claims=[odd if x is c else x for x in partial.claims])
+    table = fr.claim_table_markdown(rep)
+    assert "wins at d = 4; would read: not confirmed" in table
+    assert "{bdg-warning}`partly confirmed`" in table  # the first reading, under the table

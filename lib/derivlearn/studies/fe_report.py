@@ -509,12 +509,15 @@ def claim_table_markdown(rep: Report) -> str:
         for name, by_arm in nets.items():
             n += 1
             first = next(iter(by_arm.values()))
+            shown = {}
             for a, c in by_arm.items():
-                if fs.FIRST_READING in c.ours:
-                    earlier.append(f"* **Row {n}, {ARM_NAMES[a]}:** "
-                                   f"{badge(c.ours.split(fs.FIRST_READING)[1])}")
-            cells = [f"{badge(by_arm[a].verdict)} {cell(by_arm[a].ours.split(fs.FIRST_READING)[0])}"
-                     if a in by_arm else "—" for a in arms]
+                main, _, first_reading = c.ours.partition(fs.FIRST_READING)
+                if first_reading:  # "<verdict>", or "<verdict>; would read: ..." while provisional
+                    verdict_, _, tail = first_reading.partition("; ")
+                    earlier.append(f"* **Row {n}, {ARM_NAMES[a]}:** {badge(verdict_)}")
+                    main += f"; {tail}" if tail else ""
+                shown[a] = main
+            cells = [f"{badge(by_arm[a].verdict)} {cell(shown[a])}" if a in by_arm else "—" for a in arms]
             lines.append("| " + " | ".join(cells) + f" | {n}. {cell(name)} (*{cell(first.paper)}*) |")
             rules.setdefault(first.deviation, []).append(n)
     lines += ["", ":::{dropdown} How each verdict is decided"]
