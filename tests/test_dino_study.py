@@ -354,6 +354,11 @@ def test_map_runs_each_case_at_the_fixed_and_the_matched_noise(tmp_path, monkeyp
                                           "map_noise_draw": config["map_noise_draw"]}]))
     assert list(frame.noise_kind) == rec["noise_kind"] and list(frame.case) == rec["case"]
     assert config["map_noise_draw"] == "shared" and set(frame.noise_draw) == {"shared"}
+    # the summary reads the MAP block with its string column (this once raised)
+    one = pd.DataFrame([{"kind": "map", "status": "ok", "problem": "poisson", **rec,
+                         "map_noise_draw": "shared"}])
+    summary = dino.summarize(cfg, one)[0]
+    assert summary["map"]["poisson"]["matched"]["noise_draw"] == "shared"
 
 
 def test_the_map_levels_scale_one_noise_draw():

@@ -967,7 +967,9 @@ def summarize(cfg: DinoConfig, df, pde_cost: Mapping[str, Any] | None = None
     for (p, kind), g in (mf.groupby(["problem", "noise_kind"]) if len(mf) else []):
         summary["map"].setdefault(p, {})[kind] = {
             k: float(g[k].astype(float).mean() if k.endswith("_converged") else g[k].median())
-            for k in g.columns if k not in ("problem", "case", "noise_kind")}
+            for k in g.columns if k not in ("problem", "case", "noise_kind", "noise_draw")}
+        if "noise_draw" in g:  # how the levels drew their noise (map_noise)
+            summary["map"][p][kind]["noise_draw"] = str(g["noise_draw"].iloc[0])
         summary["map"][p][kind]["time_ratio_surrogate_over_pde"] = float(
             (g["surrogate_seconds"] / g["pde_seconds"]).median())
     ms = ms_scheme_frame(df)
