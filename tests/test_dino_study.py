@@ -448,3 +448,13 @@ def test_the_book_cost_words_count_the_plans_runs_once_and_their_measured_time()
     hours = 0.5 * len(plan)
     assert f"holds {len(plan)} runs of its plan: {hours:.1f} hours of recorded training time" in text
     assert f"({hours / 2:.1f} CPU-hours measured on the {len(plan)} runs" in text
+
+
+def test_the_data_frame_skips_runs_without_a_data_size():
+    rows = [{"status": "ok", "problem": "poisson", "data_bytes": 2e9, "full_jacobian_bytes": 8e9,
+             "data_seconds_per_sample": 1.5},
+            {"status": "ok", "problem": "poisson", "data_bytes": float("nan"),
+             "full_jacobian_bytes": float("nan"), "data_seconds_per_sample": float("nan")}]  # a MAP run
+    frame = dino.data_frame(pd.DataFrame(rows))
+    assert list(frame.stored_GB) == [2.0] and list(frame.seconds_per_sample) == [1.5]
+

@@ -853,7 +853,8 @@ def data_frame(df):
 
     rows: dict[str, dict[str, Any]] = {}
     for _, rec in df.iterrows():              # the largest data set a run of the problem read
-        if rec["status"] != "ok" or rec.get("data_bytes") is None:
+        size = rec.get("data_bytes")
+        if rec["status"] != "ok" or size is None or size != size:  # none recorded (NaN in a frame)
             continue
         old = rows.get(rec["problem"])
         if old is not None and old["stored_GB"] >= rec["data_bytes"] / 1e9:
