@@ -786,8 +786,8 @@ def test_figure_text_reads_the_figure():
     if "error" in kinds:
         assert "no-gain line" in text
         for r in shown:
-            if r.gain_kind == "error" and r.study == "gradinn":
-                assert f"GradINN {sy.people(r.gain)}× at N = {r.n}" in text
+            if r.gain_kind == "error" and r.study == "gradinn":  # each point with its own N
+                assert f"{sy.people(r.gain)}× at N = {r.n}" in text and "at not recorded" not in text
     if any(r.gain_kind == "error" and r.epoch_cost is None for r in shown):
         assert "not recorded for" in text
 

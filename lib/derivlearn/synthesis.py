@@ -1906,7 +1906,12 @@ def _chapter_gains(s: Summaries | None, rows: Sequence[CostBenefit]) -> str:
         mine = [r for r in rows if r.study == study]
         name = s.chapter(study).short if s is not None else study
         who = f"{name}'s losses" if study == "dino" and len(mine) > 1 else name
-        out.append(f"{who} {_range(r.gain for r in mine)}× at {_sizes_text(r.n for r in mine)}")
+        if len({r.n for r in mine}) > 1:  # read at different N: each with its own, and its model
+            out.append(f"{who} " + " and ".join(
+                f"{people(r.gain)}× at N = {r.n}" + (f" ({r.model})" if r.model != name else "")
+                for r in mine))
+        else:
+            out.append(f"{who} {_range(r.gain for r in mine)}× at {_sizes_text(r.n for r in mine)}")
     return ", ".join(out[:-1]) + (" and " if len(out) > 1 else "") + out[-1] if out else ""
 
 
