@@ -23,3 +23,14 @@ def test_the_table_has_one_row_per_claim_and_the_rules_once_in_a_dropdown():
     assert text.count("rule one") == 1
     assert to_records(claims)[0] == {"claim": "a | b", "paper": "p", "ours": "o", "verdict": "confirmed",
                                      "rule": "rule one"}
+
+
+def test_a_claims_detail_goes_to_a_dropdown_under_the_table_numbered_like_its_row():
+    claims = [Claim("a", "p", "one line", "confirmed", "rule", "what it rests on"),
+              Claim("b", "p", "o", "not confirmed")]
+    lines = to_markdown(claims, details_title="More").splitlines()
+    row = lines.index("| {bdg-success}`confirmed` | 1. a (*p*) | one line |")
+    assert lines[row + 2:] == ["", ":::{dropdown} More", "1. **a.** what it rests on", ":::"]
+    recs = to_records(claims)
+    assert recs[0]["detail"] == "what it rests on" and "detail" not in recs[1]  # only where there is one
+    assert "dropdown} More on each result" not in to_markdown(claims[1:])  # none without details

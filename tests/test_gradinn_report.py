@@ -410,8 +410,8 @@ def test_the_budget_check_stays_out_of_the_plan_cells_and_is_read_beside_the_fri
     assert b["epochs"] == 120 and b["result"]["ratio"] == pytest.approx(8.0)
     assert b["gradinn_at_budget"] == [5, 5]  # kept epoch 120 of 120: still improving
     row = next(c for c in claims if c.claim == gi.CLAIM_NAMES["friedman"])
-    assert "NN / GradINN = 2.00" in row.ours and "at 120 epochs: 8.00 (" in row.ours
-    assert "a win)" in row.ours
+    assert "NN / GradINN = 2.00" in row.ours and "for 120 epochs instead: 8.00 (" in row.detail
+    assert "a win)" in row.detail
     text = gr.answer(claims, summary, gi.main_rows(long), cfg)
     assert "With 120 epochs instead of 30 (a check beside the verdict" in text and "ratio is 8.00" in text
 

@@ -350,13 +350,15 @@ def test_friedman_verdict_needs_a_win_outside_the_spread_and_names_its_source():
         assert c.verdict == expected, nn_error
         reading = summary["claim_details"]["readings"]["friedman"]
         assert (reading["first"], reading["after_results"], reading["final"]) == (expected, strict, True)
-        assert c.ours.endswith(f"Stricter reading (a ratio of at least 2), {gi.AFTER}: {strict}")
+        # one line in the table, the second reading's verdict beside the first; the rest in detail
+        assert c.ours.endswith(f"{gi.AFTER_SHORT['friedman']}: {strict}") and len(c.ours) < 120
+        assert f"stricter reading (a ratio of at least 2), {gi.AFTER}: {strict}" in c.detail
         assert gi.RULES_AFTER["friedman"] in c.deviation and c.deviation.startswith(gi.RULES["friedman"])
         # one ratio everywhere: the claim's paired geometric mean, under a name that says so
         fr = summary["friedman1_200"]
         assert fr["nn_over_gradinn_paired_geomean"] == pytest.approx(nn_error)
         assert fr["nn_over_gradinn_repetitions"] == 5 and "nn_over_gradinn" not in fr
-        assert "5 active inputs" in c.ours
+        assert "5 active inputs" in c.detail
         assert c.paper.startswith("Summary of the paper (not verified against the full text)")
     assert summary["friedman1_5d_200"]["gradinn-capacity"] == pytest.approx(1.0)
 
@@ -375,7 +377,7 @@ def test_every_verdict_says_what_it_rests_on_and_gives_the_capacity_reading():
         assert gi.READING["gradinn-finetuned"] in c.deviation
         assert "With the capacity prior instead: not confirmed" in c.deviation
     assert [c["verdict"] for c in summary["claims"]] == [c.verdict for c in claims]
-    assert all(set(c) == {"claim", "paper", "ours", "verdict", "rule"} for c in summary["claims"])
+    assert all(set(c) - {"detail"} == {"claim", "paper", "ours", "verdict", "rule"} for c in summary["claims"])
     assert summary["claim_details"]["by_reading"]["low_data"] == {
         "gradinn-finetuned": "confirmed", "gradinn-capacity": "not confirmed"}
     assert summary["claim_rules"] == gi.RULES
@@ -412,7 +414,7 @@ def test_noise_robustness_is_error_over_noise_and_a_model_that_never_fits_is_not
     assert not gi.noise_robustness(long, cfg, "nn", "stokes")["robust"]
     c = next(c for c in claims if c.claim == "GradINN is robust to noise")
     assert c.verdict == "partly confirmed"  # robust on 2 of 3 problems
-    assert "GradINN robust on 2 of 3 problems" in c.ours and "GradINN does not fit: Burgers" in c.ours
+    assert "GradINN robust on 2 of 3 problems" in c.ours and "GradINN does not fit Burgers" in c.detail
     assert "standard NN robust on 2 of 3" in c.ours
     assert c.paper.startswith("Summary of the paper (not verified against the full text)")
     # the comparative reading (written after the first results): GradINN holds where the network
@@ -423,7 +425,7 @@ def test_noise_robustness_is_error_over_noise_and_a_model_that_never_fits_is_not
                                                           "lotka_volterra": False}
     assert [r["outcome"] for r in comp["burgers"]["per_level"].values()] == ["loss", "loss"]
     assert summary["claim_details"]["readings"]["noise"]["after_results"] == "not confirmed"
-    assert "holds where the network degrades on 1 of 3 problems: not confirmed" in c.ours
+    assert "holds where the network degrades on 1 of 3 problems: not confirmed" in c.detail
     assert r["per_level"][0.1]["train_over_sigma"] == pytest.approx(5.0)  # train RMSE 1.0, sigma 0.2
     rows = [r for r in rows if not (r["problem"] == "burgers" and r["method"] == "gradinn")]
     rows += recs("burgers", "gradinn-finetuned", {0.0: 0.05, 0.01: 0.06, 0.1: 0.1})
@@ -448,7 +450,8 @@ def test_a_claim_or_reading_without_records_says_so_instead_of_being_judged_on_n
     assert low.verdict == "not tested"
     assert low.ours.startswith("provisional, on 3 of the 4 planned cells: 3 wins, 0 ties, 0 losses in 3 "
                                "cells, against the regularised standard NN (would read: confirmed)")
-    assert f"{gi.AFTER}: 3 wins, 0 ties, 0 losses: would read confirmed" in low.ours
+    assert low.ours.endswith("with Holm's correction (a later reading): would read confirmed")
+    assert f"{gi.AFTER}: 3 wins, 0 ties, 0 losses: would read confirmed" in low.detail
     reading = summary["claim_details"]["readings"]["low_data"]
     assert (reading["recorded"], reading["planned"], reading["final"]) == (3, 4, False)
     assert summary["claim_details"]["by_reading"]["low_data"]["gradinn-finetuned"] == \
@@ -511,8 +514,9 @@ def test_low_data_stricter_reading_is_printed_beside_the_committed_verdict():
     summary, claims = gi.summarize(cfg, df)
     low = _by(claims)["GradINN beats standard networks at low data"]
     assert low.verdict == "partly confirmed"  # the committed rule: one win, no loss
-    assert low.ours.endswith(f"Stricter reading (Holm's correction), {gi.AFTER}: 0 wins, 4 ties, 0 "
-                             "losses: not confirmed")
+    assert low.ours.endswith("with Holm's correction (a later reading): not confirmed")
+    assert low.detail.endswith(f"Stricter reading (Holm's correction), {gi.AFTER}: 0 wins, 4 ties, 0 "
+                               "losses: not confirmed.")
     assert summary["claim_details"]["readings"]["low_data"]["after_results"] == "not confirmed"
     assert [c["holm"] for c in summary["claim_details"]["low_data"]["gradinn-finetuned"]] == ["tie"] * 4
     # a clear win everywhere survives the correction: both readings confirm
@@ -528,9 +532,10 @@ def test_the_gradient_claim_pairs_gradient_errors_with_the_tie_rule_and_says_its
         m == "nn" and p == "stokes") else 1.0))
     c = _by(claims)["GradINN predicts gradients more accurately than a standard network"]
     assert c.verdict == "partly confirmed"  # wins in 2 of 4, no loss
-    assert c.ours == (f"gradient error, by a rule {gi.AFTER}: 2 wins, 2 ties, 0 losses in 4 cells, "
-                      "against the regularised standard NN; after Holm's correction for the 4 cells: "
-                      "2 wins, 2 ties, 0 losses")
+    assert c.ours == ("gradient error (a later rule): 2 wins, 2 ties, 0 losses in 4 cells, "
+                      "against the regularised standard NN")
+    assert c.detail == (f"The rule was {gi.AFTER}; after Holm's correction for the 4 cells: "
+                        "2 wins, 2 ties, 0 losses.")
     assert c.deviation.startswith(gi.RULES_AFTER["gradient"])
     assert _by(claims)["GradINN beats standard networks at low data"].verdict == "not confirmed"
     # the sign flipped: worse gradients on Stokes, not confirmed

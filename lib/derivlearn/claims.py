@@ -20,6 +20,9 @@ class Claim:
     ours: str
     verdict: str
     deviation: str = ""
+    detail: str = ""
+    """What the decisive number in ``ours`` rests on, beyond one line (shown in a dropdown under
+    the table, numbered like the rows; the house rule: no long cells)."""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -32,11 +35,11 @@ def verdict(ok: bool, partly: bool = False) -> str:
 
 
 def claim_table(claims: Iterable[Claim]):
-    """A pandas DataFrame with the five columns, ready to display."""
+    """A pandas DataFrame with the six columns, ready to display."""
     import pandas as pd
 
     return pd.DataFrame([asdict(c) for c in claims],
-                        columns=["claim", "paper", "ours", "verdict", "deviation"])
+                        columns=["claim", "paper", "ours", "verdict", "deviation", "detail"])
 
 
 BADGE = {"confirmed": "bdg-success", "partly confirmed": "bdg-warning",
@@ -53,18 +56,22 @@ def badge(verdict_: str) -> str:
 
 
 def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided",
-                source: str = "the paper", paper: Callable[[Claim], str] | None = None) -> str:
+                source: str = "the paper", paper: Callable[[Claim], str] | None = None,
+                details_title: str = "More on each result") -> str:
     """The claim table as MyST Markdown (rendered with ``IPython.display.Markdown`` under
     ``nb_render_markdown_format: myst``).
 
     The rules that decide the verdicts come first, once, numbered like the rows, in a dropdown;
     then one row per claim: the verdict as a badge first (so that it stays in view on a phone),
     the claim with the paper's statement under it, and ours. Three columns fit a 420 px screen.
+    A claim's ``detail`` (what its one-line result rests on) goes to a second dropdown under the
+    table, numbered like the rows.
 
     Args:
         source: what the claims' statements are quoted from, said once in the header.
         paper: the statement shown for a claim (default: its ``paper``), e.g. without a label
             that ``source`` already gives.
+        details_title: the title of the dropdown with the claims' details.
     """
     claims = list(claims)
 
@@ -79,11 +86,15 @@ def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is
     for i, c in enumerate(claims, 1):
         said = c.paper if paper is None else paper(c)
         rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(said)}*) | {cell(c.ours)} |")
+    more = [f"{i}. **{c.claim}.** {c.detail}" for i, c in enumerate(claims, 1) if c.detail]
+    if more:
+        rows += ["", f":::{{dropdown}} {details_title}", *more, ":::"]
     return "\n".join(rows)
 
 
 def to_records(claims: Iterable[Claim]) -> list[dict[str, str]]:
     """The claim table for ``summary.json``: one dict per claim with the keys claim, paper,
-    ours, verdict and rule (the rule that decides the verdict, with the settings it rests on)."""
+    ours, verdict and rule (the rule that decides the verdict, with the settings it rests on),
+    and ``detail`` where the claim has one (what its one-line result rests on)."""
     return [{"claim": c.claim, "paper": c.paper, "ours": c.ours, "verdict": c.verdict,
-             "rule": c.deviation} for c in claims]
+             "rule": c.deviation} | ({"detail": c.detail} if c.detail else {}) for c in claims]

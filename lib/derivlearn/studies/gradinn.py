@@ -76,7 +76,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -1160,12 +1160,23 @@ def budget_shares(rows, cfg: GradINNConfig) -> dict[str, dict[str, Any]]:
     "median_kept_epoch", "budget": the epochs of a trial}``."""
     out: dict[str, dict[str, Any]] = {}
     for m, g in rows.groupby("model"):
-        ep = [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
+        ep = _kept_epochs(g)
         if not ep:
             continue
-        out[m] = {"fits": len(ep), "at_budget": sum(e >= (1 - BUDGET_TAIL) * cfg.epochs for e in ep),
+        out[m] = {"fits": len(ep), "at_budget": _count_at_budget(ep, cfg.epochs),
                   "median_kept_epoch": float(np.median(ep)), "budget": cfg.epochs}
     return out
+
+
+def _kept_epochs(g) -> list[float]:
+    """The recorded kept epochs of the fits in ``g`` (rows without one left out)."""
+    return [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
+
+
+def _count_at_budget(kept: list[float], epochs: int) -> int:
+    """How many kept epochs lie in the last :data:`BUDGET_TAIL` of a budget of ``epochs``: the one
+    rule behind :func:`budget_shares` and :func:`at_budget`."""
+    return sum(e >= (1 - BUDGET_TAIL) * epochs for e in kept)
 
 
 def budget_check(long, cfg: GradINNConfig) -> dict[str, Any] | None:
@@ -1205,8 +1216,8 @@ def at_budget(rows, epochs: int, model: str, problem: str, n: int, noise: float 
     """``(k, n)``: of ``model``'s recorded fits in one cell, how many keep their weights from the
     last :data:`BUDGET_TAIL` of the epoch budget (still improving when the budget ended)."""
     g = rows[(rows.model == model) & (rows.problem == problem) & (rows.N == n) & (rows.noise == noise)]
-    ep = [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
-    return sum(e >= (1 - BUDGET_TAIL) * epochs for e in ep), len(ep)
+    ep = _kept_epochs(g)
+    return _count_at_budget(ep, epochs), len(ep)
 
 
 START_TAIL = 0.04
@@ -1218,7 +1229,7 @@ def at_start(rows, cfg: GradINNConfig, model: str, n: int) -> tuple[int, int]:
     """``(k, m)``: of ``model``'s noise-free fits at size ``n`` (every problem), how many keep their
     weights from the first :data:`START_TAIL` of the epoch budget."""
     g = rows[(rows.model == model) & (rows.N == n) & (rows.noise == 0.0)]
-    ep = [float(e) for e in g["epochs"] if e is not None and np.isfinite(e)]
+    ep = _kept_epochs(g)
     return sum(e <= START_TAIL * cfg.epochs for e in ep), len(ep)
 
 
@@ -1323,6 +1334,10 @@ AFTER_LABEL = {"friedman": "stricter reading (a ratio of at least 2)",
                "noise": "comparative reading (against the standard NN)"}
 """How each second reading is named where it is printed (always with "written after the first
 results were seen")."""
+AFTER_SHORT = {"friedman": "a ratio of at least 2 (a later reading)",
+               "low_data": "with Holm's correction (a later reading)",
+               "noise": "against the standard NN (a later reading)"}
+"""Each second reading in a few words, for the table's one-line result."""
 AFTER = "written after the first results were seen"
 STRICT_FRIEDMAN_RATIO = 2.0
 """The stricter Friedman reading's least ratio for "partly" (written after the first results)."""
@@ -1562,22 +1577,27 @@ class _Reading:
     unit: str = "cells"
     after: str | None = None         # the second reading's verdict
     after_ours: str | None = None    # what it rests on, in a few words ("" if the ratio says it)
+    more: list[str] = field(default_factory=list)  # what ``ours`` rests on beyond one line
 
     def claim(self) -> Claim:
         """The claim row: final only on every planned cell (else "not tested", and ``ours``
-        gives the reading so far, marked provisional), the second reading beside the first."""
+        gives the reading so far, marked provisional), the second reading's verdict beside the
+        first in a few words; what both rest on beyond that goes to the claim's ``detail``."""
         final = self.recorded >= self.planned
         judged = self.verdict != VERDICTS[3]
-        ours = self.ours
+        ours, more = self.ours, list(self.more)
         if judged and not final:
             ours = (f"{PROVISIONAL}, on {self.recorded} of the {self.planned} planned {self.unit}: {ours} "
                     f"(would read: {self.verdict})")
         if judged and self.after is not None and self.key in AFTER_LABEL:
+            said = self.after if final else f"would read {self.after}"
+            ours += f"; {AFTER_SHORT[self.key]}: {said}"
             what = f"{self.after_ours}: " if self.after_ours else ""
-            ours += (f". {AFTER_LABEL[self.key][0].upper()}{AFTER_LABEL[self.key][1:]}, {AFTER}: {what}"
-                     + (self.after if final else f"would read {self.after}"))
+            more.append(f"{AFTER_LABEL[self.key]}, {AFTER}: {what}{said}")
         rule = self.rule + (f" {RULES_AFTER[self.key]}" if self.key in AFTER_LABEL else "")
-        return Claim(self.name, self.paper, ours, self.verdict if final else VERDICTS[3], rule)
+        detail = "; ".join(more) + "." if more else ""
+        return Claim(self.name, self.paper, ours, self.verdict if final else VERDICTS[3], rule,
+                     detail[0].upper() + detail[1:] if detail else "")
 
     def record(self) -> dict[str, Any]:
         """The readings for ``summary.json``'s claim details."""
@@ -1622,17 +1642,20 @@ def _friedman_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, 
     if c is None:
         r.ours = NOT_RECORDED if planned else NOT_PLANNED
         return r
-    five = "" if c5 is None else f"; 5 active inputs: {_ratio(c5['ratio'])}"
     k, n = at_budget(rows, cfg.epochs, main, "friedman1", nf)
-    cut = f"; {k} of {n} GradINN fits still improving at the {cfg.epochs}-epoch budget" if k else ""
     r.ours = (f"NN / GradINN = {_ratio(c['ratio'])} (95 % interval {_ratio(c['lo'])}–{_ratio(c['hi'])}), "
-              f"10 inputs{five}{cut}")
+              "10 inputs")
+    if c5 is not None:
+        r.more.append(f"with the 5 active inputs only: {_ratio(c5['ratio'])} ({_ratio(c5['lo'])}–"
+                      f"{_ratio(c5['hi'])}, a {c5['outcome']})")
+    if k:
+        r.more.append(f"{k} of {n} GradINN fits still improving at the {cfg.epochs}-epoch budget")
     details["friedman_at_budget"] = {"fits": n, "at_budget": k, "budget": cfg.epochs}
     chk = budget_check(long, cfg) if long is not None else None
     if chk is not None:
         cb = chk["result"]
-        r.ours += (f"; at {chk['epochs']} epochs: {_ratio(cb['ratio'])} ({_ratio(cb['lo'])}–"
-                   f"{_ratio(cb['hi'])}, a {cb['outcome']})")
+        r.more.append(f"trained for {chk['epochs']} epochs instead: {_ratio(cb['ratio'])} "
+                      f"({_ratio(cb['lo'])}–{_ratio(cb['hi'])}, a {cb['outcome']})")
     r.verdict, r.after, r.after_ours = v, friedman_strict(c), ""
     return r
 
@@ -1675,8 +1698,9 @@ def _tally_claim(key: str, cfg: GradINNConfig, rows, main: str, alt: str | None,
         for c, o in zip(det, holm([c["result"] for c in det]), strict=True):
             c["holm"] = o
         strict = [c["holm"] for c in det if c["holm"] is not None]
-        r.ours = (f"gradient error, by a rule {AFTER}: {counts}, {against}; after Holm's correction "
-                  f"for the {len(strict)} cells: {_counts(strict, 0)}")
+        r.ours = f"gradient error (a later rule): {counts}, {against}"
+        r.more += [f"the rule was {AFTER}", f"after Holm's correction for the {len(strict)} cells: "
+                   f"{_counts(strict, 0)}"]
     else:
         r.ours = f"{where}{counts}, {against}"
     r.verdict = tally_verdict(outcomes)
@@ -1715,8 +1739,10 @@ def _noise_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, det
     details["noise_against_nn"] = {p: c for p, c in comp.items() if c is not None}
     unfit = [SHORT_NAMES[p] for p, x in res.items() if not x["fits"]]
     r.ours = (f"GradINN robust on {sum(x['robust'] for x in res.values())} of {len(res)} problems, standard "
-              f"NN robust on {sum(x['robust'] for x in nn_res.values())} of {len(nn_res)}"
-              + (f"; GradINN does not fit: {_listing(unfit)}" if unfit else ""))
+              f"NN robust on {sum(x['robust'] for x in nn_res.values())} of {len(nn_res)}")
+    if unfit:
+        r.more.append(f"GradINN does not fit {_listing(unfit)} (its noise-free error is above the largest "
+                      "noise), so it is not robust there")
     r.verdict = _noise_verdict(res)
     done = [c for c in comp.values() if c is not None]
     if done:

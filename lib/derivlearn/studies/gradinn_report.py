@@ -1197,6 +1197,11 @@ def noise_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
            "the noise-free error, and not robust when its noise-free error is already above the "
            f"largest noise. GradINN and the standard NN get the same reading on {len(same)} of "
            f"{len(res)} problems" + (f"; they differ on {listing(differ)}." if differ else ".")]
+    floor = [v["over_sigma"] for r in res.values() if r["robust"] for v in r["per_level"].values()]
+    if floor and max(floor) > 2:
+        out.append("The rule measures what the noise adds, not the distance to the noise floor: where "
+                   f"GradINN is called robust, its test RMSE is still up to {num(max(floor), 2)} σ at the "
+                   "lowest noise, where its own noise-free error dominates.")
     comp = summary.get("claim_details", {}).get("noise_against_nn", {})
     if comp:
         holds = [gi.SHORT_NAMES[p] for p, c in comp.items() if c["holds"]]
