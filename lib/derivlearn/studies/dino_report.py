@@ -10,6 +10,7 @@ that always shows them, with points below its floor drawn at the floor as open t
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -882,7 +883,7 @@ def claim_markdown(claims: Sequence[Claim]) -> str:
         got = _provisional(c.ours) if c.verdict == VERDICTS[3] else None
         if got:
             ours, reading, rests = got
-            c = Claim(c.claim, c.paper, ours, c.verdict, c.deviation)
+            c = dataclasses.replace(c, ours=ours)
             extra[i] = (f"{{{LINE_BADGE.get(reading, 'bdg-muted-line')}}}`provisional: "
                         f"{SHORT_VERDICT[reading]}` ({rests})")
         shown.append(c)

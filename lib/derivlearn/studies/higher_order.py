@@ -811,11 +811,13 @@ def grade(checks: Sequence[Check]) -> str:
 
 @dataclass
 class Graded:
-    """A claim graded on one reading: its verdict, the one-line 'ours', and the checks."""
+    """A claim graded on one reading: its verdict, the one-line 'ours', the checks, and what
+    'ours' rests on beyond one line (``detail``: shown under the claim table)."""
 
     verdict: str
     ours: str
     checks: list[Check] = field(default_factory=list)
+    detail: str = ""
 
 
 def _useful_order(rel: Mapping[int, float]) -> int | None:
@@ -1185,16 +1187,18 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
                         "ours": main.ours},
                "ablation_sizes": sizes,
                "by_definition": {d: {"verdict": g.verdict, "ours": g.ours} for d, g in per_def.items()}}
-    ours = (f"{main.ours} ({_sizes(cfg.table_sizes)}, main fixed ρ)" if main.verdict != VERDICTS[3]
-            else "main Table III runs not all recorded yet")
+    graded = main.verdict != VERDICTS[3]
+    ours = main.ours if graded else "main Table III runs not all recorded yet"
+    on = f"The main fixed ρ ({rho_label(main_d, short=True)}) at {_sizes(cfg.table_sizes)}" if graded else ""
     if len(tested) < 2:
         details["depends"] = None
         if per_def:   # every definition has its cells, but the rule cannot grade them there
             why = next(iter(per_def.values())).ours
-            note = f"; at {_sizes(sizes)} the fixed-ρ definitions cannot be graded on this claim ({why})"
+            note = f"at {_sizes(sizes)} the fixed-ρ definitions cannot be graded on this claim ({why})"
+            short = "the fixed-ρ definitions cannot be graded on it"
         else:
-            note = "; " + ablation_gaps_text(cfg, c, show=0)  # the examples: once, under the table
-        return Graded(main.verdict, ours + note, main.checks), details
+            note = short = ablation_gaps_text(cfg, c, show=0)  # the examples: once, under the table
+        return Graded(main.verdict, f"{ours}; {short}", main.checks, _sentence(on, note)), details
     groups: dict[str, list[str]] = {}
     for d, g in tested.items():
         groups.setdefault(g.verdict, []).append(d)
@@ -1203,11 +1207,18 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
     where = _sizes(sizes)
     if not depends:
         v = next(iter(groups))
-        return Graded(main.verdict, f"{ours}; at {where} all {len(tested)} fixed-ρ definitions give "
-                      f"'{v}': the verdict does not depend on the definition there", main.checks), details
+        return Graded(main.verdict, f"{ours}; the same under every fixed-ρ definition", main.checks,
+                      _sentence(on, f"at {where} all {len(tested)} fixed-ρ definitions give '{v}': the "
+                                    "verdict does not depend on the definition there")), details
     split = "; ".join(f"{v} under {_names(ds)}" for v, ds in groups.items())
-    return Graded(VERDICTS[1], f"{ours}; depends on the definition of fixed ρ (at {where}: {split})",
-                  main.checks), details
+    return Graded(VERDICTS[1], f"{ours}; depends on the definition of fixed ρ", main.checks,
+                  _sentence(on, f"at {where}: {split}")), details
+
+
+def _sentence(*parts: str) -> str:
+    """Non-empty ``parts`` joined by "; " as one sentence (capitalised, with a full stop)."""
+    text = "; ".join(p for p in parts if p)
+    return f"{text[0].upper()}{text[1:]}." if text else ""
 
 
 def closeness(cfg: HigherOrderConfig, c: Cells) -> tuple[Graded, dict[str, Any]]:
@@ -1327,7 +1338,7 @@ def _graded_claims(cfg: HigherOrderConfig, c: Cells) -> tuple[list[Claim], dict[
         details[name] = {"checks": [[n, v] for n, v in g.checks]}
     for name, paper, fn in TABLE3_RULES:
         g, d = table3_claim(cfg, c, fn)
-        claims.append(Claim(name, paper, g.ours, g.verdict, _rule_text(fn) + " " + TABLE3_NOTE))
+        claims.append(Claim(name, paper, g.ours, g.verdict, _rule_text(fn) + " " + TABLE3_NOTE, g.detail))
         details[name] = {"checks": [[n, v] for n, v in g.checks], **d}
     g, d = closeness(cfg, c)
     claims.append(Claim(CLOSENESS[0], CLOSENESS[1], g.ours, g.verdict, _rule_text(closeness)))
@@ -1358,7 +1369,7 @@ def claims_by_reading(cfg: HigherOrderConfig, long, read: Mapping[tuple[str, str
         other = [f"{READING_LABEL[r]}: {graded[r][0][i].verdict}" for r in READINGS
                  if r != PRIMARY and graded[r][0][i].verdict != cl.verdict]
         ours = cl.ours + (f" (differs under {'; '.join(other)})" if other else "")
-        out.append(Claim(cl.claim, cl.paper, ours, cl.verdict, cl.deviation))
+        out.append(Claim(cl.claim, cl.paper, ours, cl.verdict, cl.deviation, cl.detail))
     details = {cl.claim: {"by_reading": {f"{u}/{s}": {"verdict": graded[(u, s)][0][i].verdict,
                                                       "ours": graded[(u, s)][0][i].ours,
                                                       **graded[(u, s)][1][cl.claim]}
