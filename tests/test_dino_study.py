@@ -392,6 +392,9 @@ def test_a_dipnet_exceeds_zero_h1_accuracy_only_beyond_its_spread():
     claim = dino.summarize(cfg, frame)[1][1]
     assert claim.verdict == "partly confirmed"          # Generic stays below; no DIPNet clears 0
     assert "on the means alone, without the spread: confirmed" in claim.ours
+    # one line in the table: counts and the highest value; every (map, network) in the detail
+    assert "DIPNets: above 0 % on 0 of 6 (map, network) pairs" in claim.ours and len(claim.ours) < 200
+    assert claim.detail.startswith("Generic: highest") and "DIPNet 50-50 on CRD" in claim.detail
 
 
 def test_superseded_time_baselines_move_beside_the_store_and_are_read_beside_the_current(tmp_path):

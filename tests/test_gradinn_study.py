@@ -377,7 +377,8 @@ def test_every_verdict_says_what_it_rests_on_and_gives_the_capacity_reading():
         assert gi.READING["gradinn-finetuned"] in c.deviation
         assert "With the capacity prior instead: not confirmed" in c.deviation
     assert [c["verdict"] for c in summary["claims"]] == [c.verdict for c in claims]
-    assert all(set(c) - {"detail"} == {"claim", "paper", "ours", "verdict", "rule"} for c in summary["claims"])
+    assert all(set(c) - {"detail"} == {"claim", "paper", "ours", "verdict", "rule"}
+               for c in summary["claims"])
     assert summary["claim_details"]["by_reading"]["low_data"] == {
         "gradinn-finetuned": "confirmed", "gradinn-capacity": "not confirmed"}
     assert summary["claim_rules"] == gi.RULES

@@ -46,6 +46,7 @@ at N >= ``single_seed_from``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import logging
@@ -1162,14 +1163,14 @@ def claim_table(cfg: DinoConfig, long, base=None) -> list[Claim]:
     for i, (f, s, e) in enumerate(zip(final, strict, early, strict=True)):
         need, have, unit = planned_units(i, want.get(i, set()), got.get(i, set()))
         if f.verdict != VERDICTS[3] and s.verdict != f.verdict:
-            f = Claim(f.claim, f.paper, f"{f.ours}; with one run's difference deciding at N = "
-                      f"{cfg.single_seed_from}: {s.verdict}", f.verdict, f.deviation)
+            f = dataclasses.replace(f, ours=f"{f.ours}; with one run's difference deciding at N = "
+                                    f"{cfg.single_seed_from}: {s.verdict}")
         if f.verdict == VERDICTS[3] and e.verdict != VERDICTS[3]:
-            f = Claim(f.claim, f.paper, f"provisional, on cells that do not have all their runs "
-                      f"yet: {e.ours}; would read: {e.verdict}", f.verdict, f.deviation)
+            f = dataclasses.replace(f, ours=f"provisional, on cells that do not have all their runs "
+                                    f"yet: {e.ours}; would read: {e.verdict}", detail=e.detail)
         elif f.verdict != VERDICTS[3] and len(have) < len(need):
-            f = Claim(f.claim, f.paper, f"provisional, on {len(have)} of the {len(need)} planned "
-                      f"{unit}: {f.ours}; would read: {f.verdict}", VERDICTS[3], f.deviation)
+            f = dataclasses.replace(f, ours=f"provisional, on {len(have)} of the {len(need)} planned "
+                                    f"{unit}: {f.ours}; would read: {f.verdict}", verdict=VERDICTS[3])
         out.append(f)
     return out
 
@@ -1300,14 +1301,18 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
         where = ("; above 0 % beyond its spread at " + ", ".join(
             f"{LABEL_PROBLEM[p]} N = {n} ({_pct(gen[p, n])})" for p, n in above)) if above else \
             ", never above 0 % beyond its spread"
-        ours2 = _join(f"Generic: highest {_pct(max(gen.values()))}{where}" if gen else "Generic not run",
-                      "DIPNets: highest " + ", ".join(
-                          f"{LABEL[net]} on {LABEL_PROBLEM[p]} {_pct(v)}"
-                          for (p, net), v in dip.items()) if dip else "DIPNets not run")
+        detail2 = _join(f"Generic: highest {_pct(max(gen.values()))}{where}" if gen else "",
+                        "DIPNets: highest " + ", ".join(
+                            f"{LABEL[net]} on {LABEL_PROBLEM[p]} {_pct(v)}"
+                            for (p, net), v in dip.items()) if dip else "")
+        ours2 = _join(f"Generic: highest {_pct(max(gen.values()))}, above 0 % beyond its spread in "
+                      f"{len(above)} of {len(gen_above)} (map, N) cells" if gen else "Generic not run",
+                      f"DIPNets: above 0 % on {sum(dip_above.values())} of {len(dip_above)} (map, "
+                      f"network) pairs, highest {_pct(max(dip.values()))}" if dip else "DIPNets not run")
         if v2_means != v2:
             ours2 += f"; on the means alone, without the spread: {v2_means}"
     else:
-        v2 = VERDICTS[3]
+        v2, detail2 = VERDICTS[3], ""
         ours2 = "not every network has run on every map yet" + (
             f" ({ours2})" if (gen or dip) and (ours2 := _join(
                 f"Generic: highest {_pct(max(gen.values()))}" if gen else "",
@@ -1322,7 +1327,8 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
                          "each DIPNet must exceed 0 % at some N on every problem; not tested until "
                          "every network has run on every map", "a network whose Jacobian is zero "
                          "scores exactly 0 %: above 0 % means its Jacobian is closer to the map's "
-                         "than zero is", "confirmed = both parts hold; partly = one of them")))
+                         "than zero is", "confirmed = both parts hold; partly = one of them"),
+        detail=detail2))
 
     # 3. derivative losses against plain L2 at the smallest N
     wins = {loss: _count([compare(get(p, net, loss, nmin), get(p, net, "l2", nmin))
@@ -1338,7 +1344,7 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
     wide = {loss: c for loss, c in wide.items() if c[3]}
     from derivlearn.synthesis import LATER_READING  # the synthesis quotes only the first reading
 
-    second = (f"; at N = {' and '.join(map(str, small))} {LATER_READING}: "
+    second = (f"At N = {' and '.join(map(str, small))} {LATER_READING}: "
               + ", ".join(f"{LABEL[loss]} {_wtl(c)}" for loss, c in wide.items())
               + ", would read " + verdict(all(majority(c) for c in wide.values()),
                                           partly=any(majority(c) for c in wide.values()))
@@ -1347,13 +1353,13 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
         "Derivative information improves L2 accuracy at small N",
         "derivative-informed losses give better L2 accuracy when training data are few",
         (f"at N = {nmin}, against L2: "
-         + "; ".join(f"{LABEL[loss]} {_wtl(c)}" for loss, c in tested.items()) + second)
+         + "; ".join(f"{LABEL[loss]} {_wtl(c)}" for loss, c in tested.items()))
         if tested else "no runs",
         verdict(all(majority(c) for c in tested.values()),
                 partly=any(majority(c) for c in tested.values())) if tested else VERDICTS[3],
         _join(note, "against L2 with the same 100 epochs (the paper's comparison); cells are "
               "(problem, network); confirmed = every loss wins a majority of its cells; "
-              "partly = at least one loss does")))
+              "partly = at least one loss does"), detail=second))
 
     # 4. the same against the L2 baselines at matched time and Adam steps
     pairs = [(loss, "time:" + loss) for loss in MAIN_DERIVATIVE_LOSSES if loss in cfg.losses]
@@ -1363,22 +1369,26 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
           for loss, match in pairs}
     bl = {k: c for k, c in bl.items() if c[3]}
 
-    def by_match(steps: bool) -> str:
-        got = [f"{LABEL[loss]} {_wtl(c)}" for (loss, m), c in bl.items() if (m == "steps") == steps]
-        return (("against L2 given the MS loss's Adam steps: " if steps else
-                 "against L2 given the same time: ") + ", ".join(got)) if got else ""
+    def by_match(steps: bool, full: bool = True) -> str:
+        got = [f"{LABEL[loss]} {_wtl(c) if full else f'{c[0]} of {c[3]}'}" for (loss, m), c in bl.items()
+               if (m == "steps") == steps]
+        head = ("against L2 given the MS loss's Adam steps" if steps else "against L2 given the same time")
+        return (head + (": " if full else ", wins: ") + ", ".join(got)) if got else ""
 
     claims.append(Claim(
         "The gain of derivative information at small N is not only more optimizer steps or time",
         "beyond the paper, which compares at equal epochs",
-        f"at N = {' and '.join(map(str, cfg.baseline_sizes))}, " + _join(by_match(False), by_match(True))
+        f"at N = {' and '.join(map(str, cfg.baseline_sizes))}, " + _join(by_match(False, False),
+                                                                        by_match(True, False))
         if bl else "no baselines ran",
         verdict(all(majority(c) for c in bl.values()), partly=any(majority(c) for c in bl.values()))
         if bl else VERDICTS[3],
         _join(note, "L2 baselines: the time-matched one trains the loss's measured cost ratio times "
               "the epochs; the steps-matched one makes the MS loss's Adam steps at its width",
               "cells are (problem, network, N); confirmed = every comparison (loss, baseline) wins a "
-              "majority of its cells; partly = at least one does")))
+              "majority of its cells; partly = at least one does"),
+        detail=(f"At N = {' and '.join(map(str, cfg.baseline_sizes))}, "
+                + _join(by_match(False), by_match(True))) if bl else ""))
 
     # 5. MS at the smallest N
     ms_best: list[bool] = []
