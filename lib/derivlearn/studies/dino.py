@@ -1370,10 +1370,10 @@ def _claims(cfg: DinoConfig, long, base=None, track: dict[int, set] | None = Non
     bl = {k: c for k, c in bl.items() if c[3]}
 
     def by_match(steps: bool, full: bool = True) -> str:
-        got = [f"{LABEL[loss]} {_wtl(c) if full else f'{c[0]} of {c[3]}'}" for (loss, m), c in bl.items()
-               if (m == "steps") == steps]
+        got = [f"{LABEL[loss]} " + (_wtl(c) if full else f"{c[0]} won, {c[2]} lost of {c[3]}")
+               for (loss, m), c in bl.items() if (m == "steps") == steps]
         head = ("against L2 given the MS loss's Adam steps" if steps else "against L2 given the same time")
-        return (head + (": " if full else ", wins: ") + ", ".join(got)) if got else ""
+        return (head + ": " + ", ".join(got)) if got else ""
 
     claims.append(Claim(
         "The gain of derivative information at small N is not only more optimizer steps or time",
