@@ -927,19 +927,26 @@ def _gradinn_pair_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
     big = [p for p in pairs if p.n == hi]
     small = [p for p in pairs if p.n == lo]
 
-    def where(ps: Sequence[GradinnPair], names: bool) -> str:
-        return ((f"{gradinn_problems_text(p.problem for p in ps)}: " if names else "paired ratio ")
-                + ", ".join(people(p.ratio) for p in ps) + f" ({tally_text([p.outcome for p in ps])})")
+    def where(ps: Sequence[GradinnPair], names: bool, base: bool = True) -> str:
+        """The median's base in a few words (the chapter lists the ratios per problem): how many
+        problems' paired ratios (``base``), their outcomes, and the problems where they differ
+        from the largest N's (``names``)."""
+        k = len(ps)
+        return ((f"{gradinn_problems_text(p.problem for p in ps)}, " if names else "")
+                + (("paired ratio, " if k == 1 else f"median of {k} problems' paired ratios, ")
+                   if base else "")
+                + tally_text([p.outcome for p in ps]))
 
     missing: list[str] = []
     epoch = _measured(summary, "epoch", ["gradinn"], "0", missing)
     provisional = gradinn_provisional(summary, [p.reading for p in pairs])
+    other = {p.problem for p in small} != {p.problem for p in big}  # name them only then
     return [CostBenefit(
         "gradinn", _unparen(gradinn_problems_text(p.problem for p in big)), "GradINN",
         "none (a gradient prior)", 0, _median(p.ratio for p in big), "error",
         f"N = {hi}, {where(big, False)}",
         gain_small=_median(p.ratio for p in small) if lo != hi else None,
-        gain_small_at=f"N = {lo}, {where(small, True)}" if lo != hi else "", n=hi,
+        gain_small_at=f"N = {lo}, {where(small, other, other)}" if lo != hi else "", n=hi,
         n_small=lo, data_cost=1.0, data_cost_kind="same data", epoch_cost=epoch,
         missing=tuple(missing), provisional=provisional)]
 
@@ -991,7 +998,8 @@ def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
             _median(x for _, x in per_n[hi]), "error",
             f"N = {hi}, ratio of mean RMSEs" + (f", median of {k} problems" if k > 1 else ""),
             gain_small=_median(x for _, x in per_n[lo]) if lo != hi else None,
-            gain_small_at=(f"N = {lo}, {gradinn_problems_text(p for p, _ in per_n[lo])}"
+            gain_small_at=(f"N = {lo}" + (f", {gradinn_problems_text(p for p, _ in per_n[lo])}"
+                                          if {p for p, _ in per_n[lo]} != {p for p, _ in per_n[hi]} else "")
                            if lo != hi else ""), n=hi, n_small=lo,
             data_cost=1.0 if order == 0 else float(cost_model.cost(1, 1)),
             data_cost_kind="same data" if order == 0 else "cost model",
