@@ -81,3 +81,9 @@ def test_claim_tables_read_in_words(study):
             assert hit is None, f"{study}: a Python repr {hit.group()!r} in the claims' {key}: {c[key]!r}"
         words = INTERNAL.search(" ".join(str(c.get(k, "")) for k in ("claim", "paper", "ours", "rule")))
         assert words is None, f"{study}: internal word {words.group()!r} in claim {c['claim']!r}"
+
+
+def test_a_phone_wide_figure_keeps_its_caption_in_view_while_it_scrolls():
+    css = (ROOT / "book" / "_static" / "derivlearn.css").read_text()
+    rule = re.search(r"figure\.phone-wide figcaption\s*\{([^}]*)\}", css)
+    assert rule and "position: sticky" in rule[1] and "left: 0" in rule[1]

@@ -16,7 +16,7 @@ def test_the_table_has_one_row_per_claim_and_the_rules_once_in_a_dropdown():
     claims = [Claim("a | b", "p", "o", "confirmed", "rule one"), Claim("c", "p", "o", "not tested")]
     text = to_markdown(claims)
     lines = text.splitlines()
-    assert lines[0].startswith(":::{dropdown}") and lines[1] == "1. **a | b.** rule one"  # rules first
+    assert lines[0].startswith(":::{dropdown}") and lines[1] == "- **1. a | b.** rule one"  # rules first
     head = lines.index("| verdict | claim (the paper) | ours |")
     assert lines[head + 2] == "| {bdg-success}`confirmed` | 1. a \\| b (*p*) | o |"
     assert lines[head + 3].startswith("| {bdg-muted}`not tested` | 2. c")
@@ -30,7 +30,10 @@ def test_a_claims_detail_goes_to_a_dropdown_under_the_table_numbered_like_its_ro
               Claim("b", "p", "o", "not confirmed")]
     lines = to_markdown(claims, details_title="More").splitlines()
     row = lines.index("| {bdg-success}`confirmed` | 1. a (*p*) | one line |")
-    assert lines[row + 2:] == ["", ":::{dropdown} More", "1. **a.** what it rests on", ":::"]
+    assert lines[row + 2:] == ["", ":::{dropdown} More", "- **1. a.** what it rests on", ":::"]
+    # the row's own number, even where an earlier claim has no detail (no renumbering)
+    later = to_markdown([Claim("b", "p", "o", "not confirmed"), claims[0]]).splitlines()
+    assert "- **2. a.** what it rests on" in later
     recs = to_records(claims)
     assert recs[0]["detail"] == "what it rests on" and "detail" not in recs[1]  # only where there is one
     assert "dropdown} More on each result" not in to_markdown(claims[1:])  # none without details

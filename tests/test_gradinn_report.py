@@ -124,7 +124,12 @@ def test_the_answer_and_the_claim_table_read_for_people_and_say_what_is_missing(
     text = gr.answer(claims, summary, rows, cfg)
     assert "{bdg-" in text and "Friedman #1, 200 points" in text
     assert "Against PINN-like models:** not yet recorded" in text  # no PINN record
-    assert "bottom of its grid (0.01)" in text and "Stokes" in text  # where lambda lands
+    # the answer first in a few sentences, the claims one by one in a dropdown under it; where
+    # lambda lands is said under its figure, not repeated here
+    lead, _, rest = text.partition(":::{dropdown} The answer claim by claim")
+    assert lead.startswith("**What we found**") and len(lead.split()) < 250 and rest.endswith(":::")
+    assert "bottom of its grid" not in text
+    assert "bottom of its grid (0.01)" in (lam := gr.lambda_sentence(rows, cfg)) and "Stokes" in lam
     table = gr.claim_table(claims, summary)
     # the house layout (claims.to_markdown): the rules first, once, in a dropdown, then the
     # table with the verdict first and three columns
@@ -427,3 +432,10 @@ def test_the_low_data_line_says_when_early_stopping_halts_the_fits_at_once(book_
     s0, c0 = gi.summarize(cfg, book_like[1])
     plain = gr.answer(c0, s0, rows, cfg)
     assert "early stopping halts them" not in plain
+
+
+def test_the_protocol_text_has_no_template_left_and_one_notation_per_grid():
+    text = gr.protocol_markdown(gi.GradINNConfig.from_profile("book"))
+    assert "{" not in text and "}" not in text  # every placeholder filled (an f-string each)
+    assert "weight decay (0, 10⁻⁴, 10⁻³, 10⁻², 10⁻¹;" in text and "noise variance (10⁻⁶, 10⁻⁴," in text
+    assert "λ (10⁻³, 10⁻², 10⁻¹, 1, 10," in text

@@ -79,14 +79,16 @@ def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is
         return text.replace("|", "\\|").replace("\n", " ")
 
     rows = []
-    rules = [f"{i}. **{c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
+    # an item per claim that has one, with the row's number written out (a Markdown ordered
+    # list would renumber 1, 2, 4 as 1, 2, 3)
+    rules = [f"- **{i}. {c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
     if rules:
         rows += [f":::{{dropdown}} {rules_title}", *rules, ":::", ""]
     rows += [f"| verdict | claim ({cell(source)}) | ours |", "|---|---|---|"]
     for i, c in enumerate(claims, 1):
         said = c.paper if paper is None else paper(c)
         rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(said)}*) | {cell(c.ours)} |")
-    more = [f"{i}. **{c.claim}.** {c.detail}" for i, c in enumerate(claims, 1) if c.detail]
+    more = [f"- **{i}. {c.claim}.** {c.detail}" for i, c in enumerate(claims, 1) if c.detail]
     if more:
         rows += ["", f":::{{dropdown}} {details_title}", *more, ":::"]
     return "\n".join(rows)
