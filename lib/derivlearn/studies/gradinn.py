@@ -1730,8 +1730,9 @@ def _noise_claim(cfg: GradINNConfig, rows, main: str, alt: str | None, plan, det
     details["by_reading"]["noise"] = {main: provisional(main_v, len(res), len(mine), "problems")} | (
         {alt: alt_v} if alt else {})
     r = _Reading("noise", CLAIM_NAMES["noise"], f"{_label()}: robust to noisy data, maintaining accuracy "
-                 "where standard approaches degraded (the committed rule tests the first half, the "
-                 "comparative reading the second)", RULES["noise"] + " " + _rests_on(main, alt_v, cfg.epochs),
+                 "where standard approaches degraded (the rule fixed before the results tests the first "
+                 "half, the comparative reading the second)",
+                 RULES["noise"] + " " + _rests_on(main, alt_v, cfg.epochs),
                  planned=len(mine), recorded=len(res), unit="problems")
     if not res:
         return r

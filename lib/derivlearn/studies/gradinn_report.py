@@ -808,6 +808,13 @@ def _result(r: dict[str, Any] | None, holm: str | None = None) -> str:
     return text
 
 
+GRID_CHANGE = ("The hyperparameter grids were widened from four to five values per model after the first "
+               "results of the validation protocol were seen (validation often chose a grid's edge); the "
+               "runs on the four-value grids were replaced by runs on the five-value grids. The rules "
+               "were not changed with them.")
+"""Said once with the rules: a change of protocol made after results were seen."""
+
+
 def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     """The reproduction record as MyST Markdown in the house layout
     (:func:`derivlearn.claims.to_markdown`): the rules first, once, in a dropdown (the comparison
@@ -827,7 +834,7 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
         if at is not None:
             lines[at] = f"| {verdict_badges(c.verdict, rd, count=False)} | {i}. " + lines[at][len(row):]
     if lines and lines[0].startswith(":::{dropdown}"):
-        lines[1:1] = [f"**Comparisons.** {gi.RULES['tie']}", ""]
+        lines[1:1] = [f"**Comparisons.** {gi.RULES['tie']}", "", f"**Grids.** {GRID_CHANGE}", ""]
     out = lines
     by = det.get("by_reading", {})
     if alt and by:
@@ -1137,7 +1144,7 @@ def cost_frame(df, cfg: gi.GradINNConfig | None = None):
 def cost_markdown(frame) -> str:
     """The cost frame as a Markdown table (en dashes where nothing is recorded), with a total of
     the recorded and of the projected hours. The hours are wall-clock hours of one-thread runs."""
-    out = ["| model | runs recorded | hours (wall, one thread) | minutes per run | runs planned | "
+    out = ["| model | runs recorded | hours (wall, one thread) | median minutes per run | runs planned | "
            "projected hours (wall, one thread) |", "|---|---:|---:|---:|---:|---:|"]
     for _, r in frame.iterrows():
         planned = "–" if not math.isfinite(r["planned"]) else str(int(r["planned"]))
