@@ -3,6 +3,7 @@ tables, and an answer built from the computed claims that says what is not recor
 
 from __future__ import annotations
 
+import math
 import re
 
 import matplotlib
@@ -142,9 +143,13 @@ def test_the_answer_and_the_claim_table_read_for_people_and_say_what_is_missing(
     assert table.count(gi.RULES["low_data"]) == 1 and table.count(gi.RULES["tie"]) == 1
     start = table.index(header)
     assert table.index(gi.RULES["tie"]) < start and table.index(gi.RULES["low_data"]) < start
-    # the summary's label once, in the header; the talk's claim names its own source
-    assert "not verified against the full text" in gr.SOURCE
+    # the summary's label once, in a sentence above the table (the header stays a few words, so
+    # that a phone shows it on one or two lines); the talk's claim names its own source
+    assert len(gr.SOURCE) <= 30 and "not verified against the full text" in gr.SOURCE_NOTE
     assert table.count("not verified against the full text") == 1
+    assert lines.index(gr.SOURCE_NOTE) == head - 2
+    # what every verdict rests on is said once, above the rules, not at the end of each of them
+    assert table.count(gi.READING[gi.MAIN].removeprefix("with ")) == 1
     assert sum(c.paper.startswith("Summary of the paper") for c in claims) >= 4   # in the records
     assert "a conference talk on the journal version, not the summary of the paper" in table
     # no parentheses inside parentheses in a claim cell (the statement is set in brackets)
@@ -182,7 +187,14 @@ def test_the_cost_table_sums_recorded_run_time_per_model(book_like):
     assert "| all | 50 |" in text and text.splitlines()[-1].endswith("| at least 0.83 |")
     # nothing recorded under the current plan: a table of dashes, not an error
     empty = gr.cost_markdown(gr.cost_frame(df.iloc[:0], cfg))
-    assert empty.splitlines()[-1] == "| all | 0 | – | | – | – |"
+    assert empty.splitlines()[-1] == "| all | 0 | – | – | – | – |"
+    # every planned run recorded: the planned and projected columns would repeat the recorded ones
+    full = frame.assign(planned=frame["runs"].where(frame["runs"] > 0, math.nan),
+                        **{"projected hours": frame["hours"]})
+    done = gr.cost_markdown(full)
+    assert "planned" not in done and "projected" not in done
+    assert done.splitlines()[0] == "| model | runs | hours (wall, one thread) | median minutes per run |"
+    assert done.splitlines()[-1].startswith("| all | 50 | 0.83 |")
 
 
 def test_the_capacity_finding_counts_cells_and_reads_them_against_the_fine_tuned_reading(book_like):
@@ -199,7 +211,7 @@ def test_the_capacity_finding_counts_cells_and_reads_them_against_the_fine_tuned
     n = len(cfg.sizes)
     assert f"wins 0, ties {4 * n} and loses {n} of {5 * n} cells" in text
     assert f"wins {n}, ties {4 * n} and loses 0 of {5 * n}" in text
-    assert "the loss is the price" in text
+    assert "Where it loses, our reading" in text
 
 
 def _rows(df):
@@ -289,8 +301,8 @@ def test_the_noise_texts_give_every_level_and_the_comparison_with_the_network():
     summary, _ = gi.summarize(cfg, pd.DataFrame(recs))
     table = gr.noise_table(summary, cfg)
     # a model without noisy records gets no column, and the lead sentence names the columns drawn
-    assert "| Stokes | robust: 3, 0.5 | fits, not robust: 3, 2 | tie, win (holds) |" in table
-    assert "| Burgers | does not fit: 50, 5 | does not fit: 50, 5 | tie, tie |" in table
+    assert "| Stokes | robust: 3, 0.5 | not robust: 3, 2 | tie, win (holds) |" in table
+    assert "| Burgers | above the noise range: 50, 5 | above the noise range: 50, 5 | tie, tie |" in table
     assert "F restricted" not in table and "in the last column GradINN's outcome" in table
     text = gr.noise_text(summary, cfg)
     assert "holds where the network degrades on 1 of 2 problems (Stokes)" in text
@@ -439,3 +451,74 @@ def test_the_protocol_text_has_no_template_left_and_one_notation_per_grid():
     assert "{" not in text and "}" not in text  # every placeholder filled (an f-string each)
     assert "weight decay (0, 10⁻⁴, 10⁻³, 10⁻², 10⁻¹;" in text and "noise variance (10⁻⁶, 10⁻⁴," in text
     assert "λ (10⁻³, 10⁻², 10⁻¹, 1, 10," in text
+
+
+def _trials(problem, model, errors, chosen=None):
+    """Trial rows (:func:`gradinn.trial_frame`'s columns) at N = 100 without noise: one per seed
+    and grid value, the error of each value scaled by the repetitions' spread."""
+    method, _, variant = model.partition("-")
+    return [{"problem": problem, "method": method, "model": model, "variant": variant or None,
+             "prior": gi.matched_prior(problem, variant) if variant else None, "N": 100, "noise": 0.0,
+             "seed": k, "value": v, "val_mse": e, "rmse": e * f, "epoch": 100, "chosen": v == chosen}
+            for k, f in enumerate(SPREAD) for v, e in errors.items()]
+
+
+def test_the_lambda_ablation_compares_like_with_like_and_says_whether_a_gap_is_beyond_the_spread():
+    grid = {"lams": (0.01, 0.1, 1.0, 10.0), "weight_decays": (0.0, 1e-5, 1e-4, 1e-3),
+            "pinn_lams": (0.01, 0.1, 1.0, 10.0), "sobolev_lams": (0.01, 0.1, 1.0, 10.0),
+            "gp_noises": (1e-6, 1e-4, 1e-2, 1e-1)}
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("stokes",), ablation_size=100, **grid)
+    trials = pd.DataFrame(
+        _trials("stokes", gi.MAIN, {0.01: 1.0, 0.1: 2.0, 1.0: 5.0, 10.0: 50.0}, chosen=0.01)
+        + _trials("stokes", "nn", {0.0: 1.5, 1e-5: 2.0, 1e-4: 3.0, 1e-3: 6.0}, chosen=1e-5))
+    text = gr.ablation_text(trials, cfg)
+    # the NN's reference is its best weight decay (0), not its selected one (1e-5): 1.0 against 1.5;
+    # the same spread on both sides makes every paired ratio 1.5, a gap beyond the spread
+    assert "Stokes: best λ = 0.01, an error 33 % below the standard NN's best (weight decay 0)" in text
+    assert "NN / GradINN 1.50 (1.50–1.50), beyond the spread" in text
+    assert "1 of the 1 gaps lies beyond the spread" in text
+    assert "On Stokes the error falls monotonically as λ decreases" in text
+    assert "smallest λ in 5 of 5 fits" in text
+    assert "its error is 50.0 times the best λ's on Stokes" in text
+    assert "the standard NN's largest weight decay costs it 4 times its best" in text
+    assert "figure):\n\n- Stokes" in text  # the list is its own block
+    fig = gr.lambda_ablation_figure(trials, cfg)
+    line = next(ln for ax in fig.axes for ln in ax.get_lines()
+                if "best weight decay" in str(ln.get_label()))
+    assert line.get_ydata()[0] == pytest.approx(gr.geometric_band([1.5 * f for f in SPREAD])[0])
+    plt.close(fig)
+
+
+def test_the_prior_text_says_where_the_matched_prior_loses_and_by_how_much():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("stokes", "lotka_volterra"), ablation_size=100)
+    recs = [r | {"variant": "finetuned", "prior": pr} for pr, e in (("smooth", 1.0), ("oscillatory", 1.2))
+            for r in [_rec("stokes", "gradinn-finetuned", 100, 0.0, [e * f for f in SPREAD])]]
+    recs += [r | {"variant": "finetuned", "prior": pr} for pr, e in (("oscillatory", 2.0), ("smooth", 1.0))
+             for r in [_rec("lotka_volterra", "gradinn-finetuned", 100, 0.0, [e * f for f in SPREAD])]]
+    summary, _ = gi.summarize(cfg, pd.DataFrame(recs))
+    pp = summary["prior_paired"]
+    # Stokes: the matched (smooth) prior wins; Lotka-Volterra: the matched (oscillatory) one loses
+    assert pp["stokes"]["finetuned"]["outcome"] == "win"
+    assert pp["lotka_volterra"]["finetuned"]["outcome"] == "loss"
+    text = gr.prior_text(summary, cfg)
+    assert "better one in 1 of 2" in text and "The matched prior is the worse one on Lotka–Volterra" in text
+    assert "other over matched 0.50 (0.50–0.50), a difference beyond the spread" in text
+    assert "The verdicts on Lotka–Volterra rest on the oscillatory prior" in text
+
+
+def test_the_first_protocol_table_separates_validating_lambda_from_fine_tuning_f():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("friedman1", "friedman1_5d", "stokes"))
+    key = "N=100,noise=0"
+    summary = {"first_protocol_rmse": {
+        "friedman1": {"gradinn-capacity": {key: 1.0}, "nn": {key: 2.0}},
+        "stokes": {"gradinn-capacity": {key: 0.03}, "nn": {key: 0.006}}},
+        "rmse": {"friedman1": {gi.MAIN: {key: 0.7}, "gradinn-capacity": {key: 1.1}, "nn": {key: 1.0}},
+                 "friedman1_5d": {gi.MAIN: {key: 0.4}, "gradinn-capacity": {key: 0.5}, "nn": {key: 0.5}},
+                 "stokes": {gi.MAIN: {key: 0.007}, "gradinn-capacity": {key: 0.0069}, "nn": {key: 0.0079}}}}
+    table = gr.first_protocol_table(summary, cfg)
+    assert "| Stokes | 0.03 | 0.006 | 0.0069 | 0.007 | 0.0079 |" in table
+    assert "| Friedman #1, 5 inputs | – | – | 0.5 | 0.4 | 0.5 |" in table
+    assert "– : not part of the first protocol (Friedman #1, 5 inputs came with the validation" in table
+    text = gr.first_text(summary, cfg)
+    assert ("validating λ alone removes most of the first protocol's excess error on Stokes, and "
+            "fine-tuning F is what helps on Friedman #1") in text

@@ -354,9 +354,16 @@ def test_closeness_names_the_definition_nearest_the_paper():
                      lambda f, k, n, w, d: 3 * paper_world(f, k, n, w, d)))
     summary, claims = ho.summarize(cfg, records_frame(records(cfg, world)))
     c = next(c for c in claims if c.claim == ho.CLOSENESS[0])
-    assert c.verdict == CONFIRMED and "original units, Var = 0: 1/(Var + ε)" in c.ours
+    assert c.verdict == CONFIRMED and "original units, Var = 0: 1/(Var + ε)" in c.detail
+    assert c.ours == "closest definition: a typical factor 1 from the paper"
     details = summary["claim_details"][c.claim]["by_reading"]["original/mean"]
     assert details["closest"] == "original_eps"
+    # every 'ours' cell scans in a line or two: a long one is the count of checks that hold,
+    # its numbers under the table (the claim's detail)
+    for cl in claims:
+        assert len(cl.ours.split(" (differs under")[0]) <= ho.SHORT_OURS, cl.ours
+    counted = [cl for cl in claims if cl.ours.split(" (")[0].endswith("checks hold")]
+    assert counted and all(cl.detail and cl.detail[0].isupper() for cl in counted)
     assert details["by_definition"]["zscored_one"]["distance"] == pytest.approx(math.log10(3))
     assert summary["table3_distance"]["zscored_one"]["distance"] == pytest.approx(math.log10(3))
     # with the other definitions at N = 550 only, every distance is over the same cells
