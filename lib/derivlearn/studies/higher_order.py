@@ -1363,7 +1363,7 @@ def _graded_claims(cfg: HigherOrderConfig, c: Cells) -> tuple[list[Claim], dict[
     return claims, details
 
 
-SHORT_OURS = 100
+SHORT_OURS = 130
 """The longest 'ours' cell the claim table shows; a longer one becomes the count of checks that
 hold, with the numbers in the claim's detail (under the table)."""
 TABLE3_NOTE = ("Graded under the main fixed-ρ definition at every Table III size and under every "
