@@ -419,32 +419,8 @@ def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: s
 
 
 def hardware_words(records, cfg: ho.HigherOrderConfig) -> str:
-    """Where the recorded runs of the plan ran, from their records: how many on a GPU (CUDA) and
-    how many on the CPU, with the torch versions. ``""`` without records of the plan."""
-    from derivlearn.store import config_key
+    """Where the recorded runs of the plan ran (:func:`derivlearn.provenance.where_runs_ran`)."""
+    from derivlearn.provenance import where_runs_ran
 
-    keys = {config_key(c, cfg.version_of(c)) for c in ho.run_configs(cfg)}
-    mine = {r["key"]: r for r in records if r.get("key") in keys and r.get("status") == "ok"}
-    if not mine:
-        return ""
-    where: dict[str, list[dict]] = {}
-    for r in mine.values():
-        dev = str((r.get("env") or {}).get("device", "cpu"))
-        where.setdefault("GPU" if dev.startswith("cuda") else "CPU", []).append(r)
-    if "GPU" not in where:
-        return ""
-
-    def torch_of(rs) -> str:
-        return ", ".join(sorted({str((r.get("version") or {}).get("torch", "?")).split("+")[0] for r in rs}))
-
-    gpu, cpu = where.get("GPU", []), where.get("CPU", [])
-    names = sorted({(r.get("env") or {}).get("gpu") for r in gpu} - {None})
-    text = (f"**Where the runs ran.** {len(gpu)} of the {len(mine)} recorded runs of the plan ran on a "
-            f"GPU{' (' + ', '.join(names) + ')' if names else ''} with CUDA, several processes "
-            f"sharing it (torch {torch_of(gpu)})")
-    text += (f", the other {len(cpu)} on the CPU (torch {torch_of(cpu)})." if cpu else ".")
-    return text + (" With the same settings and seeds the two devices agree to round-off in float64 "
-                   "(`benchmarks/gpu_check.py`); in float32, as here, sums run in another order on "
-                   "the GPU, so a run's numbers match a CPU run's statistically, not digit for digit. "
-                   "Their recorded hours are not CPU-hours of the reference machine.")
+    return where_runs_ran(records, ho.run_configs(cfg), cfg.version_of)
 
