@@ -325,7 +325,7 @@ def test_prior_ablation_and_budget_texts_say_only_what_the_records_show(book_lik
                          "gradinn-finetuned": {"fits": 10, "at_budget": 9, "median_kept_epoch": 5000.0,
                                                "budget": 5000}}}
     text = gr.budget_text(budget)
-    assert "GradINN, F fine-tuned: 9 of 10 fits (90 %" in text
+    assert "| GradINN, F fine-tuned | 9 of 10 (90 %) | 5000 |" in text
     assert "not early stopping, ends most fits of GradINN with F fine-tuned and the standard NN" in text
     budget["budget"]["nn"]["at_budget"] = 1
     text = gr.budget_text(budget)

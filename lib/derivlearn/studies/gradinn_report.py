@@ -1804,17 +1804,18 @@ def budget_text(summary: dict[str, Any]) -> str:
     models = [m for m in MODELS if m in b and b[m]["fits"]]
     if not models:
         return ""
-    parts = [f"{MODELS[m][3]}: {b[m]['at_budget']} of {b[m]['fits']} fits "
-             f"({round(100 * b[m]['at_budget'] / b[m]['fits'])} %, median kept epoch "
-             f"{num(b[m]['median_kept_epoch'], 4)})" for m in models]
+    rows = [f"| {MODELS[m][3]} | {b[m]['at_budget']} of {b[m]['fits']} "
+            f"({round(100 * b[m]['at_budget'] / b[m]['fits'])} %) | {num(b[m]['median_kept_epoch'], 4)} |"
+            for m in models]
     bound = [NOTE_NAMES[m] for m in models if b[m]["at_budget"] > b[m]["fits"] / 2]
     free = [NOTE_NAMES[m] for m in models if b[m]["at_budget"] <= b[m]["fits"] / 2]
-    text = (f"**Where fits stop.** A fit keeps its weights from its best validation check. That check "
-            f"lies in the last 2 % of the {b[models[0]]['budget']}-epoch budget in these fits: "
-            f"{'; '.join(parts)}.")
+    text = (f"**Where fits stop.** A fit keeps its weights from its best validation check. How often "
+            f"that check lies in the last 2 % of the {b[models[0]]['budget']}-epoch budget:")
+    tail = []
     if bound:
-        text += (f" The budget, not early stopping, ends most fits of {listing(bound)}: they were "
-                 "still improving, and might gain from a longer budget.")
+        tail.append(f"The budget, not early stopping, ends most fits of {listing(bound)}: they were "
+                    "still improving, and might gain from a longer budget.")
     if free:
-        text += f" Early stopping ends most fits of {listing(free)}."
-    return text
+        tail.append(f"Early stopping ends most fits of {listing(free)}.")
+    table = ["| model | fits ending in the last 2 % | median kept epoch |", "|---|---:|---:|", *rows]
+    return "\n\n".join([text, "\n".join(table), " ".join(tail)])
