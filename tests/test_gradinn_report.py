@@ -123,12 +123,10 @@ def test_the_answer_and_the_claim_table_read_for_people_and_say_what_is_missing(
     cfg, df, rows = book_like
     summary, claims = gi.summarize(cfg, df)
     text = gr.answer(claims, summary, rows, cfg)
-    assert "{bdg-" in text and "Friedman #1, 200 points" in text
-    assert "Against PINN-like models:** not yet recorded" in text  # no PINN record
-    # the answer first in a few sentences, the claims one by one in a dropdown under it; where
+    # the answer in a few sentences; the claims one by one only in the claim table at the end
+    # (with what each rests on under it), so that every verdict is stated once in full; where
     # lambda lands is said under its figure, not repeated here
-    lead, _, rest = text.partition(":::{dropdown} The answer claim by claim")
-    assert lead.startswith("**What we found**") and len(lead.split()) < 250 and rest.endswith(":::")
+    assert text.startswith("**What we found**") and len(text.split()) < 250 and ":::" not in text
     assert "bottom of its grid" not in text
     assert "bottom of its grid (0.01)" in (lam := gr.lambda_sentence(rows, cfg)) and "Stokes" in lam
     table = gr.claim_table(claims, summary)
@@ -429,8 +427,7 @@ def test_the_budget_check_stays_out_of_the_plan_cells_and_is_read_beside_the_fri
     row = next(c for c in claims if c.claim == gi.CLAIM_NAMES["friedman"])
     assert "NN / GradINN = 2.00" in row.ours and "for 120 epochs instead: 8.00 (" in row.detail
     assert "a win)" in row.detail
-    text = gr.answer(claims, summary, gi.main_rows(long), cfg)
-    assert "With 120 epochs instead of 30 (a check beside the verdict" in text and "ratio is 8.00" in text
+    assert "trained for 120 epochs instead: 8.00" in row.detail
 
 
 def test_the_low_data_line_says_when_early_stopping_halts_the_fits_at_once(book_like):
@@ -439,11 +436,11 @@ def test_the_low_data_line_says_when_early_stopping_halts_the_fits_at_once(book_
     sel = df.n_train == 25
     df.loc[sel, "epochs"] = df.loc[sel, "epochs"].map(lambda v: [1] * len(v))  # kept weights: epoch 1
     summary, claims = gi.summarize(cfg, df)
-    text = gr.answer(claims, summary, gi.main_rows(gi.long_frame(df)), cfg)
-    assert "At N = 25, 25 of 25 GradINN fits and 25 of 25 standard-NN fits keep their weights" in text
+    low = next(c for c in claims if c.claim == gi.CLAIM_NAMES["low_data"])
+    assert "At N = 25, 25 of 25 GradINN fits and 25 of 25 standard-NN fits keep their weights" in low.detail
     s0, c0 = gi.summarize(cfg, book_like[1])
-    plain = gr.answer(c0, s0, rows, cfg)
-    assert "early stopping halts them" not in plain
+    plain = next(c for c in c0 if c.claim == gi.CLAIM_NAMES["low_data"])
+    assert "early stopping halts them" not in plain.detail
 
 
 def test_the_protocol_text_has_no_template_left_and_one_notation_per_grid():
@@ -481,7 +478,7 @@ def test_the_lambda_ablation_compares_like_with_like_and_says_whether_a_gap_is_b
     assert "smallest λ in 5 of 5 fits" in text
     assert "its error is 50.0 times the best λ's on Stokes" in text
     assert "the standard NN's largest weight decay costs it 4 times its best" in text
-    assert "figure):\n\n- Stokes" in text  # the list is its own block
+    assert "repetitions):\n\n- Stokes" in text  # the list is its own block
     fig = gr.lambda_ablation_figure(trials, cfg)
     line = next(ln for ax in fig.axes for ln in ax.get_lines()
                 if "best weight decay" in str(ln.get_label()))
@@ -501,9 +498,11 @@ def test_the_prior_text_says_where_the_matched_prior_loses_and_by_how_much():
     assert pp["stokes"]["finetuned"]["outcome"] == "win"
     assert pp["lotka_volterra"]["finetuned"]["outcome"] == "loss"
     text = gr.prior_text(summary, cfg)
-    assert "better one in 1 of 2" in text and "The matched prior is the worse one on Lotka–Volterra" in text
+    assert ("better one in 1 of 2 comparisons; paired over the repetitions it wins 1, ties 0 and "
+            "loses 1") in text
+    assert "The matched prior is the worse one on Lotka–Volterra" in text
     assert "other over matched 0.50 (0.50–0.50), a difference beyond the spread" in text
-    assert "The verdicts on Lotka–Volterra rest on the oscillatory prior" in text
+    assert "The verdicts on Lotka–Volterra rest on the oscillatory prior, the worse of the two" in text
 
 
 def test_the_first_protocol_table_separates_validating_lambda_from_fine_tuning_f():
@@ -520,5 +519,41 @@ def test_the_first_protocol_table_separates_validating_lambda_from_fine_tuning_f
     assert "| Friedman #1, 5 inputs | – | – | 0.5 | 0.4 | 0.5 |" in table
     assert "– : not part of the first protocol (Friedman #1, 5 inputs came with the validation" in table
     text = gr.first_text(summary, cfg)
-    assert ("validating λ alone removes most of the first protocol's excess error on Stokes, and "
+    assert ("that protocol alone removes most of the first protocol's excess error on Stokes, and "
             "fine-tuning F is what helps on Friedman #1") in text
+
+
+def test_the_lambda_table_names_ties_instead_of_breaking_them():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("stokes",), sizes=(25, 50, 100),
+                                        lams=(0.01, 0.1, 1.0, 10.0), pinn_lams=(0.01, 0.1, 1.0, 10.0),
+                                        sobolev_lams=(0.01, 0.1, 1.0, 10.0),
+                                        weight_decays=(0.0, 1e-5, 1e-4, 1e-3),
+                                        gp_noises=(1e-6, 1e-4, 1e-2, 1e-1))
+    chosen = {25: [0.01, 0.01, 1.0, 1.0], 50: [0.01, 0.1, 1.0, 10.0], 100: [0.1, 0.1, 0.1, 1.0]}
+    recs = []
+    for n, picks in chosen.items():
+        for k, lam in enumerate(picks):
+            recs.append(_rec("stokes", gi.MAIN, n, 0.0, [1.0], selected=lam) | {"seed": k})
+    table = gr.lambda_table(gi.main_rows(gi.long_frame(pd.DataFrame(recs))), cfg)
+    assert "| Stokes | 0.01 or 1 (2 each of 4) | no repeat | 0.1 (3 of 4) |" in table
+
+
+def test_a_low_data_win_is_read_again_against_the_plain_network_of_the_first_protocol():
+    cfg = gi.GradINNConfig.from_profile("smoke", problems=("stokes",), sizes=(25, 50))
+    rows = []
+    for k, f in enumerate(SPREAD):
+        base = {"problem": "stokes", "N": 25, "noise": 0.0, "seed": k, "check": None}
+        rows += [base | {"protocol": gi.PROTOCOL, "method": "gradinn", "variant": "finetuned",
+                         "model": gi.MAIN, "prior": "smooth", "rmse": 1.0 * f},
+                 base | {"protocol": gi.PROTOCOL, "method": "nn", "variant": None, "model": "nn",
+                         "prior": None, "rmse": 2.0 * f},
+                 base | {"protocol": "first", "method": "nn", "variant": None, "model": "nn", "prior": None,
+                         "rmse": 1.0 * f}]
+    long = pd.DataFrame(rows)
+    text = gr.plain_nn_text(long, cfg)
+    # a win against the validated NN (2.0), a tie against the plain one (1.0): said, with numbers
+    assert text.startswith("Each low-data win is against a standard NN that validation made less accurate")
+    assert "Stokes at N = 25: validated NN 2, plain NN 1, GradINN 1; against the plain NN tie, 1.00" in text
+    # the plain network no better than the validated one: nothing to say
+    long.loc[long.protocol == "first", "rmse"] *= 3
+    assert gr.plain_nn_text(long, cfg) == ""

@@ -17,7 +17,7 @@ def use_style() -> None:
     """Set the book's matplotlib defaults (call once per notebook)."""
     mpl.rcParams.update({
         "figure.figsize": (7.0, 4.2),
-        "figure.dpi": 110,
+        "figure.dpi": 160,  # the notebooks' PNGs: sharp at 640 CSS px on a 2x phone screen
         "savefig.dpi": 150,
         "axes.grid": True,
         "grid.alpha": 0.3,

@@ -198,8 +198,9 @@ def problem_words(p: str) -> str:
 
 
 def drawn_note(drawn: dict[str, list[str]], models, problems) -> str:
-    """The sentence under a figure: which models it draws on which problems, and, in one
-    sentence, what is not recorded yet (and so not drawn)."""
+    """The sentence under a figure while some of its records are missing: which models it draws
+    on which problems, and, in one sentence, what is not recorded yet (and so not drawn); ``""``
+    once every model and problem has records (the caption names them)."""
     if not drawn:
         return "The figure has no records yet."
     shown = [m for m in models if any(m in ms for ms in drawn.values())]
@@ -209,9 +210,9 @@ def drawn_note(drawn: dict[str, list[str]], models, problems) -> str:
             f"{listing([problem_words(p) for p in drawn])}.")
     missing = [x for x in ((f"{listing(lacking_models)} on every problem" if lacking_models else ""),
                            (f"{listing(lacking_problems)} for every model" if lacking_problems else "")) if x]
-    if missing:
-        text += f" Not recorded yet, so not drawn: {', and '.join(missing)}."
-    return text
+    if not missing:  # everything recorded is drawn, and the caption names it
+        return ""
+    return text + f" Not recorded yet, so not drawn: {', and '.join(missing)}."
 
 
 # ----------------------------------------------------------------------------- the plan and its records
@@ -363,7 +364,8 @@ def lambda_note(rows, cfg: gi.GradINNConfig) -> str:
 
 def lambda_table(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
     """Markdown: the lambda validation selects most often per problem and training size
-    (noise-free), with how many seeds chose it."""
+    (noise-free), with how many seeds chose it; a tie names every value chosen most often, and
+    "no repeat" says that no value was chosen twice."""
     sel = rows[(rows.model == model) & (rows.noise == 0.0)]
     head = "| problem | " + " | ".join(f"N = {n}" for n in cfg.sizes) + " |"
     out = [head, "|---|" + "---|" * len(cfg.sizes)]
@@ -375,8 +377,11 @@ def lambda_table(rows, cfg: gi.GradINNConfig, model: str = gi.MAIN) -> str:
             if not v:
                 cells.append("–")
                 continue
-            best = max(sorted(set(v)), key=v.count)
-            cells.append(f"{num(best)} ({v.count(best)} of {len(v)})")
+            top = max(v.count(x) for x in set(v))
+            modes = sorted(x for x in set(v) if v.count(x) == top)
+            cells.append(f"{num(modes[0])} ({top} of {len(v)})" if len(modes) == 1 else
+                         "no repeat" if top == 1 else
+                         f"{' or '.join(num(x) for x in modes)} ({top} each of {len(v)})")
         out.append(f"| {gi.SHORT_NAMES[p]} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
@@ -404,7 +409,7 @@ def lambda_ablation_figure(trials, cfg: gi.GradINNConfig):
             value, mean = best
             color, ls, _, label = MODELS["nn"]
             ax.axhline(mean, color=color, ls=ls, lw=1.2,
-                       label=f"{label} (its best weight decay on test data)")
+                       label=f"{label} (best weight decay)")
             drawn = True
         ax.set_title(gi.SHORT_NAMES[p])
         if drawn:
@@ -415,7 +420,7 @@ def lambda_ablation_figure(trials, cfg: gi.GradINNConfig):
             ax.set_xticks([])
             ax.set_yticks([])
         _style_axes(ax)
-    _label_grid(axes, "λ (weight of the gradient prior)", "test RMSE (problem units)")
+    _label_grid(axes, "λ", "test RMSE (problem units)")  # the caption names λ
     legend(fig, axes.values(), spare)
     return fig
 
@@ -696,7 +701,7 @@ def noise_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
     lead = (f"Per problem and model: the first rule's reading (robust; not robust; or above the noise "
             f"range, where the noise-free error is above the largest σ), then test RMSE over the noise's "
             f"standard deviation σ at {listing([pct(s) for s in levels])} noise (at most "
-            f"{gi.NOISE_FLOOR:g} at every level: close to the floor, the floor reading)")
+            f"{gi.NOISE_FLOOR:g} at every level: near the floor, the floor reading)")
     if comp:
         lead += (f"; in the last column GradINN's outcome against the standard NN at the same levels "
                  f"(comparative reading, {gi.AFTER})")
@@ -712,7 +717,9 @@ def noise_table(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                 cells.append("–")
                 continue
             status = "robust" if r["robust"] else "not robust" if r["fits"] else "above the noise range"
-            cells.append(f"{status}: " + ", ".join(num(_level(r, s).get("over_sigma"), 2) for s in levels))
+            near = " (near the floor)" if r.get("near_floor") else ""
+            cells.append(f"{status}: " + ", ".join(num(_level(r, s).get("over_sigma"), 2) for s in levels)
+                         + near)
         if comp:
             c = comp.get(p)
             cells.append("–" if c is None else ", ".join(
@@ -838,9 +845,11 @@ def _result(r: dict[str, Any] | None, holm: str | None = None) -> str:
 
 
 GRID_CHANGE = ("The hyperparameter grids were widened from four to five values per model after the first "
-               "results of the validation protocol were seen (validation often chose a grid's edge); the "
-               "runs on the four-value grids were replaced by runs on the five-value grids. The rules "
-               "were not changed with them.")
+               "results of the validation protocol were seen (validation often chose a grid's edge): λ and "
+               "the PINN's and Sobolev network's weights from 0.01–10 down to 0.001, the standard network's "
+               "weight decay from 0–10⁻³ up to 0.1, the GP's noise variance by one value. The 114 runs on "
+               "the four-value grids were replaced by runs on the five-value grids and their records "
+               "dropped (they stay in the repository's history). The rules were not changed with them.")
 """Said once with the rules: a change of protocol made after results were seen."""
 
 
@@ -857,7 +866,9 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     rests = re.compile(re.escape("Verdict " + gi.READING[main])
                        + r"(, at most \d+ full-batch Adam epochs per fit)?\. ?")
     found = next((m for c in claims if (m := rests.search(c.deviation))), None)
-    shown = [dataclasses.replace(c, ours=_table_ours(c.ours, rd), deviation=rests.sub("", c.deviation))
+    later = re.compile(r" (?=(?:Stricter|Comparative|Floor) reading, written)")  # each its own sub-item
+    shown = [dataclasses.replace(c, ours=_table_ours(c.ours, rd),
+                                 deviation=later.sub("\n  - ", rests.sub("", c.deviation)))
              for c, rd in zip(claims, rds, strict=True)]
     table = to_markdown(shown, rules_title="How each verdict is decided (rules fixed before the results "
                         "were looked at, except those marked as written after them)", source=SOURCE,
@@ -927,121 +938,10 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
 
 def answer(claims: list[Claim], summary: dict[str, Any], rows, cfg: gi.GradINNConfig,
            status: dict[str, Any] | None = None) -> str:
-    """The chapter's answer in words, built from the computed claims: one line per claim with
-    its verdict (and its later reading, marked as such), where lambda lands, and what cannot be
-    checked. A verdict on only some of its planned cells is said to be provisional."""
-    det = summary.get("claim_details", {})
-    by_key = {_key(c): c for c in claims}
-    lines = []
-    c = by_key.get("friedman")
-    fr = det.get("friedman", {}).get(gi.MAIN, {}).get("friedman1")
-    if c is not None:
-        paper_ratio = gi.PAPER_FRIEDMAN["nn"] / gi.PAPER_FRIEDMAN["gradinn"]
-        if fr is None:
-            text = f"{c.ours}."
-        else:
-            how = {"win": "GradINN is more accurate than the regularised standard NN",
-                   "tie": "GradINN and the regularised standard NN differ by less than the spread "
-                          "of the repetitions", "loss": "the regularised standard NN is more accurate"}
-            text = (f"{how[fr['outcome']]}: RMSE {num(fr['model'])} against {num(fr['other'])}, a "
-                    f"ratio of {ratio(fr['ratio'])} (95 % interval {ratio(fr['lo'])}–{ratio(fr['hi'])}), "
-                    f"against the summary's {paper_ratio:.1f}.") + _after(_reading(summary, "friedman"),
-                                                                        "friedman")
-        chk = summary.get("budget_check")
-        if chk:
-            cb, (k, n) = chk["result"], chk["gradinn_at_budget"]
-            text += (f" With {chk['epochs']} epochs instead of {cfg.epochs} (a check beside the verdict, "
-                     f"which keeps the plan's budget) the ratio is {ratio(cb['ratio'])} ({ratio(cb['lo'])}–"
-                     f"{ratio(cb['hi'])}); {k} of {n} GradINN fits still improve at that budget.")
-        lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['friedman']}** (10 inputs, 5 of them "
-                     f"inactive): {text}")
-    others = {"low_data": ("the regularised standard NN", "the standard NN"),
-              "pinn": ("the PINN-like model, which knows the equation", "the PINN-like model")}
-    for k, (other, short) in others.items():
-        c = by_key.get(k)
-        if c is None:
-            continue
-        d = det.get(k, {}).get(gi.MAIN, [])
-        cells = [x["result"] for x in d if x["result"]]
-        if not cells:
-            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS[k]}:** not yet recorded.")
-            continue
-        w, t, lo, n = _tally_words(cells)
-        rd = _reading(summary, k)
-        sizes = sizes_text(sorted(cfg.sizes)[:gi.LOW_DATA_SIZES])
-        gist = _gist(w, t, lo, n, short)
-        if _so_far(rd):
-            gist = gist.replace("in most cells", "in most of the cells so far")
-        text = (f"- {verdict_badges(c.verdict, rd, count=False)} **{SHORT_CLAIMS[k]}**"
-                f"{_brackets(sizes, _so_far(rd))}: "
-                f"against {other}, GradINN wins {w}, ties {t} and loses {lo} of {n} cells: {gist}.")
-        if k == "low_data":
-            n0 = min(cfg.sizes)
-            early = {m: gi.at_start(rows, cfg, m, n0) for m in (gi.MAIN, "nn")}
-            if any(e[0] for e in early.values()):
-                (kg, ng), (kn, nn_) = early[gi.MAIN], early["nn"]
-                share = round(100 * gi.START_TAIL)
-                text += (f" At N = {n0}, {kg} of {ng} GradINN fits and {kn} of {nn_} standard-NN fits "
-                         f"keep their weights from the first {share} % of the budget: with so few "
-                         "validation points early stopping halts them almost at once, so a tie there "
-                         "says little.")
-        holm = [x.get("holm") for x in d if x.get("holm") is not None]
-        if holm:
-            text += _after(rd, k, f"{holm.count('win')} {'win' if holm.count('win') == 1 else 'wins'} and "
-                                  f"{holm.count('loss')} {'loss' if holm.count('loss') == 1 else 'losses'} "
-                                  f"of {len(holm)}, so ")
-        lines.append(text)
-    c = by_key.get("noise")
-    if c is not None:
-        res = det.get("noise", {}).get(gi.MAIN, {})
-        nn = det.get("noise", {}).get("nn", {})
-        if not res:
-            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['noise']}:** not yet recorded.")
-        else:
-            rd = _reading(summary, "noise")
-            unfit = [gi.SHORT_NAMES[p] for p, r in res.items() if not r["fits"]]
-            comp = det.get("noise_against_nn", {})
-            holds = [gi.SHORT_NAMES[p] for p, x in comp.items() if x["holds"]]
-            robust = sum(r["robust"] for r in res.values())
-            text = (f"- {verdict_badges(c.verdict, rd, count=False)} **{SHORT_CLAIMS['noise']}**"
-                    f"{_brackets(_so_far(rd))}: "
-                    f"noise adds at most its own standard deviation to GradINN's error on {robust} of "
-                    f"{len(res)} problems, to the standard NN's on "
-                    f"{sum(r['robust'] for r in nn.values())} of {len(nn)}")
-            if unfit:
-                text += (f"; on {listing(unfit)} GradINN's noise-free error is already above the largest "
-                         "noise, so the rule cannot call it robust")
-            nn_robust = sum(r["robust"] for r in nn.values())
-            if len(nn) == len(res):
-                same = "; by this rule GradINN is as robust as the standard NN, not more"
-                text += (same if robust == nn_robust
-                         else "; more often than the standard NN" if robust > nn_robust
-                         else "; less often than the standard NN")
-            text += "."
-            if comp:
-                text += _after(rd, "noise", f"GradINN holds where the network degrades on {len(holds)} of "
-                               f"{len(comp)} problems" + (f" ({listing(holds)})" if holds else "") + ", so ")
-            lines.append(text)
-    c = by_key.get("gradient")
-    if c is not None:
-        cells = [x["result"] for x in det.get("gradient", {}).get(gi.MAIN, []) if x["result"]]
-        rd = _reading(summary, "gradient")
-        if not cells:
-            lines.append(f"- {badge(c.verdict)} **{SHORT_CLAIMS['gradient']}:** not yet recorded.")
-        else:
-            w, t, lo, n = _tally_words(cells)
-            where = _brackets("every size", f"a rule {gi.AFTER}", _so_far(rd))
-            lines.append(f"- {verdict_badges(c.verdict, rd, count=False)} "
-                         f"**{SHORT_CLAIMS['gradient']}**{where}: "
-                         f"GradINN's gradient error is lower than the standard NN's beyond the spread in "
-                         f"{w} of {n} cells, higher in {lo}, a tie in {t}.")
-    head = ("Each badge is the verdict of a rule fixed before the results were looked at (the gradient "
-            "claim's rule was written after them); a reading added after the first results were seen is "
-            "printed beside the first and says so. Verdicts " + gi.READING[gi.MAIN]
-            + ("" if status is None or not status["missing"] else
-               f", from {status['recorded']} of the {status['planned']} runs it sets out") + ".")
-    return "\n".join([lead(claims, summary), "", ":::{dropdown} The answer claim by claim",
-                       head, "", *lines, ":::"])
+    """The chapter's answer at the top: :func:`lead`, a few sentences. The claims one by one are
+    in the claim table at the end, with what each rests on in the dropdown under it, so that
+    every verdict is stated once in full."""
+    return lead(claims, summary)
 
 
 def _verdict_word(c: Claim | None, rd: dict[str, Any] | None = None) -> str:
@@ -1063,8 +963,9 @@ def lead(claims: list[Claim], summary: dict[str, Any]) -> str:
     found = []
     fr = det.get("friedman", {}).get(gi.MAIN, {}).get("friedman1")
     if fr is not None:
-        found.append(f"GradINN's RMSE on Friedman #1 at N = {gi.PAPER_FRIEDMAN['n']} is {ratio(fr['ratio'])} "
-                     f"times lower (95 % interval {ratio(fr['lo'])}–{ratio(fr['hi'])}; "
+        found.append(f"on Friedman #1 at N = {gi.PAPER_FRIEDMAN['n']} the standard network's RMSE is "
+                     f"{ratio(fr['ratio'])} times GradINN's (95 % interval "
+                     f"{ratio(fr['lo'])}–{ratio(fr['hi'])}; "
                      f"{_verdict_word(by_key.get('friedman'), _reading(summary, 'friedman'))})")
     cells = [x["result"] for x in det.get("low_data", {}).get(gi.MAIN, []) if x["result"]]
     if cells:
@@ -1078,9 +979,11 @@ def lead(claims: list[Claim], summary: dict[str, Any]) -> str:
     res = det.get("noise", {}).get(gi.MAIN, {})
     nn = det.get("noise", {}).get("nn", {})
     if res:
-        rest.append(f"noise leaves GradINN robust on {sum(r['robust'] for r in res.values())} of {len(res)} "
-                    f"problems, the standard network on {sum(r['robust'] for r in nn.values())} of {len(nn)} "
-                    f"({_verdict_word(by_key.get('noise'), _reading(summary, 'noise'))})")
+        k, k_nn = sum(r['robust'] for r in res.values()), sum(r['robust'] for r in nn.values())
+        rest.append(f"noise leaves GradINN robust on {k} of {len(res)} problems, the standard network on "
+                    f"{k_nn} of {len(nn)}"
+                    + (", as robust, not more" if k == k_nn and len(res) == len(nn) else "")
+                    + f" ({_verdict_word(by_key.get('noise'), _reading(summary, 'noise'))})")
     pinn = [x for x in det.get("pinn", {}).get(gi.MAIN, []) if x["result"]]
     if pinn:
         w, t, lo, n = _tally_words([x["result"] for x in pinn])
@@ -1100,11 +1003,14 @@ def lead(claims: list[Claim], summary: dict[str, Any]) -> str:
                     f"({_verdict_word(by_key.get('gradient'), _reading(summary, 'gradient'))}, by a rule "
                     "written after the first results)")
     later = [k for k in gi.AFTER_LABEL if _reading(summary, k).get("after_results") == VERDICTS[2]]
+    if (det.get("noise_floor") or {}).get("verdict") == VERDICTS[2]:
+        later.append("noise_floor")
     third = (f"{rest[0][0].upper()}{rest[0][1:]}" + "".join(f"; {x}" for x in rest[1:]) + "."
              if rest else "")
     if later:
         names = {"friedman": "a ratio of at least 2 on Friedman #1", "low_data": "Holm's correction at low "
-                 "data", "noise": "noise against the standard network"}
+                 "data", "noise": "noise compared with the standard network",
+                 "noise_floor": f"noise within {gi.NOISE_FLOOR:g} σ of the floor"}
         third += (" The stricter readings written after the first results ("
                   + listing([names[k] for k in later])
                   + f") {'all ' if len(later) > 2 else ''}read not confirmed.")
@@ -1247,7 +1153,8 @@ def size_text(rows, cfg: gi.GradINNConfig, summary: dict[str, Any] | None = None
             close = 0.5 < nn / gi.PAPER_FRIEDMAN["nn"] < 2
             text = (f"Our regularised standard NN's error there, {num(nn)}, is "
                     + ("close to" if close else f"{num(nn / gi.PAPER_FRIEDMAN['nn'], 2)} times")
-                    + f" the summary's {num(gi.PAPER_FRIEDMAN['nn'])}")
+                    + f" the summary's {num(gi.PAPER_FRIEDMAN['nn'])}"
+                    + (" (if the units agree)" if close else ""))
             if close:
                 text += ": the gap to the summary's ratio lies on GradINN's side"
             chk = (summary or {}).get("budget_check")
@@ -1292,6 +1199,44 @@ def ratio_text(rows, cfg: gi.GradINNConfig, summary: dict[str, Any]) -> str:
     if not any(d for d in paired_by_size(rows, cfg, "gradinn-capacity").values() if any(d.values())):
         out.append("The restricted reading of F has no records under this protocol yet.")
     return " ".join(out)
+
+
+def plain_nn_text(long, cfg: gi.GradINNConfig) -> str:
+    """After the ratio figure: GradINN's low-data wins against the validated standard NN, read
+    again against the first protocol's plain network (no weight decay, no early stopping) on the
+    same training sets, where that network is more accurate than the validated one (``""`` where
+    no win has such a record). Validation on a handful of points can hurt the network it tunes."""
+    import pandas as pd
+
+    val = long[(long.protocol == gi.PROTOCOL) & long.check.isna()]
+    first = long[long.protocol == "first"]
+    out, wins = [], 0
+    for p, n in gi.low_cells(cfg, cfg.problems):
+        r = gi.paired(gi.main_rows(long), gi.MAIN, "nn", p, n)
+        if r is None or r["outcome"] != "win":
+            continue
+        wins += 1
+        plain = first[(first.problem == p) & (first.model == "nn") & (first.N == n) & (first.noise == 0.0)]
+        if plain.empty:
+            continue
+        mine = val[(val.problem == p) & (val.model == gi.MAIN) & (val.N == n) & (val.noise == 0.0)
+                   & (val.prior == gi.matched_prior(p, "finetuned"))]
+        both = pd.concat([mine, plain.assign(model="plain")])
+        q = gi.paired(both, gi.MAIN, "plain", p, n)
+        if q is None or q["other"] >= r["other"]:
+            continue
+        out.append(f"{gi.SHORT_NAMES[p]} at N = {n}: validated NN {num(r['other'])}, plain NN "
+                   f"{num(q['other'])}, GradINN {num(r['model'])}; against the plain NN "
+                   f"{q['outcome']}, {ratio(q['ratio'])}"
+                   + (f" ({ratio(q['lo'])}–{ratio(q['hi'])})" if math.isfinite(q["lo"]) else ""))
+    if not out:
+        return ""
+    which = ("Both low-data wins are" if len(out) == wins == 2 else "Each low-data win is" if len(out) == wins
+             else f"{len(out)} of the {wins} low-data wins are")
+    return (f"{which} against a standard NN that validation made less accurate than the "
+            "first protocol's plain network (no weight decay, no early stopping) on the same training "
+            "sets (mean test RMSE): " + "; ".join(out) + ". With so few points to validate on, the "
+            "baseline's tuning can cost it more than GradINN's prior gains.")
 
 
 def gradient_text(rows, cfg: gi.GradINNConfig) -> str:
@@ -1398,7 +1343,7 @@ def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
     sel = trials[(trials.N == cfg.ablation_size) & (trials.noise == 0.0)]
     if sel.empty:
         return ""
-    items, grows, costly, beyond, gentle, n_problems = [], [], [], 0, [], 0
+    items, grows, costly, beyond, n_problems = [], [], [], 0, 0
     for p in cfg.problems:
         s = sel[(sel.problem == p) & (sel.model == gi.MAIN) & (sel.prior == gi.matched_prior(p, "finetuned"))]
         nn = sel[(sel.problem == p) & (sel.model == "nn")]
@@ -1406,8 +1351,6 @@ def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
         if gb is None:
             continue
         means = {v: geometric_band(g["rmse"])[0] for v, g in s.groupby("value")}
-        if p.startswith("friedman"):
-            gentle.append(gb[0])
         if nb is not None:
             both = pd.concat([s[s.value == gb[0]], nn[nn.value == nb[0]]])
             r = gi.paired(both, gi.MAIN, "nn", p, cfg.ablation_size)
@@ -1431,24 +1374,23 @@ def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
         if top is not None and math.isfinite(top) and top > 1.5 * gb[1]:
             nn_cost = None if nn_top is None or nb is None else nn_top / nb[1]
             costly.append((gi.SHORT_NAMES[p], top / gb[1], nn_cost))
-    head = (f"Each point is a validation trial, trained at N = {cfg.ablation_size} on the "
-            f"{round(100 * (1 - cfg.val_fraction))} % of each training set not held out.")
-    text = [head]
+    text = []
     if items:
         text.append("Read as an oracle (each model's best grid value on the test data, which no verdict "
                     "uses), GradINN with F fine-tuned at its best λ against the standard NN at its "
-                    "best weight decay (the line in the figure):\n\n" + "\n".join(items))
+                    "best weight decay (the line in the figure; errors are geometric means over the "
+                    "repetitions):\n\n" + "\n".join(items))
         text.append(f"{'No gap' if not beyond else f'{beyond} of the {len(items)} gaps'} lies beyond the "
                     "spread of the paired repetitions" + (": at their best weights, five repetitions "
                                                           "cannot tell the two models apart at this size."
                                                           if not beyond else "."))
     tail = []
     if grows:
+        picks = listing(f"{k} of {n} fits" + (f" ({g})" if len(grows) > 1 else "") for g, k, n in grows)
         tail.append(f"On {listing(g for g, _, _ in grows)} the error falls monotonically as λ decreases: "
-                    "the prior costs accuracy at every weight of the grid, the best weight may lie below "
-                    "it (towards λ = 0, the standard network without decay), and validation picks the "
-                    "smallest λ in " + listing(f"{k} of {n} fits" + (f" ({g})" if len(grows) > 1 else "")
-                                               for g, k, n in grows) + " at this size.")
+                    "each step up in λ costs accuracy, the best weight may lie below the grid (towards "
+                    f"λ = 0, the standard network without decay), and validation picks the smallest λ in "
+                    f"{picks} at this size.")
     if costly:
         lo, hi = min(costly, key=lambda x: x[1]), max(costly, key=lambda x: x[1])
         nn_r = [c[2] for c in costly if c[2] is not None]
@@ -1458,14 +1400,11 @@ def ablation_text(trials, cfg: gi.GradINNConfig) -> str:
                  else "on " + listing(c[0] for c in costly))
         tail.append(f"The largest λ ({num(max(cfg.lams))}) costs accuracy {every}: its error is {where}"
                     + (f", and the standard NN's largest weight decay costs it {span(nn_r)} times its best"
-                       if nn_r else "") + ". Our reading: F starts near zero and the penalty is relative to "
-                    "U's own gradient energy, so a large λ pulls ∇U towards a flat field whatever the "
-                    "target's scale, a shrinkage like a strong weight decay."
-                    + (f" A moderate pull helps where the target is gentle for its data (Friedman #1, best "
-                       f"λ {span(gentle)})" if gentle else "")
-                    + "; targets with large local gradients (the prey's peaks, the stream function's growth "
-                    f"away from the axis) lose most, and within {cfg.epochs} epochs F does not catch up "
-                    "with them.")
+                       if nn_r else "")
+                    + ". The two grids' largest values shrink U alike: F starts near zero and the penalty is "
+                    "relative to U's own gradient energy, so a large λ pulls ∇U towards a flat field "
+                    "whatever the target's scale, as a large weight decay pulls the weights towards "
+                    "zero. Which targets suffer most from that shrinkage we can only conjecture.")
     if tail:
         text.append(" ".join(tail))
     return "\n\n".join(text)
@@ -1489,10 +1428,14 @@ def prior_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                 "this table fills in when they are.")
     better = sum(1 for *_, a, b in pairs if a < b)
     p, var, a, b = max(pairs, key=lambda x: abs(math.log(x[3] / x[2])))
-    out = [f"The matched prior (bold) is the better one in {better} of {len(pairs)} comparisons. The "
-           f"choice matters most on {gi.SHORT_NAMES[p]} ({READING_NAMES[f'gradinn-{var}']}), "
-           f"where the other prior's error is {ratio(b / a)} times the matched one's."]
     paired_ = summary.get("prior_paired", {})
+    outs = [r["outcome"] for p_, v_, *_ in pairs if (r := paired_.get(p_, {}).get(v_))]
+    tally = (f"; paired over the repetitions it wins {outs.count('win')}, ties {outs.count('tie')} and "
+             f"loses {outs.count('loss')}" if outs else "")
+    out = [f"By the mean, the matched prior (bold) is the better one in {better} of {len(pairs)} "
+           f"comparisons{tally}. The choice matters most on {gi.SHORT_NAMES[p]} "
+           f"({READING_NAMES[f'gradinn-{var}']}), where the other prior's error is {ratio(b / a)} times the "
+           "matched one's."]
     lost = []
     for p, var, a, b in pairs:
         if a <= b:
@@ -1509,9 +1452,11 @@ def prior_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
         lv = [p for p, var, a, b in pairs
               if var == "finetuned" and a > b and gi.matched_prior(p, var) != "smooth"]
         if lv:
+            tie = all((paired_.get(p, {}).get("finetuned") or {}).get("outcome") == "tie" for p in lv)
             out.append(f"The verdicts on {listing(gi.SHORT_NAMES[p] for p in lv)} rest on the oscillatory "
-                       "prior, the worse of the two there at this size: the matching we designed is not what "
-                       "the data reward, so the chapter's choice of prior there is not in GradINN's favour.")
+                       "prior, " + ("no better there than the smooth one (a difference inside the spread)"
+                                    if tie else "the worse of the two there at this size")
+                       + ": the choice of prior does not favour GradINN there.")
     return " ".join(out)
 
 
@@ -1564,12 +1509,13 @@ def first_text(summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
         out.append(text + ".")
     fixed = [p for p, v in then.items() if v > 1 and p in restricted and restricted[p] - 1 < (v - 1) / 2]
     if fixed:
-        out.append(f"With F still restricted but λ chosen by validation it is {times(restricted)}: "
-                   f"validating λ alone removes most of the first protocol's excess error on "
+        out.append(f"With F still restricted but under the validation protocol (λ normalised and chosen by "
+                   f"validation, early stopping, the refit) it is {times(restricted)}: that protocol alone "
+                   f"removes most of the first protocol's excess error on "
                    f"{listing(problem_words(p) for p in fixed)}, and fine-tuning F is what helps on "
                    "Friedman #1." if any(p.startswith("friedman") and later.get(p, 9) < restricted.get(p, 0)
                                          for p in later) else
-                   f"With F still restricted but λ chosen by validation it is {times(restricted)}.")
+                   f"With F still restricted but under the validation protocol it is {times(restricted)}.")
     return " ".join(out)
 
 
@@ -1665,7 +1611,7 @@ def findings(rows, summary: dict[str, Any], cfg: gi.GradINNConfig) -> str:
                 "against the standard network")
         text += "."
         if o["win"]:
-            text += f" It wins on {_cells_text(o['win'])}. {holm_clause(rows, cfg, o['win'])}"
+            text += f" It wins on {_cells_text(o['win'])}. {holm_clause(rows, cfg, o['win'], short=True)}"
         if o["loss"]:
             text += (f" It loses on {_cells_text(o['loss'])}: there even the smallest λ of the grid "
                      "costs accuracy. One candidate reason, from the loss itself: the mismatch is divided "
@@ -1685,42 +1631,9 @@ def _reading(summary: dict[str, Any], key: str) -> dict[str, Any]:
     return summary.get("claim_details", {}).get("readings", {}).get(key, {})
 
 
-def _so_far(rd: dict[str, Any]) -> str:
-    """``"provisional: 2 of the 4 planned cells so far"`` for a reading on part of its cells."""
-    if not rd or rd.get("final") or not rd.get("recorded") or rd["recorded"] >= rd["planned"]:
-        return ""
-    return f"provisional: {rd['recorded']} of the {rd['planned']} planned {rd['unit']} so far"
-
-
-def _brackets(*parts: str) -> str:
-    """``" (a; b)"`` of the non-empty parts, ``""`` without any."""
-    parts = tuple(p for p in parts if p)
-    return f" ({'; '.join(parts)})" if parts else ""
-
-
-def _after(rd: dict[str, Any], key: str, what: str = "") -> str:
-    """The second reading of a claim in words, or ``""`` without one."""
-    v = rd.get("after_results") if rd else None
-    if v is None or key not in gi.AFTER_LABEL:
-        return ""
-    would = "" if rd.get("final") else "would read "
-    return f" {gi.AFTER_LABEL[key][0].upper()}{gi.AFTER_LABEL[key][1:]}, {gi.AFTER}: {what}{would}{v}."
-
-
 def _tally_words(cells: list[dict[str, Any]]) -> tuple[int, int, int, int]:
     w, t, lo = (sum(r["outcome"] == o for r in cells) for o in ("win", "tie", "loss"))
     return w, t, lo, len(cells)
-
-
-def _gist(w: int, t: int, lo: int, n: int, short: str) -> str:
-    if w > n / 2:
-        return f"better than {short} in most cells"
-    if lo > n / 2:
-        return f"worse than {short} in most cells"
-    if t >= n / 2:
-        return (f"mostly as good as {short}, not better" if lo <= w else
-                f"mostly as good as {short}, and worse where they differ")
-    return "mixed"
 
 
 def outcomes_by_problem(rows, cfg: gi.GradINNConfig, problems, model: str = gi.MAIN,
@@ -1761,9 +1674,10 @@ def _signs_clause(rows, cfg: gi.GradINNConfig, problems, model: str = gi.MAIN) -
     return ("GradINN " + ", ".join(parts) + ties + ". " + holm_clause(rows, cfg, o["win"], model))
 
 
-def holm_clause(rows, cfg: gi.GradINNConfig, wins, model: str = gi.MAIN) -> str:
+def holm_clause(rows, cfg: gi.GradINNConfig, wins, model: str = gi.MAIN, short: bool = False) -> str:
     """How many of the wins ``[(problem, N, ratio)]`` stay wins after Holm's correction over every
-    noise-free (problem, N) cell compared with the standard NN, in words; ``""`` without wins.
+    noise-free (problem, N) cell compared with the standard NN, in words (``short``: in one clause,
+    where the full reading is said elsewhere); ``""`` without wins.
     A single test at 5 % among many cells wins by chance alone too often to carry a reading."""
     if not wins:
         return ""
@@ -1773,6 +1687,9 @@ def holm_clause(rows, cfg: gi.GradINNConfig, wins, model: str = gi.MAIN) -> str:
     k = sum(held.get((p, n)) == "win" for p, n, _ in wins)
     m = sum(r is not None for r in res)
     one = len(wins) == 1
+    if short:  # said in full under the figure of where lambda lands
+        return ("After Holm's correction over the noise-free cells " + (
+            ("it stays a win." if k else "it is a tie.") if one else f"{k} of {len(wins)} stay wins."))
     return (f"{'This win is' if one else 'Each of these wins is'} one test at 5 % among the {m} noise-free "
             f"cells compared; after Holm's correction over them, "
             + (("it stays a win." if k else "it is a tie.") if one else f"{k} of {len(wins)} stay wins.")
