@@ -361,7 +361,7 @@ def test_closeness_names_the_definition_nearest_the_paper():
     # every 'ours' cell scans in a line or two: a long one is the count of checks that hold,
     # its numbers under the table (the claim's detail)
     for cl in claims:
-        assert len(cl.ours.split(" (differs under")[0]) <= ho.SHORT_OURS, cl.ours
+        assert len(cl.ours.split(" (other readings differ)")[0]) <= ho.SHORT_OURS, cl.ours
     counted = [cl for cl in claims if cl.ours.split(" (")[0].endswith("checks hold")]
     assert counted and all(cl.detail and cl.detail[0].isupper() for cl in counted)
     assert details["by_definition"]["zscored_one"]["distance"] == pytest.approx(math.log10(3))
@@ -404,7 +404,9 @@ def test_means_and_medians_that_disagree_are_both_named():
                      lambda f, k, n, w, d: [paper_world(f, k, n, w, d)] * 2 + [100.0]))
     summary, claims = ho.summarize(cfg, records_frame(records(cfg, world)))
     c = next(c for c in claims if c.claim == claim("Sobolev training beats"))
-    assert c.verdict == PARTLY and "medians: confirmed" in c.ours
+    # the row says that another reading differs; the detail under the table says which and how
+    assert c.verdict == PARTLY and c.ours.endswith("(other readings differ)")
+    assert "Verdict with medians: confirmed" in c.detail
     by = summary["claim_details"][c.claim]["by_reading"]
     assert by["original/median"]["verdict"] == CONFIRMED
 
@@ -514,3 +516,46 @@ def test_where_runs_ran_counts_only_the_plan_and_says_nothing_when_all_ran_on_th
     assert "the other 2 on the CPU" in text
     assert where_runs_ran(recs[1:], plan, cfg.version_of) == ""
     assert where_runs_ran([], plan, cfg.version_of) == ""
+
+
+def test_a_stalled_repetition_is_counted_and_left_out_of_its_own_reading():
+    import pandas as pd
+
+    assert ho.stalled(0.9, 1) and not ho.stalled(0.9, ho.STALL_EPOCHS + 1) and not ho.stalled(0.1, 1)
+    assert not ho.stalled(0.9, None)
+    rows = [{"function": "sum_squares", "category": "bowl", "order": 0, "N": 100, "weighting": "adaptive",
+             "partials": "all", "definition": "-", "rep": r, "error": e, "error_z": z,
+             "seconds_per_epoch": 0.1, "fired": None, "mean_rho": None, "best_epoch": b,
+             "stalled": ho.stalled(z, b)}
+            for r, (e, z, b) in enumerate(((4000.0, 1.0, 1), (10.0, 0.01, 150), (20.0, 0.02, 170)))]
+    long = pd.DataFrame(rows)
+    assert ho.cells(long, "original", "mean").err[("sum_squares", 0, 100)] == pytest.approx(4030 / 3)
+    assert ho.cells(long, "original", "trained").err[("sum_squares", 0, 100)] == pytest.approx(15.0)
+    counts = ho.stall_counts(long)
+    assert (counts["stalled"], counts["repetitions"]) == (1, 3)
+    assert counts["cells"] == [{"function": "sum_squares", "weighting": "adaptive", "order": 0, "N": 100,
+                                "definition": "-", "stalled": 1, "repetitions": 3}]
+    with pytest.raises(ValueError, match="'stat'"):
+        ho.cells(long, "original", "max")
+
+
+def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
+    from derivlearn.studies import higher_order_report as hr
+
+    cfg = ho.HigherOrderConfig.from_profile("smoke", examples=("sum_squares", "branin"))
+    me = {"sum_squares": {str(k): {str(n): (1.0 if k == 0 else 0.01) for n in cfg.sizes} for k in cfg.orders},
+          "branin": {str(k): {str(n): 1.0 for n in cfg.sizes} for k in cfg.orders}}
+    summary = {"mean_error": me, "table3_distance": {"original_eps": {"distance": 1.0},
+                                                      "zscored_one": {"distance": None}},
+               "stalls": {"stalled": 2, "repetitions": 20, "cells": [
+                   {"function": "branin", "weighting": "adaptive", "order": 3, "N": 100,
+                    "definition": "-", "stalled": 2, "repetitions": 5}]}}
+    text = hr.findings(summary, cfg)
+    assert text.startswith("Derivatives pay off most on Sum Squares: the best Sobolev order's error is "
+                           "0.01 of value training's")
+    assert "little or not at all on Branin (1 to 1)" in text
+    assert "a typical factor 10 from the paper's" in text and "2 of 20 repetitions stalled" in text
+    stall = hr.stall_text(summary)
+    assert "2 of 20 repetitions did (10 %), in 1 cell;" in stall
+    assert "Branin, order 3, adaptive ρ, N = 100: 2 of 5" in stall
+    assert hr.stall_text({"stalls": {"stalled": 0}}) == "" and hr.findings({}, cfg) == ""
