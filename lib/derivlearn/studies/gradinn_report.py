@@ -864,7 +864,8 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     rds = [_reading(summary, k) if (k := _key(c)) else {} for c in claims]
     # what every verdict rests on is said once, above the rules, not at the end of each
     rests = re.compile(re.escape("Verdict " + gi.READING[main])
-                       + r"(, at most \d+ full-batch Adam epochs per fit)?\. ?")
+                       + r"(, at most \d+ full-batch Adam epochs per fit)?\. ?"
+                       r"(?:With the capacity prior instead: [^.]*\. ?)?")
     found = next((m for c in claims if (m := rests.search(c.deviation))), None)
     later = re.compile(r" (?=(?:Stricter|Comparative|Floor) reading, written)")  # each its own sub-item
     shown = [dataclasses.replace(c, ours=_table_ours(c.ours, rd),
@@ -882,8 +883,8 @@ def claim_table(claims: list[Claim], summary: dict[str, Any]) -> str:
     if lines and lines[0].startswith(":::{dropdown}"):
         said = [] if found is None else [
             f"**What the verdicts rest on.** Every verdict is {gi.READING[main].removeprefix('with ')}"
-            f"{found.group(1) or ''}; where a rule ends with the capacity prior's verdict, that is the same "
-            "rule read with F restricted in capacity.", ""]
+            f"{found.group(1) or ''}. The same rules read with F restricted in capacity give the verdicts "
+            "in the table of both readings under the claims.", ""]
         lines[1:1] = [*said, f"**Comparisons.** {gi.RULES['tie']}", "", f"**Grids.** {GRID_CHANGE}", ""]
     at = next((j for j, ln in enumerate(lines) if ln.startswith("| verdict |")), None)
     if at is not None:
