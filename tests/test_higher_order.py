@@ -340,7 +340,7 @@ def test_a_table3_verdict_that_depends_on_the_definition_says_so():
     assert d["depends"] is True and d["main"]["verdict"] == CONFIRMED
     assert {v["verdict"] for v in d["by_definition"].values()} == {CONFIRMED, NOT_CONFIRMED}
     same = next(c for c in claims if c.claim == claim("Adaptive ρ is worse"))
-    assert "the same under every fixed-ρ definition" in same.ours
+    assert "the same verdict under every fixed-ρ definition" in same.ours
     assert "does not depend on the definition" in same.detail
 
 
@@ -355,7 +355,7 @@ def test_closeness_names_the_definition_nearest_the_paper():
     summary, claims = ho.summarize(cfg, records_frame(records(cfg, world)))
     c = next(c for c in claims if c.claim == ho.CLOSENESS[0])
     assert c.verdict == CONFIRMED and "original units, Var = 0: 1/(Var + ε)" in c.detail
-    assert c.ours == "closest definition: a typical factor 1 from the paper"
+    assert c.ours == "closest, original units, Var = 0: 1/(Var + ε): a typical factor 1 from the paper"
     details = summary["claim_details"][c.claim]["by_reading"]["original/mean"]
     assert details["closest"] == "original_eps"
     # every 'ours' cell scans in a line or two: a long one is the count of checks that hold,

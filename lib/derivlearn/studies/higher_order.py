@@ -1029,7 +1029,9 @@ def _category_rule(cfg: HigherOrderConfig, c: Cells, cats: Sequence[str],
 
 
 def _rel_text(cat: str, r: Mapping[int, float]) -> str:
-    return (f"{label(cat)}: error / VT by order " + ", ".join(_g(v) for v in r.values())
+    orders = sorted(r)
+    span = f"orders {orders[0]}–{orders[-1]}" if len(orders) > 1 else f"order {orders[0]}"
+    return (f"{label(cat)}: error / value training's at {span}: " + ", ".join(_g(r[k]) for k in orders)
             + f" (improves up to order {_useful_order(r)})")
 
 
@@ -1245,7 +1247,7 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
     where = _sizes(sizes)
     if not depends:
         v = next(iter(groups))
-        return Graded(main.verdict, f"{ours}; the same under every fixed-ρ definition", main.checks,
+        return Graded(main.verdict, f"{ours}; the same verdict under every fixed-ρ definition", main.checks,
                       _sentence(on, f"at {where} all {len(tested)} fixed-ρ definitions give '{v}': the "
                                     "verdict does not depend on the definition there")), details
     split = "; ".join(f"{v} under {_names(ds)}" for v, ds in groups.items())
@@ -1287,7 +1289,7 @@ def closeness(cfg: HigherOrderConfig, c: Cells) -> tuple[Graded, dict[str, Any]]
     if score is None:
         return Graded(VERDICTS[3], "no cell with both quotients", [("cells", None)]), details
     v = verdict(score <= CLOSE[0], partly=score <= CLOSE[1])
-    ours = f"closest definition: a typical factor {_g(10 ** score)} from the paper"
+    ours = f"closest, {rho_label(best)}: a typical factor {_g(10 ** score)} from the paper"
     detail = (f"Closest: {rho_label(best)}, mean |log10 ratio| {score:.2f} (a typical factor "
               f"{_g(10 ** score)}; {where})")
     if main[0] is not None and best != main_d:
