@@ -559,3 +559,23 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
     assert "2 of 20 repetitions did (10 %), in 1 cell;" in stall
     assert "Branin, order 3, adaptive ρ, N = 100: 2 of 5" in stall
     assert hr.stall_text({"stalls": {"stalled": 0}}) == "" and hr.findings({}, cfg) == ""
+
+
+def test_the_gap_text_says_how_far_our_table_iii_is_from_the_papers_and_why():
+    from derivlearn.studies import higher_order_report as hr
+
+    cfg = ho.HigherOrderConfig.from_profile("smoke", examples=("sum_squares", "michalewicz"),
+                                            table_sizes=(100,))
+    main = cfg.rho_definitions[0]
+    summary = {"table3": {main: {"sum_squares": {"100": {"1": 0.01, "2": 0.1}},
+                                 "michalewicz": {"100": {"3": 0.9, "4": 1.0, "5": 0.8}}}},
+               "table3_paper": {"sum_squares": {"100": {"1": 1.0, "2": 1.0}},
+                                "michalewicz": {"100": {"3": 9.0, "4": 10.0, "5": 8.0}}},
+               "adaptive": {"michalewicz": {"100": {"5": {"1": {"fired": 0.5, "mean_rho": 0.1},
+                                                          "2": {"fired": 0.99, "mean_rho": 1e-3}}}}}}
+    text = hr.gap_text(summary, cfg)
+    # log10 ratios 2 and 1: a typical factor 10^1.5
+    assert "our quotients for Sum Squares are a typical factor 31.6 below the paper's" in text
+    assert "For Michalewicz at orders 3 to 5 ours are 0.8 to 1, the paper's 8 to 10." in text
+    assert "on Michalewicz it rescales the orders of 2 and more in at least 99 % of the steps" in text
+    assert hr.gap_text({}, cfg) == ""
