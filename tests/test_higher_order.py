@@ -579,3 +579,18 @@ def test_the_gap_text_says_how_far_our_table_iii_is_from_the_papers_and_why():
     assert "For Michalewicz at orders 3 to 5 ours are 0.8 to 1, the paper's 8 to 10." in text
     assert "on Michalewicz it rescales the orders of 2 and more in at least 99 % of the steps" in text
     assert hr.gap_text({}, cfg) == ""
+
+
+def test_the_claim_table_names_the_papers_figure_and_quotes_it_under_the_table():
+    from derivlearn.claims import Claim
+    from derivlearn.studies import higher_order_report as hr
+
+    claims = [Claim("Order 4 helps", "Fig. 1: 'the error decreases'", "6 of 12 checks hold",
+                    "partly confirmed", "rule", "Sum Squares: improves up to order 4."),
+              Claim("Close to Table III", "Table III: quotients from 0.1 to 460", "a factor 10",
+                    "not confirmed", "rule")]
+    table = hr.claim_table(claims)
+    assert "| 1. Order 4 helps (*the paper's Fig. 1*) | 6 of 12 checks hold |" in table
+    assert "- **1. Order 4 helps.** The paper (Fig. 1): 'the error decreases'. Sum Squares" in table
+    assert "(*the paper's Table III: quotients from 0.1 to 460*)" in table
+    assert "- **2." not in table.split("More on each result")[1]

@@ -1251,7 +1251,8 @@ def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, di
                       _sentence(on, f"at {where} all {len(tested)} fixed-ρ definitions give '{v}': the "
                                     "verdict does not depend on the definition there")), details
     split = "; ".join(f"{v} under {_names(ds)}" for v, ds in groups.items())
-    return Graded(VERDICTS[1], f"{ours}; depends on the definition of fixed ρ", main.checks,
+    return Graded(VERDICTS[1], f"{ours}; depends on the definition of fixed ρ (main: {main.verdict})",
+                  main.checks,
                   _sentence(on, f"at {where}: {split}")), details
 
 

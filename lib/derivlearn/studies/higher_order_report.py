@@ -549,6 +549,26 @@ def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     return " ".join(out)
 
 
+def claim_table(claims: Sequence[Claim]) -> str:
+    """The claim table in the house layout (:func:`derivlearn.claims.to_markdown`), short enough to
+    scan on a phone: the claim cell names where the paper says it ("the paper's Fig. 1"), and the
+    paper's words go first in the claim's entry of "More on each result" under the table."""
+    import dataclasses
+
+    from derivlearn.claims import to_markdown
+
+    def where(c: Claim) -> str:  # a quote goes under the table; a number stays in the cell
+        head, sep, words = c.paper.partition(": ")
+        return c.paper if not sep else f"the paper's {head}" + ("" if words.startswith("'") else f": {words}")
+
+    shown = []
+    for c in claims:
+        head, sep, words = c.paper.partition(": ")
+        quote = f"The paper ({head}): {words}." if sep and words.startswith("'") else ""
+        shown.append(dataclasses.replace(c, detail=" ".join(x for x in (quote, c.detail) if x)))
+    return to_markdown(shown, paper=where)
+
+
 def listing_words(items) -> str:
     """``"a, b and c"``."""
     items = list(items)
