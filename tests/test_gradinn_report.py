@@ -535,7 +535,7 @@ def test_the_lambda_table_names_ties_instead_of_breaking_them():
         for k, lam in enumerate(picks):
             recs.append(_rec("stokes", gi.MAIN, n, 0.0, [1.0], selected=lam) | {"seed": k})
     table = gr.lambda_table(gi.main_rows(gi.long_frame(pd.DataFrame(recs))), cfg)
-    assert "| Stokes | 0.01 or 1 (2 each of 4) | no repeat | 0.1 (3 of 4) |" in table
+    assert "| Stokes | 0.01 or 1 (2 each of 4) | all differ | 0.1 (3 of 4) |" in table
 
 
 def test_a_low_data_win_is_read_again_against_the_plain_network_of_the_first_protocol():
