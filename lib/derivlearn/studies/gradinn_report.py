@@ -1216,19 +1216,18 @@ def plain_nn_text(long, cfg: gi.GradINNConfig) -> str:
     no win has such a record). Validation on a handful of points can hurt the network it tunes."""
     import pandas as pd
 
-    val = long[(long.protocol == gi.PROTOCOL) & long.check.isna()]
+    rows = gi.main_rows(long)  # the validation protocol, GradINN with its matched prior
     first = long[long.protocol == "first"]
     out, wins = [], 0
     for p, n in gi.low_cells(cfg, cfg.problems):
-        r = gi.paired(gi.main_rows(long), gi.MAIN, "nn", p, n)
+        r = gi.paired(rows, gi.MAIN, "nn", p, n)
         if r is None or r["outcome"] != "win":
             continue
         wins += 1
         plain = first[(first.problem == p) & (first.model == "nn") & (first.N == n) & (first.noise == 0.0)]
         if plain.empty:
             continue
-        mine = val[(val.problem == p) & (val.model == gi.MAIN) & (val.N == n) & (val.noise == 0.0)
-                   & (val.prior == gi.matched_prior(p, "finetuned"))]
+        mine = rows[(rows.problem == p) & (rows.model == gi.MAIN) & (rows.N == n) & (rows.noise == 0.0)]
         both = pd.concat([mine, plain.assign(model="plain")])
         q = gi.paired(both, gi.MAIN, "plain", p, n)
         if q is None or q["other"] >= r["other"]:
