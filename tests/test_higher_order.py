@@ -141,9 +141,13 @@ def test_plan_cost_uses_the_epochs_of_matching_records():
                  for x in configs[1:])
     assert cost["CPU-h low"][0] * 3600 == pytest.approx(t(c) * 20 + others)
     assert cost["CPU-h high"][0] * 3600 == pytest.approx(t(c) * 30 + others)
+    # nothing of the current settings stored: a fresh run costs what is left, nothing is recorded
+    assert cost["fresh CPU-h low"][0] == pytest.approx(cost["CPU-h low"][0])
+    assert cost["recorded CPU-h"][0] == 0 and cost["on GPU"][0] == 0
     # a run of the current settings counts as stored, and its epochs over the first plan's of the
     # same cell scale the estimates that rest on the first plan's records
-    now = {"status": "ok", "config": c, "metrics": {"epochs": [20, 60]}}
+    now = {"status": "ok", "config": c, "metrics": {"epochs": [20, 60]}, "cpu_time_s": 5400.0,
+           "env": {"device": "cuda"}}
     legacy2 = {"status": "ok", "config": {k: v for k, v in configs[1].items() if k != "reduction"},
                "metrics": {"epochs": [10, 30]}}
     scaled = ho.plan_cost(cfg, [rec, now, legacy2])
@@ -155,6 +159,9 @@ def test_plan_cost_uses_the_epochs_of_matching_records():
     rest = sum(t(x) * (float(np.median(sizes[key])) if (key := (x["order"], x["n_train"])) in sizes else 100)
                for x in configs[2:])
     assert scaled["CPU-h high"][0] * 3600 == pytest.approx(t(configs[1]) * 60 + rest)
+    # the stored run: its recorded time, and its own epochs in the fresh estimate
+    assert scaled["recorded CPU-h"][0] == pytest.approx(1.5) and scaled["on GPU"][0] == 1
+    assert scaled["fresh CPU-h high"][0] * 3600 == pytest.approx(t(c) * 60 + t(configs[1]) * 60 + rest)
     assert ho.epoch_seconds(550, 3) == ho.EPOCH_CPU_SECONDS[(550, 3)]
     assert ho.EPOCH_CPU_SECONDS[(100, 3)] < ho.epoch_seconds(300, 3) < ho.EPOCH_CPU_SECONDS[(550, 3)]
 
@@ -594,3 +601,50 @@ def test_the_claim_table_names_the_papers_figure_and_quotes_it_under_the_table()
     assert "- **1. Order 4 helps.** The paper (Fig. 1): 'the error decreases'. Sum Squares" in table
     assert "(*the paper's Table III: quotients from 0.1 to 460*)" in table
     assert "- **2." not in table.split("More on each result")[1]
+
+
+class _FakeStore:
+    """Answers ``lookup`` from a function of the config (None: not recorded)."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def lookup(self, configs, version=1):
+        return [self.make(c) for c in configs]
+
+
+def _record(c, errors):
+    return {"key": "k", "status": "ok", "config": c,
+            "metrics": {"error": errors, "error_original": errors, "error_raw": errors,
+                        "best_epoch": [50] * len(errors), "epochs": [60] * len(errors),
+                        "seconds_per_epoch": 0.1}}
+
+
+def test_init_check_grades_both_initialisations_and_waits_for_every_run():
+    cfg = ho.HigherOrderConfig.from_profile("smoke")
+    n = cfg.ablation_sizes[0]
+    check = ho.init_check_config(cfg, "torch")
+    assert check.init == "torch" and check.sizes == check.table_sizes == (n,)
+    assert all(c["n_train"] == n for c in ho.run_configs(check))
+    assert "init" in ho.run_configs(check)[0] and ho.run_configs(check)[0]["init"] == "torch"
+
+    def make(c):
+        # PyTorch start: every order helps; Glorot start: Sobolev training is worse than values
+        k = c["order"]
+        if c["init"] == "torch":
+            e = 1.0 / (1 + k) if c["weighting"] != "fixed" else 2.0 / (1 + k)
+        else:
+            e = 1.0 + k if c["weighting"] != "fixed" else 1.0
+        return _record(c, [e * 0.01] * c["reps"])
+
+    out = ho.init_check(cfg, _FakeStore(make))
+    assert out["N"] == n and out["runs"] == len(ho.run_configs(check))
+    assert [r["claim"] for r in out["claims"]] == [ho.FIG_RULES[i][0] if i < len(ho.FIG_RULES)
+                                                   else ho.TABLE3_RULES[i - len(ho.FIG_RULES)][0]
+                                                   for i in ho.INIT_CHECK_CLAIMS]
+    first = out["claims"][0]  # Sobolev beats values: yes with PyTorch's start, no with Glorot's
+    assert first["torch"] == "confirmed" and first["glorot"] == "not confirmed"
+    assert first["claim"] in out["differ"]
+    assert out["stalls"]["glorot"] == {"stalled": 0, "repetitions": len(ho.run_configs(check)) * cfg.reps}
+    # one run missing: nothing to say yet
+    assert ho.init_check(cfg, _FakeStore(lambda c: None if c["order"] == 1 else make(c))) is None

@@ -12,7 +12,7 @@ import torch
 from derivlearn import functions
 from derivlearn.derivatives import derivative_tensors
 from derivlearn.nn import sobolev
-from derivlearn.nn.mlp import MLPSpec, init_params
+from derivlearn.nn.mlp import MLPSpec, forward, init_params
 from derivlearn.nn.train import TrainSpec, train_ensemble
 from derivlearn.studies import higher_order as ho
 
@@ -135,6 +135,17 @@ def test_glorot_init_has_its_bounds_and_zero_biases():
     assert TrainSpec().init == "torch"
     with pytest.raises(ValueError, match="init"):
         TrainSpec(init="he")
+
+
+def test_glorot_start_is_an_odd_function_and_torch_start_is_not():
+    """Why Glorot-started networks stall on even functions (benchmarks/higher_order_stalls.py):
+    with zero biases and tanh the network is exactly odd at the start, f(-x) = -f(x)."""
+    spec = MLPSpec(2, 200, 2, "tanh")
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    g = init_params(spec, [0, 1], init="glorot")
+    assert torch.allclose(forward(g, -x), -forward(g, x), rtol=0, atol=1e-15)
+    t = init_params(spec, [0, 1], init="torch")
+    assert float((forward(t, -x) + forward(t, x)).abs().max()) > 1e-2
 
 
 def _data(order: int, n: int = 24):

@@ -377,8 +377,11 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
     epochs: both bounds are given.
 
     *Returns* a pandas DataFrame: part, runs, stored (already in ``records``), CPU-h low, high
-    (of the runs not yet stored); ``.attrs["epoch_ratio"]`` holds the ratio applied and
-    ``.attrs["ratio_cells"]`` the number of cells it rests on.
+    (estimated, of the runs not yet stored), fresh CPU-h low, high (estimated, of every run of
+    the part, as a fresh clone without records would compute them), recorded CPU-h (the
+    ``cpu_time_s`` of the stored runs: process CPU time, also where a run's tensors were on a
+    GPU) and on GPU (how many stored runs ran there); ``.attrs["epoch_ratio"]`` holds the ratio
+    applied and ``.attrs["ratio_cells"]`` the number of cells it rests on.
     """
     import pandas as pd
 
@@ -386,7 +389,7 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
     current: dict[tuple, list[int]] = {}
     first: dict[tuple, list[int]] = {}
     by_size: dict[tuple[int, int], list[float]] = {}
-    stored = set()
+    stored: dict[str, Mapping[str, Any]] = {}
     for r in records:
         ep = r["metrics"].get("epochs") or []
         now = "reduction" in r["config"]
@@ -394,17 +397,14 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
             (current if now else first).setdefault(_cell(r["config"]), list(ep))
             by_size.setdefault((r["config"]["order"], r["config"]["n_train"]), []).append(max(ep))
         if now:
-            stored.add(_canonical(r["config"]))
+            stored.setdefault(_canonical(r["config"]), r)
     both = [float(np.mean(current[k]) / np.mean(first[k])) for k in current if k in first]
     ratio = float(np.median(both)) if both else 1.0
     rows = []
     for part, configs in plan(cfg).items():
-        lo = hi = 0.0
-        done = 0
+        lo = hi = fresh_lo = fresh_hi = spent = 0.0
+        done = gpu = 0
         for c in configs:
-            if _canonical(c) in stored:
-                done += 1
-                continue
             cell = _cell(c)
             if cell in current:
                 ep = current[cell]
@@ -414,11 +414,21 @@ def plan_cost(cfg: HigherOrderConfig, records: Iterable[Mapping[str, Any]],
                 m = by_size.get((c["order"], c["n_train"]))
                 ep = [float(np.median(m))] if m else [100.0]
             t = epoch_seconds(c["n_train"], c["order"], table) * c["reps"] / 5
+            fresh_lo += t * float(np.mean(ep))
+            fresh_hi += t * float(np.max(ep))
+            if (rec := stored.get(_canonical(c))) is not None:
+                done += 1
+                spent += float(rec.get("cpu_time_s") or 0.0)
+                gpu += str((rec.get("env") or {}).get("device", "cpu")).startswith("cuda")
+                continue
             lo += t * float(np.mean(ep))
             hi += t * float(np.max(ep))
         rows.append({"part": part, "runs": len(configs), "stored": done,
-                     "CPU-h low": lo / 3600, "CPU-h high": hi / 3600})
-    out = pd.DataFrame(rows, columns=["part", "runs", "stored", "CPU-h low", "CPU-h high"])
+                     "CPU-h low": lo / 3600, "CPU-h high": hi / 3600,
+                     "fresh CPU-h low": fresh_lo / 3600, "fresh CPU-h high": fresh_hi / 3600,
+                     "recorded CPU-h": spent / 3600, "on GPU": gpu})
+    out = pd.DataFrame(rows, columns=["part", "runs", "stored", "CPU-h low", "CPU-h high",
+                                      "fresh CPU-h low", "fresh CPU-h high", "recorded CPU-h", "on GPU"])
     out.attrs["epoch_ratio"], out.attrs["ratio_cells"] = ratio, len(both)
     return out
 
@@ -1446,6 +1456,63 @@ def claims_by_reading(cfg: HigherOrderConfig, long, read: Mapping[tuple[str, str
                                          for u, s in READINGS}}
                for i, cl in enumerate(base)}
     return out, details
+
+
+# ----------------------------------------------------------------------------- init check
+INIT_CHECK_CLAIMS = (0, 1, 2, 6, 7, 8)
+"""Claims (indices into the claim table) that the initialisation check grades: Fig. 1's three
+and Table III's first three; the Matyas claim (index 9) compares sizes and the check has one,
+the category claims and claim 11 need runs the check does not make."""
+INIT_CHECK_RULE = (
+    "Written before its runs (2026-12-01): Fig. 1's and Table III's runs at one size (the "
+    "ablation's first, N = 550 in the book profile: every example function, orders 0 to 5, the "
+    "adaptive and the main fixed ρ) are made again with PyTorch's initialisation, everything else "
+    "equal. The claims of Fig. 1 and the first three of Table III are graded at that size by the "
+    "chapter's rules, on the means in the function's units, under both initialisations. A claim "
+    "depends on the initialisation if the two verdicts differ. The means without stalled "
+    "repetitions under Glorot are printed beside, to show whether that reading stands in for "
+    "a start that does not stall.")
+
+
+def init_check_config(cfg: HigherOrderConfig, init: str) -> HigherOrderConfig:
+    """The plan of the initialisation check (:data:`INIT_CHECK_RULE`) under ``init``: Fig. 1's
+    and Table III's runs at the first ablation size (else the first Table III size)."""
+    import dataclasses
+
+    n = (cfg.ablation_sizes or cfg.table_sizes)[0]
+    return dataclasses.replace(cfg, init=init, experiments=("curves", "table3"), sizes=(n,),
+                               table_sizes=(n,), ablation_sizes=(), ablation_extra_sizes=())
+
+
+def init_check(cfg: HigherOrderConfig, store) -> dict[str, Any] | None:
+    """The initialisation check from the stored records (it computes nothing): per claim of
+    :data:`INIT_CHECK_CLAIMS`, the verdict and 'ours' under Glorot (``cfg.init``'s records)
+    and under PyTorch's initialisation, and Glorot's without stalled repetitions. ``None``
+    until both plans are recorded in full. *Returns* ``{"N", "rule", "runs", "stalls":
+    {init: {"stalled", "repetitions"}}, "claims": [{"claim", "glorot", "torch",
+    "glorot_trained", "ours": {init: text}}], "differ": [claim, ...]}``."""
+    from derivlearn.store import records_frame
+
+    out: dict[str, Any] = {"rule": INIT_CHECK_RULE, "stalls": {}, "claims": []}
+    graded: dict[str, list[Claim]] = {}
+    for init in ("glorot", "torch"):
+        c = init_check_config(cfg, init)
+        configs = run_configs(c)
+        recs = store.lookup(configs, c.version_of)
+        if any(r is None or r.get("status") != "ok" for r in recs):
+            return None
+        long = long_frame(records_frame(recs))
+        out["N"], out["runs"] = c.sizes[0], len(configs)
+        out["stalls"][init] = {"stalled": int(long["stalled"].sum()), "repetitions": len(long)}
+        graded[init] = _graded_claims(c, cells(long))[0]
+        if init == "glorot":
+            graded["glorot_trained"] = _graded_claims(c, cells(long, "original", "trained"))[0]
+    for i in INIT_CHECK_CLAIMS:
+        g, t, tr = graded["glorot"][i], graded["torch"][i], graded["glorot_trained"][i]
+        out["claims"].append({"claim": g.claim, "glorot": g.verdict, "torch": t.verdict,
+                              "glorot_trained": tr.verdict, "ours": {"glorot": g.ours, "torch": t.ours}})
+    out["differ"] = [r["claim"] for r in out["claims"] if r["glorot"] != r["torch"]]
+    return out
 
 
 # ----------------------------------------------------------------------------- summary

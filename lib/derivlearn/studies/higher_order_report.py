@@ -471,8 +471,9 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
 
 
 def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
-    """How many repetitions stalled (:func:`derivlearn.studies.higher_order.stalled`), where, and
-    what the chapter does about it, from ``summary["stalls"]``; ``""`` when none did."""
+    """How many repetitions stalled (:func:`derivlearn.studies.higher_order.stalled`) and where,
+    from ``summary["stalls"]``, and why, from ``summary["stall_probe"]`` (the output of
+    ``benchmarks/higher_order_stalls.py``, when the chapter has it); ``""`` when none stalled."""
     st = summary.get("stalls") or {}
     if not st.get("stalled"):
         return ""
@@ -483,17 +484,64 @@ def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
                 + (f"{c['weighting']} ρ" if c["definition"] == "-" else
                    f"fixed ρ ({ho.rho_label(c['definition'])})"))
         named.append(f"{ho.label(c['function'])}, {what}, N = {c['N']}: {c['stalled']} of {c['repetitions']}")
-    return (f"A repetition *stalled* if its z-scored test MSE is above {ho.STALL_MSE:g} and its kept "
-            f"weights come from one of its first {ho.STALL_EPOCHS} epochs: it stopped before it learned. "
-            f"{st['stalled']} of {st['repetitions']} repetitions did "
-            f"({ho._g(100 * st['stalled'] / st['repetitions'])} %), in {len(st['cells'])} "
-            f"cell{'s' if len(st['cells']) != 1 else ''}; the most affected: "
-            f"{'; '.join(named)}. With PyTorch's initialisation the chapter's first settings had "
-            "none (their records are in the repository's history): the Glorot-uniform start with zero "
-            "biases, our reading of the authors' framework, sits on a plateau longer than the patience of "
-            "10 epochs in these cells. A stalled repetition dominates a cell's mean, so every claim is "
-            "graded again on the means without stalled repetitions, and the claim table names it where "
-            "its verdict differs.")
+    out = [f"A repetition *stalled* if its z-scored test MSE is above {ho.STALL_MSE:g} and its kept "
+           f"weights come from one of its first {ho.STALL_EPOCHS} epochs: it stopped before it learned. "
+           f"{st['stalled']} of {st['repetitions']} repetitions did "
+           f"({ho._g(100 * st['stalled'] / st['repetitions'])} %), in {len(st['cells'])} "
+           f"cell{'s' if len(st['cells']) != 1 else ''}; the most affected: {'; '.join(named)}. With "
+           "PyTorch's initialisation the chapter's first settings had none (their records are in the "
+           "repository's history)."]
+    probe = summary.get("stall_probe") or {}
+    fs = probe.get("functions") or {}
+    if fs:
+        reps = probe["reps"] * len(fs)
+
+        def count(start: str) -> str:
+            return f"{sum(v['starts'][start]['stalled'] for v in fs.values())} of {reps}"
+
+        shares = ", ".join(f"{v['even_share']:.2f}" for v in fs.values())
+        out.append(
+            f"\n\n**Why.** The zero biases cause it, not the size of Glorot's weights. Values-only "
+            f"networks at N = {probe['N']} on {listing_words(ho.label(f) for f in fs)}, "
+            f"{probe['reps']} repetitions each with the chapter's data and settings "
+            f"(`benchmarks/higher_order_stalls.py`), stall in {count('glorot')} from the chapter's "
+            f"start, {count('torch')} from PyTorch's, {count('glorot W, torch b')} from Glorot's "
+            f"weights with PyTorch's random biases, and {count('torch W, zero b')} from PyTorch's "
+            "weights with zero biases. With zero biases and tanh, an odd activation, the network "
+            "starts as an odd function of its z-scored input, $f(-x) = -f(x)$ (a test checks it), "
+            "and these functions are nearly even about the centre of their data (the even part holds "
+            f"{shares} of their variance): the start has nothing to fit until its biases grow, and "
+            f"at N = {probe['N']} a patience of 10 epochs is 100 Adam steps.")
+    out.append("\n\n**What we do about it.** We keep the stalled repetitions in the main reading: they "
+               "are what the paper's protocol (patience 10, no restarts mentioned) does from the start "
+               "we read as the authors' (Keras' defaults). A stalled repetition dominates its cell's "
+               "mean, so every claim is also graded on the means without stalled repetitions, and the "
+               "claim table names that reading where its verdict differs. The check below trains the "
+               "runs of one size again from PyTorch's start.")
+    return "".join(out)
+
+
+def init_check_markdown(summary: Mapping[str, Any]) -> str:
+    """The initialisation check (:func:`derivlearn.studies.higher_order.init_check`) as its rule,
+    a Markdown table of verdicts (Glorot, Glorot without stalled repetitions, PyTorch) and one
+    sentence; ``""`` while its runs are not all recorded."""
+    chk = summary.get("init_check")
+    if not chk:
+        return ""
+    st = chk["stalls"]
+    rows = [f"| {r['claim']} | {badge(r['glorot'])} | {badge(r['glorot_trained'])} | {badge(r['torch'])} |"
+            for r in chk["claims"]]
+    head = ("| claim | Glorot (the chapter's) | Glorot, without stalled repetitions | PyTorch's start |\n"
+            "|---|---|---|---|")
+    differ = chk["differ"]
+    said = (f"{len(differ)} of {len(chk['claims'])} verdicts change with the start"
+            + (f" ({'; '.join(differ)})" if differ else "") + ".")
+    agree = sum(r["glorot_trained"] == r["torch"] for r in chk["claims"])
+    return (f"**Does the start decide a verdict?** {chk['rule']}\n\n{head}\n" + "\n".join(rows)
+            + f"\n\nAt N = {chk['N']} ({chk['runs']} runs per start): {said} Stalled repetitions: "
+            f"{st['glorot']['stalled']} of {st['glorot']['repetitions']} from Glorot's start, "
+            f"{st['torch']['stalled']} of {st['torch']['repetitions']} from PyTorch's. The reading "
+            f"without stalled repetitions gives PyTorch's verdict on {agree} of {len(chk['claims'])} claims.")
 
 
 def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
@@ -608,6 +656,30 @@ def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: s
                     "record yet (listed at the end of the chapter); verdicts that need them read "
                     "'not tested'.*")
     return " ".join(text)
+
+
+def cost_markdown(cost) -> str:
+    """The plan's cost (:func:`derivlearn.studies.higher_order.plan_cost`) as a Markdown table:
+    runs, how many are recorded (of them on a GPU), the recorded CPU-hours, a fresh run's
+    estimate on the reference machine, and, while runs are missing, the estimate of what is left."""
+    left = bool((cost["stored"] < cost["runs"]).any())
+    head = ["part", "runs", "recorded (on a GPU)", "recorded CPU-h", "fresh run, CPU-h (estimate)"]
+    head += ["left, CPU-h (estimate)"] if left else []
+    rows = []
+    for r in cost.to_dict("records"):
+        row = [str(r["part"]), str(r["runs"]), f"{r['stored']} ({r['on GPU']})",
+               f"{r['recorded CPU-h']:.1f}", f"{r['fresh CPU-h low']:.1f} to {r['fresh CPU-h high']:.1f}"]
+        if left:
+            row.append(f"{r['CPU-h low']:.1f} to {r['CPU-h high']:.1f}")
+        rows.append(row)
+    tot = ["all", str(int(cost["runs"].sum())), f"{int(cost['stored'].sum())} ({int(cost['on GPU'].sum())})",
+           f"{cost['recorded CPU-h'].sum():.1f}",
+           f"{cost['fresh CPU-h low'].sum():.1f} to {cost['fresh CPU-h high'].sum():.1f}"]
+    if left:
+        tot.append(f"{cost['CPU-h low'].sum():.1f} to {cost['CPU-h high'].sum():.1f}")
+    rows.append([f"**{x}**" for x in tot])
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def hardware_words(records, cfg: ho.HigherOrderConfig) -> str:
