@@ -104,9 +104,9 @@ def main() -> None:
                                     "best_epoch": m["best_epoch"],
                                     "median_error_z": float(np.median(m["error"]))}
             out["functions"][name] = row
-            print(f"| {name} | {row['even_share']:.2f} | " + " | ".join(
-                f"{v['stalled']}/{args.reps} ({v['median_error_z']:.2g})" for v in row["starts"].values()) + " |",
-                flush=True)
+            cells = [f"{v['stalled']}/{args.reps} ({v['median_error_z']:.2g})"
+                     for v in row["starts"].values()]
+            print(f"| {name} | {row['even_share']:.2f} | " + " | ".join(cells) + " |", flush=True)
     finally:
         train_module.init_params = original
     out["cpu_seconds"] = time.process_time() - t0
