@@ -950,7 +950,7 @@ def rule_sobolev_vs_value(cfg: HigherOrderConfig, c: Cells) -> Graded:
         ratio = {n: min(v for k, v in e.items() if k) / e[0] for n, e in per_n.items()}
         if f == "michalewicz":
             ok = all(BARELY[0] <= r <= BARELY[1] for r in ratio.values())
-            parts.append(f"Michalewicz best/VT {_g(min(ratio.values()))}–{_g(max(ratio.values()))}")
+            parts.append(f"Michalewicz best order / values only {_g(min(ratio.values()))}–{_g(max(ratio.values()))}")
         else:
             ok = all(r < 1 for r in ratio.values())
             parts.append(f"{label(f)} {_g(max(ratio.values()))}")
@@ -958,7 +958,7 @@ def rule_sobolev_vs_value(cfg: HigherOrderConfig, c: Cells) -> Graded:
     if grade(checks) == VERDICTS[3]:
         return Graded(VERDICTS[3], "not all runs recorded yet", checks)
     others = [p for p in parts if not p.startswith("Michalewicz")]
-    ours = "; ".join(([f"best Sobolev order / VT, worst N: {', '.join(others)}"] if others else [])
+    ours = "; ".join(([f"best Sobolev order / values only, worst N: {', '.join(others)}"] if others else [])
                      + [p for p in parts if p.startswith("Michalewicz")])
     return Graded(grade(checks), ours, checks)
 
@@ -1071,7 +1071,7 @@ def rule_valley_other(cfg: HigherOrderConfig, c: Cells) -> Graded:
     (b) order 1 is :func:`_useful_order`."""
 
     def test(r, per_n):
-        return [("order 1 below VT", r[1] < 1 if 1 in r else None), ("up to order 1", _useful_order(r) == 1)]
+        return [("order 1 below values only", r[1] < 1 if 1 in r else None), ("up to order 1", _useful_order(r) == 1)]
 
     return _category_rule(cfg, c, ("valley", "other"), test, _rel_text)
 
@@ -1086,7 +1086,7 @@ def rule_steep(cfg: HigherOrderConfig, c: Cells) -> Graded:
     def test(r, per_n):
         sob = [v for k, v in r.items() if k]
         hi = [v for k, v in r.items() if k >= 2]
-        return [("similar to VT", all(BARELY[0] <= v <= BARELY[1] for v in sob) if sob else None),
+        return [("similar to values only", all(BARELY[0] <= v <= BARELY[1] for v in sob) if sob else None),
                 ("orders ≥ 2 barely help", min(hi) >= IMPROVES * min(r[0], r.get(1, r[0])) if hi else None)]
 
     return _category_rule(cfg, c, ("steep",), test, _rel_text)
@@ -1403,10 +1403,12 @@ def _graded_claims(cfg: HigherOrderConfig, c: Cells) -> tuple[list[Claim], dict[
         ours, verdict_, detail = _short(g)
         claims.append(Claim(name, paper, ours, verdict_, _rule_text(fn), detail))
         details[name] = {"checks": [[n, v] for n, v in g.checks]}
-    for name, paper, fn in TABLE3_RULES:
+    first = len(claims) + 1
+    for i, (name, paper, fn) in enumerate(TABLE3_RULES):
         g, d = table3_claim(cfg, c, fn)
         ours, verdict_, detail = _short(g)
-        claims.append(Claim(name, paper, ours, verdict_, _rule_text(fn) + " " + TABLE3_NOTE, detail))
+        note = TABLE3_NOTE if i == 0 else f"Graded under the fixed-ρ definitions as rule {first} says."
+        claims.append(Claim(name, paper, ours, verdict_, _rule_text(fn) + " " + note, detail))
         details[name] = {"checks": [[n, v] for n, v in g.checks], **d}
     g, d = closeness(cfg, c)
     claims.append(Claim(CLOSENESS[0], CLOSENESS[1], g.ours, g.verdict, _rule_text(closeness), g.detail))

@@ -232,9 +232,14 @@ def table3_figure(c: ho.Cells, cfg: ho.HigherOrderConfig):
     labels += [f"N = {n}" for n in sizes]
     handles.append(Line2D([], [], color="black", ls="--", lw=0.8))
     labels.append("ours = paper")
+    # matplotlib fills a legend column by column: interleave, so that the functions make the
+    # first row and the sizes (then the diagonal) the second
+    nf, ncol = len(cfg.examples), max(len(cfg.examples), len(labels) - len(cfg.examples))
+    order = [i for c in range(ncol) for i in (c, nf + c) if i < len(labels) and (i < nf) == (i == c)]
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     rows = math.ceil(len(cfg.rho_definitions) / 3)
     fig.set_size_inches(WIDTH, 2.6 * rows + 1.0)
-    _legend(fig, None, handles, labels, ncol=5)
+    _legend(fig, None, handles, labels, ncol=ncol)
     return fig
 
 
@@ -250,13 +255,16 @@ def adaptive_figure(long, cfg: ho.HigherOrderConfig, n: int | None = None):
     n = n if n is not None else sorted(cfg.table_sizes)[len(cfg.table_sizes) // 2]
     fig, (a, b) = plt.subplots(1, 2, figsize=(WIDTH, 3.0))
     sel = diag[(diag["N"] == n) & (diag["order"] == kmax)] if len(diag) else diag
-    for f in cfg.examples:
+    for i, f in enumerate(cfg.examples):
         g = sel[sel["function"] == f] if len(sel) else sel
         if not len(g):
             continue
         color, marker = FUNCTION_STYLE.get(f, ("0.5", "o"))
-        a.plot(g["j"], 100 * g["fired"], "-", marker=marker, color=color, label=ho.label(f), ms=5)
-        b.plot(g["j"], g["mean_rho"], "-", marker=marker, color=color, ms=5)
+        # open markers, the first drawn largest: where lines coincide (at 100 %), each stays visible
+        ms = 4 + 2 * (len(cfg.examples) - 1 - i)
+        style = {"marker": marker, "color": color, "ms": ms, "mfc": "none", "mew": 1.2}
+        a.plot(g["j"], 100 * g["fired"], "-", label=ho.label(f), **style)
+        b.plot(g["j"], g["mean_rho"], "-", **style)
     a.set(xlabel="derivative order j in the loss", ylabel="steps that rescale order j (%)",
           ylim=(-3, 103), xticks=list(range(1, kmax + 1)))
     b.set(xlabel="derivative order j in the loss", ylabel=r"mean $\rho_j$ applied", yscale="log",
@@ -294,10 +302,17 @@ def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None =
     return pd.DataFrame(rows).set_index(["function", "N"])
 
 
+ZERO_SHORT = {"one": "ρ = 1", "eps": "1/(Var+ε)", "drop": "left out"}
+"""The rule where an order's variance is zero, in a table header."""
+
+
 def ablation_table(c: ho.Cells, cfg: ho.HigherOrderConfig, n: int | None = None):
     """Table III at one N (default: the first ablation size) under every definition, the
     paper's quotient first, and each definition's distance to the paper in the last row.
-    *Returns* a pandas DataFrame of formatted numbers."""
+    *Returns* a pandas DataFrame of formatted numbers, with two header rows (the data the
+    variance is taken on, then the rule where it is zero)."""
+    import pandas as pd
+
     n = n if n is not None else (cfg.ablation_sizes or cfg.table_sizes)[0]
     frame = ho.table3_frame(c, cfg.rho_definitions, cfg.examples, n, cfg.orders)
     if not len(frame):
@@ -307,27 +322,37 @@ def ablation_table(c: ho.Cells, cfg: ho.HigherOrderConfig, n: int | None = None)
         out[col] = [_fmt(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else "–"
                     for v in out[col]]
     out.loc[out.index[-1], "paper"] = ""
-    return out.set_index(["function", "order"])
+    out = out.set_index(["function", "order"])
+    # two header rows (data, then the rule where Var = 0), so the table fits a page's column
+    top = {"zscored": "transformed", "original": "original units"}
+    names = {ho.rho_label(d, short=True): d for d in cfg.rho_definitions}
+    cols = [("", "paper")] + [(top[ho.FIXED_RHO[names[c]][0]], ZERO_SHORT[ho.FIXED_RHO[names[c]][1]])
+                              for c in out.columns[1:]]
+    out.columns = pd.MultiIndex.from_tuples(cols)
+    return out
 
 
 def verdicts_by_definition(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     """The Table III claims' verdicts per fixed-rho definition, at the sizes every definition
-    has (Markdown with badges); empty text when no size has every definition yet."""
-    rows = []
+    has: one row per definition, one column per claim (numbered as in the claim table), the
+    claims named once above it (Markdown with badges); empty text when no size has every
+    definition yet."""
+    first = len(ho.FIG_RULES) + 1
+    cols, names = [], []
     sizes: list[int] = []
-    for name, _, _ in ho.TABLE3_RULES:
+    for i, (name, _, _) in enumerate(ho.TABLE3_RULES):
         d = summary["claim_details"][name]["by_reading"]["original/mean"]
         sizes = d["ablation_sizes"]
-        if not d["by_definition"]:
-            continue
-        cells = [badge(d["by_definition"][x]["verdict"]) for x in cfg.rho_definitions]
-        rows.append(f"| {name} | " + " | ".join(cells) + " |")
-    if not rows:
+        if d["by_definition"]:
+            cols.append((first + i, d["by_definition"]))
+            names.append(f"{first + i}: {name[0].lower()}{name[1:]}")
+    if not cols:
         return ""
-    head = ("| claim | " + " | ".join(ho.rho_label(x, short=True) for x in cfg.rho_definitions) + " |\n"
-            + "|---" * (len(cfg.rho_definitions) + 1) + "|")
-    return (f"**Verdicts per fixed-ρ definition** (at N = {', '.join(map(str, sizes))}, where every "
-            "definition has every cell):\n\n" + head + "\n" + "\n".join(rows))
+    head = "| fixed ρ | " + " | ".join(f"claim {k}" for k, _ in cols) + " |\n" + "|---" * (len(cols) + 1) + "|"
+    rows = [f"| {ho.rho_label(x, short=True)} | " + " | ".join(badge(b[x]["verdict"]) for _, b in cols) + " |"
+            for x in cfg.rho_definitions]
+    return (f"**Verdicts per fixed-ρ definition** at N = {', '.join(map(str, sizes))}, where every "
+            f"definition has every cell. Claims {'; '.join(names)}.\n\n" + head + "\n" + "\n".join(rows))
 
 
 def settings_table(cfg: ho.HigherOrderConfig):
@@ -516,8 +541,9 @@ def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
                "are what the paper's protocol (patience 10, no restarts mentioned) does from the start "
                "we read as the authors' (Keras' defaults). A stalled repetition dominates its cell's "
                "mean, so every claim is also graded on the means without stalled repetitions, and the "
-               "claim table names that reading where its verdict differs. The check below trains the "
-               "runs of one size again from PyTorch's start.")
+               "claim table names that reading where its verdict differs."
+               + (" The check below trains the runs of one size again from PyTorch's start."
+                  if summary.get("init_check") else ""))
     return "".join(out)
 
 
