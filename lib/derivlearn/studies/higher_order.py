@@ -950,7 +950,8 @@ def rule_sobolev_vs_value(cfg: HigherOrderConfig, c: Cells) -> Graded:
         ratio = {n: min(v for k, v in e.items() if k) / e[0] for n, e in per_n.items()}
         if f == "michalewicz":
             ok = all(BARELY[0] <= r <= BARELY[1] for r in ratio.values())
-            parts.append(f"Michalewicz best order / values only {_g(min(ratio.values()))}–{_g(max(ratio.values()))}")
+            lo, hi = _g(min(ratio.values())), _g(max(ratio.values()))
+            parts.append(f"Michalewicz best order / values only {lo}–{hi}")
         else:
             ok = all(r < 1 for r in ratio.values())
             parts.append(f"{label(f)} {_g(max(ratio.values()))}")
@@ -1071,7 +1072,8 @@ def rule_valley_other(cfg: HigherOrderConfig, c: Cells) -> Graded:
     (b) order 1 is :func:`_useful_order`."""
 
     def test(r, per_n):
-        return [("order 1 below values only", r[1] < 1 if 1 in r else None), ("up to order 1", _useful_order(r) == 1)]
+        return [("order 1 below values only", r[1] < 1 if 1 in r else None),
+                ("up to order 1", _useful_order(r) == 1)]
 
     return _category_rule(cfg, c, ("valley", "other"), test, _rel_text)
 

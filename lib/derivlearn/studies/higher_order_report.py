@@ -348,7 +348,8 @@ def verdicts_by_definition(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig
             names.append(f"{first + i}: {name[0].lower()}{name[1:]}")
     if not cols:
         return ""
-    head = "| fixed ρ | " + " | ".join(f"claim {k}" for k, _ in cols) + " |\n" + "|---" * (len(cols) + 1) + "|"
+    head = ("| fixed ρ | " + " | ".join(f"claim {k}" for k, _ in cols) + " |\n"
+            + "|---" * (len(cols) + 1) + "|")
     rows = [f"| {ho.rho_label(x, short=True)} | " + " | ".join(badge(b[x]["verdict"]) for _, b in cols) + " |"
             for x in cfg.rho_definitions]
     return (f"**Verdicts per fixed-ρ definition** at N = {', '.join(map(str, sizes))}, where every "
