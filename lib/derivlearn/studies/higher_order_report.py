@@ -302,6 +302,11 @@ def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None =
     return pd.DataFrame(rows).set_index(["function", "N"])
 
 
+KISSEL_CODE = ("[MatthiasKi/SobolevTrainingApproxDerivatives]"
+               "(https://github.com/MatthiasKi/SobolevTrainingApproxDerivatives)")
+"""The second author's public first-order Sobolev code (TensorFlow 1.x), the only code of the
+authors found; the higher-order code is not public."""
+
 ZERO_SHORT = {"one": "ρ = 1", "eps": "1/(Var+ε)", "drop": "left out"}
 """The rule where an order's variance is zero, in a table header."""
 
@@ -373,10 +378,12 @@ def settings_table(cfg: ho.HigherOrderConfig):
          f"with ε = {ho.RHO_EPS:g}, or the order left out); main: "
          f"{ho.rho_label(cfg.rho_definitions[0])}"),
         ("'Error'", "not defined", "test MSE in the function's own units (our reading: it matches "
-         "the axes of the paper's Fig. 1 and the authors' first-order code); z-scored beside"),
+         "the axes of the paper's Fig. 1 and the second author's first-order code, "
+         f"{KISSEL_CODE}); z-scored beside"),
         ("initialisation", "not stated", "Glorot-uniform weights, zero biases (our reading: the "
-         "default of the authors' framework); at patience 10 some repetitions stall on it "
-         "(see 'Stalled repetitions')" if cfg.init == "glorot" else "PyTorch's default"),
+         "default of the authors' framework, Keras, which that first-order code uses); at "
+         "patience 10 some repetitions stall on it, because the zero biases make the start an odd "
+         "function (see 'Stalled repetitions')" if cfg.init == "glorot" else "PyTorch's default"),
         ("derivative scaling (eq. 3)", "printed as (1/γ) α₁^r₁ α₂^r₂ d",
          "γ d / (α₁^r₁ α₂^r₂), the chain rule of eqs. 1-2 (the printed form inverts it)"),
         ("network, optimiser", "2 × 200 tanh, linear output; Adam, lr 10⁻³",
@@ -530,7 +537,7 @@ def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
             f"\n\n**Why.** The zero biases cause it, not the size of Glorot's weights. Values-only "
             f"networks at N = {probe['N']} on {listing_words(ho.label(f) for f in fs)}, "
             f"{probe['reps']} repetitions each with the chapter's data and settings "
-            f"(`benchmarks/higher_order_stalls.py`), stall in {count('glorot')} from the chapter's "
+            f"({{repo}}`benchmarks/higher_order_stalls.py`), stall in {count('glorot')} from the chapter's "
             f"start, {count('torch')} from PyTorch's, {count('glorot W, torch b')} from Glorot's "
             f"weights with PyTorch's random biases, and {count('torch W, zero b')} from PyTorch's "
             "weights with zero biases. With zero biases and tanh, an odd activation, the network "
