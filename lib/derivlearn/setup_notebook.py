@@ -45,7 +45,11 @@ def run_anywhere(repo_url):
     """Outside the book: on Binder this notebook runs as it is. On Colab or a bare Jupyter,
     this installs derivlearn and fetches the committed records (results/) when they are
     missing, and says what it did (it needs git and pip)."""
-    import importlib.util, os, subprocess, sys
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
     repo_url = os.environ.get("DERIVLEARN_REPO_URL") or repo_url
     source = None
     if importlib.util.find_spec("derivlearn") is None:  # not installed: clone and pip install
