@@ -547,7 +547,8 @@ def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
             f"at N = {probe['N']} a patience of 10 epochs is 100 Adam steps.")
     out.append("\n\n**What we do about it.** We keep the stalled repetitions in the main reading: they "
                "are what the paper's protocol (patience 10, no restarts mentioned) does from the start "
-               "we read as the authors' (Keras' defaults). A stalled repetition dominates its cell's "
+               "we read as the authors' (Keras' defaults), so the paper's runs may have met the same "
+               "plateau; it does not say. A stalled repetition dominates its cell's "
                "mean, so every claim is also graded on the means without stalled repetitions, and the "
                "claim table names that reading where its verdict differs."
                + (" The check below trains the runs of one size again from PyTorch's start."
