@@ -279,6 +279,15 @@ def adaptive_figure(long, cfg: ho.HigherOrderConfig, n: int | None = None):
     return fig
 
 
+def sci(x: float) -> str:
+    """A number as a power of ten in plain text, one significant figure: 7 × 10⁻¹³ (between
+    0.01 and 1000 as a plain number)."""
+    if x == 0 or 0.01 <= abs(x) < 1000:
+        return f"{x:.1g}"
+    m, e = f"{x:.0e}".split("e")
+    return f"{m} × 10{str(int(e)).translate(ho._SUPERSCRIPT)}"
+
+
 def _fmt(x: float | None) -> str:
     return ho._g(x)
 
@@ -435,6 +444,11 @@ def missing_table(missing: Sequence[Mapping[str, Any]], cfg: ho.HigherOrderConfi
     return pd.DataFrame([(p, n, v) for (p, n), v in out], columns=["part of the plan", "N", "runs"])
 
 
+STRONG = 0.2
+"""The findings call a gain strong where the best Sobolev order's error is below this fraction of
+value training's (a factor 5)."""
+
+
 def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     """What the records show, in a few sentences with their numbers, from ``summary.json``:
     where derivatives pay off (the best Sobolev order's error over value training's at the least
@@ -443,31 +457,38 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     paper's), how far our Table III is from the paper's, and how many repetitions stalled.
     ``""`` while the example functions' runs are missing."""
     me = summary.get("mean_error", {})
-    gain = {}
+    gain: dict[str, dict[int, float]] = {}  # per function: the best Sobolev order over values, per N
     for f in cfg.examples:
         e = me.get(f, {})
-        per_n = []
+        per_n = {}
         for n in cfg.sizes:
             v0 = (e.get("0") or {}).get(str(n))
             vs = [(e.get(str(k)) or {}).get(str(n)) for k in cfg.orders if k]
             if v0 and all(v is not None for v in vs) and vs:
-                per_n.append(min(vs) / v0)
+                per_n[n] = min(vs) / v0
         if len(per_n) == len(cfg.sizes):
-            gain[f] = max(per_n)
+            gain[f] = per_n
     if not gain:
         return ""
-    strong = {f: g for f, g in gain.items() if g < 0.2}
-    weak = {f: g for f, g in gain.items() if g >= 0.2}
+    strong = {f: max(g.values()) for f, g in gain.items() if max(g.values()) < STRONG}
+    some = {f: g for f, g in gain.items() if f not in strong and min(g.values()) < STRONG}
+    weak = {f: g for f, g in gain.items() if f not in strong and f not in some}
     text = []
     if strong:
         text.append(f"Derivatives pay off most on {listing_words(ho.label(f) for f in strong)}: the best "
                     f"Sobolev order's error is {listing_words(ho._g(g) for g in strong.values())} of value "
-                    "training's at the least favourable N")
+                    "training's even at the least favourable N")
+    for f, g in some.items():
+        lo, hi = min(g, key=g.get), max(g, key=g.get)
+        text.append(f"on {ho.label(f)} only at some sizes ({ho._g(g[lo])} of value training's at N = {lo}, "
+                    f"{ho._g(g[hi])} at N = {hi})")
     if weak:
-        text.append(("little or not at all" if strong else "Derivatives pay off little or not at all")
-                    + f" on {listing_words(ho.label(f) for f in weak)} ({ho._g(min(weak.values()))} to "
-                    f"{ho._g(max(weak.values()))})")
-    out = ["; ".join(text) + "."]
+        best = min(min(g.values()) for g in weak.values())
+        worst = max(max(g.values()) for g in weak.values())
+        text.append(f"on {listing_words(ho.label(f) for f in weak)} by at most a factor "
+                    f"{1 / best:.2g} at any N ({ho._g(best)} to {ho._g(worst)} of value training's)")
+    first = "; ".join(text)
+    out = [first[0].upper() + first[1:] + "."]
     t3, paper = summary.get("table3", {}), summary.get("table3_paper", {})
     dist = summary.get("table3_distance", {})
     main = cfg.rho_definitions[0]
@@ -492,8 +513,17 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
             said += f", against {sum(q > 2 for q in pq)} of {len(pq)} in the paper"
         out.append(said + ".")
     if closest:
-        out.append(f"Under the closest reading of the fixed ρ ({ho.rho_label(closest)}) our Table III is a "
-                   f"typical factor {ho._g(10 ** known[closest])} from the paper's.")
+        groups: dict[str, list[float]] = {}
+        for d, v in known.items():
+            groups.setdefault(ho.FIXED_RHO[d][0], []).append(10 ** v)
+        def span(fs: list[float]) -> str:
+            lo, hi = f"{min(fs):.2g}", f"{max(fs):.2g}"
+            return lo if lo == hi else f"{lo} to {hi}"
+
+        spans = [f"{'the original-unit' if data == 'original' else 'the transformed'} readings {span(fs)}"
+                 for data, fs in sorted(groups.items())]
+        out.append(f"Our Table III is a typical factor {10 ** known[closest]:.2g} from the paper's under the "
+                   f"closest reading of the fixed ρ ({ho.rho_label(closest)}; {'; '.join(spans)}).")
     st = summary.get("stalls") or {}
     if st.get("stalled"):
         out.append(f"{st['stalled']} of {st['repetitions']} repetitions stalled before they learned "
@@ -557,26 +587,42 @@ def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
 
 
 def init_check_markdown(summary: Mapping[str, Any]) -> str:
-    """The initialisation check (:func:`derivlearn.studies.higher_order.init_check`) as its rule,
-    a Markdown table of verdicts (Glorot, Glorot without stalled repetitions, PyTorch) and one
-    sentence; ``""`` while its runs are not all recorded."""
+    """The initialisation check (:func:`derivlearn.studies.higher_order.init_check`) as its rule
+    (the first version in a dropdown), a Markdown table of verdicts (Glorot, Glorot without
+    stalled repetitions, PyTorch) and what they say; ``""`` while its runs are not all recorded."""
     chk = summary.get("init_check")
     if not chk:
         return ""
-    st = chk["stalls"]
+    st, dev = chk["stalls"], chk.get("devices") or {}
     rows = [f"| {r['claim']} | {badge(r['glorot'])} | {badge(r['glorot_trained'])} | {badge(r['torch'])} |"
             for r in chk["claims"]]
     head = ("| claim | Glorot (the chapter's) | Glorot, without stalled repetitions | PyTorch's start |\n"
             "|---|---|---|---|")
-    differ = chk["differ"]
-    said = (f"{len(differ)} of {len(chk['claims'])} verdicts change with the start"
+    differ, agree = chk["differ"], chk["agree"]
+    n = len(differ) + len(agree)
+    said = (f"{len(differ)} of the {n} verdicts graded under both starts change with the start"
             + (f" ({'; '.join(differ)})" if differ else "") + ".")
-    agree = sum(r["glorot_trained"] == r["torch"] for r in chk["claims"])
-    return (f"**Does the start decide a verdict?** {chk['rule']}\n\n{head}\n" + "\n".join(rows)
-            + f"\n\nAt N = {chk['N']} ({chk['runs']} runs per start): {said} Stalled repetitions: "
+    untested = len(chk["claims"]) - n
+    if untested:
+        said += f" {untested} cannot be graded under one of the starts."
+    both = [r for r in chk["claims"] if VERDICTS[3] not in (r["glorot_trained"], r["torch"])]
+    same = sum(r["glorot_trained"] == r["torch"] for r in both)
+
+    def where(init: str) -> str:
+        d = dev.get(init) or {}
+        return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
+
+    sizes = ", ".join(map(str, chk["sizes"]))
+    return (f"**Does the start decide a verdict?** {chk['rule']}\n\n"
+            f":::{{dropdown}} The rule as first written\n{chk['rule_first']}\n:::\n\n{head}\n"
+            + "\n".join(rows)
+            + f"\n\nAt N = {sizes} ({chk['runs']} runs per start): {said} Stalled repetitions: "
             f"{st['glorot']['stalled']} of {st['glorot']['repetitions']} from Glorot's start, "
             f"{st['torch']['stalled']} of {st['torch']['repetitions']} from PyTorch's. The reading "
-            f"without stalled repetitions gives PyTorch's verdict on {agree} of {len(chk['claims'])} claims.")
+            f"without stalled repetitions gives PyTorch's verdict on {same} of the {len(both)} claims "
+            f"both can grade. Where the runs ran: Glorot's {where('glorot')}; PyTorch's "
+            f"{where('torch')} (both float32; on a GPU sums run in another order, so a run there "
+            "is a different draw, not a different method).")
 
 
 def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
@@ -600,7 +646,7 @@ def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
         factor = 10 ** float(np.mean([math.log10(p / q) for q, p in low]))
         ours, theirs = [q for q, _ in low], [p for _, p in low]
         out.append(f"Where our Table III differs most from the paper's: at orders 1 and 2 our quotients for "
-                   f"{listing_words(ho.label(f) for f in smooth)} are a typical factor {ho._g(factor)} "
+                   f"{listing_words(ho.label(f) for f in smooth)} are a typical factor {factor:.2g} "
                    f"{'below' if factor > 1 else 'above'} the paper's (ours {ho._g(min(ours))} to "
                    f"{ho._g(max(ours))}, the paper's {ho._g(min(theirs))} to {ho._g(max(theirs))}), under "
                    f"the main fixed ρ ({ho.rho_label(cfg.rho_definitions[0])}).")
@@ -626,7 +672,7 @@ def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
         out.append(f"A likely reason is what the adaptive rule does ({{numref}}`fig-ho-adaptive`): on "
                    f"{listing_words(ho.label(f) for f in names)} it rescales the orders of 2 and more in at "
                    f"least {ho._g(100 * min(fired))} % of the steps of the highest-order runs, with mean "
-                   f"weights from {min(rho):.0e} to {max(rho):.0e}, so with the summed loss of eq. 6 the "
+                   f"weights from {sci(min(rho))} to {sci(max(rho))}, so with the summed loss of eq. 6 the "
                    "adaptive network trains on its values and first derivatives almost alone. Whether the "
                    "authors' implementation did the same we cannot tell from the paper.")
     return " ".join(out)
