@@ -342,13 +342,13 @@ def test_a_table3_verdict_that_depends_on_the_definition_says_so():
     c = next(c for c in claims if c.claim == claim("Adaptive ρ is about as good"))
     assert c.verdict == PARTLY  # confirmed under the transformed-data definitions, not the others
     assert "depends on the definition" in c.ours
-    assert "confirmed under (transformed, ρ = 1), (transformed, 1/(Var + ε))" in c.detail
+    assert "confirmed under transformed (all 3)" in c.detail, c.detail
     d = summary["claim_details"][c.claim]["by_reading"]["original/mean"]
     assert d["depends"] is True and d["main"]["verdict"] == CONFIRMED
     assert {v["verdict"] for v in d["by_definition"].values()} == {CONFIRMED, NOT_CONFIRMED}
     same = next(c for c in claims if c.claim == claim("Adaptive ρ is worse"))
     assert "the same verdict under every fixed-ρ definition" in same.ours
-    assert "does not depend on the definition" in same.detail
+    assert "all 6 fixed-ρ definitions at N = " in same.detail
 
 
 def test_closeness_names_the_definition_nearest_the_paper():
@@ -568,8 +568,18 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
     me["branin"]["1"][str(cfg.sizes[0])] = 0.05
     assert "on Branin only at some sizes (0.05 of value training's at N = " in hr.findings(summary, cfg)
     stall = hr.stall_text(summary)
-    assert "2 of 20 repetitions did (10 %), in 1 cell;" in stall
-    assert "Branin, order 3, adaptive ρ, N = 100: 2 of 5" in stall
+    assert "2 of 20 repetitions did (10 %), in 1 cell. By kind of run: adaptive ρ: 2." in stall
+    assert "Most on Branin (2)." in stall and "every repetition" not in stall
+    assert "Why" not in stall  # no probe in this summary
+    probe = {"N": 100, "reps": 10, "starts": ["glorot", "torch", "glorot W, torch b", "torch W, zero b"],
+             "functions": {"beale": {"even_share": 0.99, "starts": {
+                 "glorot": {"stalled": 6}, "torch": {"stalled": 0}, "glorot W, torch b": {"stalled": 0},
+                 "torch W, zero b": {"stalled": 4}}}}}
+    why = hr.stall_text({**summary, "stall_probe": probe})
+    assert "the chapter's start: 6 of 10; PyTorch's: 0 of 10" in why
+    assert "the zero biases cause most of it" in why and "Beale 0.99" in why
+    probe["functions"]["beale"]["starts"]["glorot W, torch b"]["stalled"] = 5
+    assert "does not single out one cause" in hr.stall_text({**summary, "stall_probe": probe})
     assert hr.stall_text({"stalls": {"stalled": 0}}) == "" and hr.findings({}, cfg) == ""
 
 

@@ -543,6 +543,8 @@ than 70 % of the test variance) and its kept weights come from one of its first
 :data:`STALL_EPOCHS` epochs (twice the `book` patience): it stopped before it learned. With
 Glorot-uniform weights and zero biases this happens in about one repetition in eleven at
 patience 10, with PyTorch's initialisation in none of the first settings' records."""
+STALL_CUTS = (10, 20, 40)
+"""Cuts on the best epoch at which the chapter prints how many repetitions would count as stalled."""
 READINGS = tuple((u, s) for u in UNITS for s in STATS)
 PRIMARY = ("original", "mean")
 """The reading that decides a verdict; the others are reported where they disagree."""
@@ -600,8 +602,10 @@ def stalled(error_z: float | None, best_epoch: int | None) -> bool:
 
 def stall_counts(long) -> dict[str, Any]:
     """How many repetitions stalled (:func:`stalled`), in all and per (function, weighting,
-    order, N) cell with any: ``{"stalled", "repetitions", "cells": [{"function", "weighting",
-    "order", "N", "definition", "stalled", "repetitions"}]}``."""
+    order, N) cell with any, and how the count moves with the cut on the best epoch (the
+    repetitions above :data:`STALL_MSE` whose best epoch is at most each of :data:`STALL_CUTS`,
+    and at any epoch): ``{"stalled", "repetitions", "cells": [{"function", "weighting",
+    "order", "N", "definition", "stalled", "repetitions"}], "by_epoch_cut": {cut: count}}``."""
     if not len(long):
         return {"stalled": 0, "repetitions": 0, "cells": []}
     keys = ["function", "weighting", "order", "N", "definition"]
@@ -609,7 +613,12 @@ def stall_counts(long) -> dict[str, Any]:
     cells = [{"function": f, "weighting": w, "order": int(k), "N": int(n), "definition": d,
               "stalled": int(a), "repetitions": int(b)}
              for (f, w, k, n, d), (a, b) in g.iterrows() if a]
-    return {"stalled": int(long["stalled"].sum()), "repetitions": int(len(long)), "cells": cells}
+    high = long["error_z"] > STALL_MSE
+    best = long["best_epoch"].astype(float)
+    by_cut = {str(cut): int((high & (best <= cut)).sum()) for cut in STALL_CUTS}
+    by_cut["any"] = int(high.sum())
+    return {"stalled": int(long["stalled"].sum()), "repetitions": int(len(long)), "cells": cells,
+            "by_epoch_cut": by_cut}
 
 
 def _given(v: Any) -> bool:

@@ -533,55 +533,115 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     return " ".join(out)
 
 
-def stall_text(summary: Mapping[str, Any], top: int = 6) -> str:
-    """How many repetitions stalled (:func:`derivlearn.studies.higher_order.stalled`) and where,
-    from ``summary["stalls"]``, and why, from ``summary["stall_probe"]`` (the output of
-    ``benchmarks/higher_order_stalls.py``, when the chapter has it); ``""`` when none stalled."""
+def _stall_kind(c: Mapping[str, Any]) -> str:
+    if c["order"] == 0:
+        return "values only"
+    if c["definition"] == "-":
+        return "adaptive ρ"
+    return f"fixed ρ ({ho.rho_label(c['definition'], short=True)})"
+
+
+PAPER_FIG1_TOP = 100.0
+"""The top of the error axes of the paper's Fig. 1 (10²)."""
+
+
+def _above_paper_axis(summary: Mapping[str, Any], st: Mapping[str, Any]) -> str:
+    """A sentence on the Fig. 1 cells (example functions, adaptive or values only) with a stalled
+    repetition whose mean error lies above the top of the paper's axes, or ``""``."""
+    me = summary.get("mean_error", {})
+    fig1 = set(summary.get("table3_paper") or {})  # the example functions, Fig. 1's panels
+    over = []
+    for c in st["cells"]:
+        if c["definition"] != "-" or c["function"] not in fig1:
+            continue
+        e = ((me.get(c["function"]) or {}).get(str(c["order"])) or {}).get(str(c["N"]))
+        if e is not None and e > PAPER_FIG1_TOP:
+            over.append((e, c))
+    if not over:
+        return ""
+    e, c = max(over, key=lambda x: x[0])
+    return (f" The paper's Fig. 1 stays below 10², while {len(over)} of our Fig. 1 cells with a stalled "
+            f"repetition lie above it (the highest: {ho.label(c['function'])}, {_stall_kind(c)}"
+            + (f", order {c['order']}" if c["order"] else "") + f", N = {c['N']}: {ho._g(e)}), so the "
+            "authors' runs probably did not stall this way: their start or protocol may differ from "
+            "our reading.")
+
+
+def stall_text(summary: Mapping[str, Any], top: int = 4) -> str:
+    """How many repetitions stalled (:func:`derivlearn.studies.higher_order.stalled`), of which
+    kind of run, where (the ``top`` functions with the most, their worst cells grouped), how the
+    count moves with the cut, all from ``summary["stalls"]``; and what the probe
+    ``benchmarks/higher_order_stalls.py`` found (``summary["stall_probe"]``, when the chapter has
+    it), each sentence from its counts. ``""`` when none stalled."""
     st = summary.get("stalls") or {}
     if not st.get("stalled"):
         return ""
-    cells = sorted(st["cells"], key=lambda c: (-c["stalled"] / c["repetitions"], c["N"]))
-    named = []
-    for c in cells[:top]:
-        what = ("values only" if c["order"] == 0 else f"order {c['order']}, "
-                + (f"{c['weighting']} ρ" if c["definition"] == "-" else
-                   f"fixed ρ ({ho.rho_label(c['definition'])})"))
-        named.append(f"{ho.label(c['function'])}, {what}, N = {c['N']}: {c['stalled']} of {c['repetitions']}")
+    kinds: dict[str, int] = {}
+    per_f: dict[str, list[Mapping[str, Any]]] = {}
+    for c in st["cells"]:
+        k = _stall_kind(c)
+        kinds[k] = kinds.get(k, 0) + c["stalled"]
+        per_f.setdefault(c["function"], []).append(c)
+    kind_words = "; ".join(f"{k}: {v}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1]))
+    worst = sorted(per_f, key=lambda f: -sum(c["stalled"] for c in per_f[f]))[:top]
+    most = listing_words(f"{ho.label(f)} ({sum(c['stalled'] for c in per_f[f])})" for f in worst)
+    full = sorted((c for c in st["cells"] if c["stalled"] == c["repetitions"]),
+                  key=lambda c: (c["N"], c["function"], c["order"]))
+    every = ""
+    if full:
+        named = "; ".join(f"{ho.label(c['function'])}, {_stall_kind(c)}"
+                          + (f", order {c['order']}" if c["order"] else "") + f", N = {c['N']}"
+                          for c in full[:3])
+        every = (f" In {len(full)} cell{'s' if len(full) != 1 else ''} every repetition stalled"
+                 + (f", among them {named}" if len(full) > 3 else f": {named}") + ".")
+    cut = st.get("by_epoch_cut") or {}
+    cuts = ", ".join(f"{v} with a best epoch of at most {k}" for k, v in cut.items() if k != "any")
     out = [f"A repetition *stalled* if its z-scored test MSE is above {ho.STALL_MSE:g} and its kept "
            f"weights come from one of its first {ho.STALL_EPOCHS} epochs: it stopped before it learned. "
            f"{st['stalled']} of {st['repetitions']} repetitions did "
            f"({ho._g(100 * st['stalled'] / st['repetitions'])} %), in {len(st['cells'])} "
-           f"cell{'s' if len(st['cells']) != 1 else ''}; the most affected: {'; '.join(named)}. With "
-           "PyTorch's initialisation the chapter's first settings had none (their records are in the "
-           "repository's history)."]
+           f"cell{'s' if len(st['cells']) != 1 else ''}. By kind of run: {kind_words}. Most on "
+           f"{most}.{every} The count depends on the cut: "
+           + (f"{cuts}, {cut['any']} at any epoch. " if cut else "")
+           + "With PyTorch's initialisation the chapter's first settings had none (their records are in "
+           "the repository's history)."]
     probe = summary.get("stall_probe") or {}
     fs = probe.get("functions") or {}
     if fs:
         reps = probe["reps"] * len(fs)
-
-        def count(start: str) -> str:
-            return f"{sum(v['starts'][start]['stalled'] for v in fs.values())} of {reps}"
-
-        shares = ", ".join(f"{v['even_share']:.2f}" for v in fs.values())
+        n = {s_: sum(v["starts"][s_]["stalled"] for v in fs.values()) for s_ in probe["starts"]}
+        names = {"glorot": "the chapter's start", "torch": "PyTorch's",
+                 "glorot W, torch b": "Glorot's weights with PyTorch's random biases",
+                 "torch W, zero b": "PyTorch's weights with zero biases",
+                 "glorot, layer-1 W x4": "Glorot's weights with the first layer scaled to PyTorch's size"}
+        counts = "; ".join(f"{names.get(k, k)}: {v} of {reps}" for k, v in n.items())
+        g = n.get("glorot", 0)
+        if g and n.get("glorot W, torch b", g) <= g / 4 and n.get("torch W, zero b", 0) > 0:
+            cause = ("On these runs the zero biases cause most of it: random biases remove the stalls, "
+                     "zero biases bring some back even with PyTorch's weights.")
+        elif g and n.get("glorot, layer-1 W x4", g) <= g / 4:
+            cause = "On these runs the small first-layer weights cause most of it."
+        else:
+            cause = "The probe does not single out one cause."
+        shares = ", ".join(f"{ho.label(f)} {v['even_share']:.2f}" for f, v in fs.items())
         out.append(
-            f"\n\n**Why.** The zero biases cause it, not the size of Glorot's weights. Values-only "
-            f"networks at N = {probe['N']} on {listing_words(ho.label(f) for f in fs)}, "
-            f"{probe['reps']} repetitions each with the chapter's data and settings "
-            f"({{repo}}`benchmarks/higher_order_stalls.py`), stall in {count('glorot')} from the chapter's "
-            f"start, {count('torch')} from PyTorch's, {count('glorot W, torch b')} from Glorot's "
-            f"weights with PyTorch's random biases, and {count('torch W, zero b')} from PyTorch's "
-            "weights with zero biases. With zero biases and tanh, an odd activation, the network "
-            "starts as an odd function of its z-scored input, $f(-x) = -f(x)$ (a test checks it), "
-            "and these functions are nearly even about the centre of their data (the even part holds "
-            f"{shares} of their variance): the start has nothing to fit until its biases grow, and "
-            f"at N = {probe['N']} a patience of 10 epochs is 100 Adam steps.")
+            f"\n\n**Why.** A probe ({{repo}}`benchmarks/higher_order_stalls.py`) trains values-only "
+            f"networks at N = {probe['N']} on {listing_words(ho.label(f) for f in fs)}, {probe['reps']} "
+            f"repetitions each with the chapter's data and settings, from five starts. Stalled: {counts}. "
+            f"{cause} With zero biases and tanh, an odd activation, the network starts as an odd "
+            "function of its z-scored input, $f(-x) = -f(x)$ (a test checks it); a target that is even "
+            "about the centre of its data has nothing such a start can fit until its biases grow, and "
+            f"at N = {probe['N']} a patience of 10 epochs is 100 Adam steps. The even part holds this "
+            f"share of the probed functions' variance: {shares}. The probe says nothing about the "
+            "functions it does not train, nor about Sobolev or fixed-ρ runs.")
     out.append("\n\n**What we do about it.** We keep the stalled repetitions in the main reading: they "
                "are what the paper's protocol (patience 10, no restarts mentioned) does from the start "
-               "we read as the authors' (Keras' defaults), so the paper's runs may have met the same "
-               "plateau; it does not say. A stalled repetition dominates its cell's "
-               "mean, so every claim is also graded on the means without stalled repetitions, and the "
-               "claim table names that reading where its verdict differs."
-               + (" The check below trains the runs of one size again from PyTorch's start."
+               "we read as the authors' (Keras' defaults)." + _above_paper_axis(summary, st)
+               + " A stalled repetition "
+               "dominates its cell's mean, so every claim is also graded on the means without stalled "
+               "repetitions where its cells keep one, and the claim table marks the rows where that "
+               "reading's verdict differs."
+               + (" The check below trains the runs of two sizes again from PyTorch's start."
                   if summary.get("init_check") else ""))
     return "".join(out)
 
