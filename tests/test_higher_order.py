@@ -577,7 +577,8 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
                  "torch W, zero b": {"stalled": 4}}}}}
     why = hr.stall_text({**summary, "stall_probe": probe})
     assert "the chapter's start: 6 of 10; PyTorch's: 0 of 10" in why
-    assert "the zero biases cause most of it" in why and "Beale 0.99" in why
+    assert "removes most of the stalls: Glorot's weights with PyTorch's random biases (0 of 10)." in why
+    assert "PyTorch's weights with zero biases still stall in 4 of 10" in why and "Beale 0.99" in why
     probe["functions"]["beale"]["starts"]["glorot W, torch b"]["stalled"] = 5
     assert "does not single out one cause" in hr.stall_text({**summary, "stall_probe": probe})
     assert hr.stall_text({"stalls": {"stalled": 0}}) == "" and hr.findings({}, cfg) == ""

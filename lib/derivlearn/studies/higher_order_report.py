@@ -545,6 +545,16 @@ PAPER_FIG1_TOP = 100.0
 """The top of the error axes of the paper's Fig. 1 (10²)."""
 
 
+def _glorot_first(fan_in: int = 2, fan_out: int = 200) -> float:
+    """Glorot-uniform's bound on the first layer's weights."""
+    return (6 / (fan_in + fan_out)) ** 0.5
+
+
+def _torch_first(fan_in: int = 2) -> float:
+    """PyTorch's ``nn.Linear`` bound on the first layer's weights."""
+    return 1 / fan_in ** 0.5
+
+
 def _above_paper_axis(summary: Mapping[str, Any], st: Mapping[str, Any]) -> str:
     """A sentence on the Fig. 1 cells (example functions, adaptive or values only) with a stalled
     repetition whose mean error lies above the top of the paper's axes, or ``""``."""
@@ -616,11 +626,13 @@ def stall_text(summary: Mapping[str, Any], top: int = 4) -> str:
                  "glorot, layer-1 W x4": "Glorot's weights with the first layer scaled to PyTorch's size"}
         counts = "; ".join(f"{names.get(k, k)}: {v} of {reps}" for k, v in n.items())
         g = n.get("glorot", 0)
-        if g and n.get("glorot W, torch b", g) <= g / 4 and n.get("torch W, zero b", 0) > 0:
-            cause = ("On these runs the zero biases cause most of it: random biases remove the stalls, "
-                     "zero biases bring some back even with PyTorch's weights.")
-        elif g and n.get("glorot, layer-1 W x4", g) <= g / 4:
-            cause = "On these runs the small first-layer weights cause most of it."
+        fixes = [k for k in ("glorot W, torch b", "glorot, layer-1 W x4") if k in n and n[k] <= g / 4]
+        if g and fixes:
+            cause = ("Each of these changes to the chapter's start removes most of the stalls: "
+                     + listing_words(f"{names[k]} ({n[k]} of {reps})" for k in fixes) + ".")
+            if n.get("torch W, zero b", 0) > g / 4:
+                cause += (f" PyTorch's weights with zero biases still stall in {n['torch W, zero b']} of "
+                          f"{reps}.")
         else:
             cause = "The probe does not single out one cause."
         shares = ", ".join(f"{ho.label(f)} {v['even_share']:.2f}" for f, v in fs.items())
@@ -630,8 +642,11 @@ def stall_text(summary: Mapping[str, Any], top: int = 4) -> str:
             f"repetitions each with the chapter's data and settings, from five starts. Stalled: {counts}. "
             f"{cause} With zero biases and tanh, an odd activation, the network starts as an odd "
             "function of its z-scored input, $f(-x) = -f(x)$ (a test checks it); a target that is even "
-            "about the centre of its data has nothing such a start can fit until its biases grow, and "
-            f"at N = {probe['N']} a patience of 10 epochs is 100 Adam steps. The even part holds this "
+            "about the centre of its data has nothing such a start can fit until its biases grow. The "
+            "pull on the biases comes from the curvature of tanh, which is weak while the first "
+            f"layer's weights are small (their bound is {_glorot_first():.2g} for Glorot's start, "
+            f"{_torch_first():.2g} for PyTorch's, with 2 inputs and 200 units), and at N = {probe['N']} a "
+            "patience of 10 epochs is 100 Adam steps. The even part holds this "
             f"share of the probed functions' variance: {shares}. The probe says nothing about the "
             "functions it does not train, nor about Sobolev or fixed-ρ runs.")
     out.append("\n\n**What we do about it.** We keep the stalled repetitions in the main reading: they "
