@@ -671,3 +671,28 @@ def test_init_check_grades_both_initialisations_and_waits_for_every_run():
     assert out["stalls"]["glorot"] == {"stalled": 0, "repetitions": len(ho.run_configs(check)) * cfg.reps}
     # one run missing: nothing to say yet
     assert ho.init_check(cfg, _FakeStore(lambda c: None if c["order"] == 1 else make(c))) is None
+
+
+@pytest.mark.parametrize("data", ["transformed", "original"])
+def test_eps_changes_a_nonzero_variance_rho_by_under_half_a_percent(data):
+    """What the chapter and `fixed_rho`'s docstring say: where an order's variance is not zero,
+    adding eps = RHO_EPS would change rho by eps / Var < 0.5 %, on every order of the example
+    functions (the training sets of the first repetition at every Table III size)."""
+    import torch
+
+    from derivlearn.nn import sobolev
+
+    cfg = ho.HigherOrderConfig.from_profile("book")
+    worst = 0.0
+    for f in cfg.examples:
+        fn = functions.get(f)
+        fid = functions.TABLE_I_NAMES.index(f)
+        for n in cfg.table_sizes:
+            x = ho._points(fn, n, 1_000 * fid)  # seed 0, repetition 0
+            d = ho.derivative_tensors(fn, x, 5, form="unique")
+            t = d if data == "original" else ho.Scaling.fit("zscore", x, d[0]).derivatives(d, form="unique")
+            rho = sobolev.fixed_rho([v[None].double() for v in t], "all")[0]
+            for k in range(1, 6):
+                if float(t[k].abs().max()) > 0:  # Var > 0: rho = 1 / Var
+                    worst = max(worst, sobolev.RHO_EPS * float(rho[k]))
+    assert 0 < worst < 0.005

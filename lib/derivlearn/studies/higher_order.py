@@ -668,9 +668,18 @@ class Cells:
     err: dict[tuple[str, int, int], float] = field(default_factory=dict)
     fixed: dict[tuple[str, int, int, str], float] = field(default_factory=dict)
     unique: dict[tuple[str, int, int], float] = field(default_factory=dict)
+    unlearned: set[tuple] = field(default_factory=set)
+    """Keys of ``err`` and of ``fixed`` (the same tuples) whose run did not learn in most of its
+    repetitions: z-scored test MSE above :data:`STALL_MSE` in at least half of them."""
 
     def e(self, f: str, k: int, n: int) -> float | None:
         return self.err.get((f, k, n))
+
+    def quotient_unlearned(self, f: str, k: int, n: int, definition: str) -> bool:
+        """Whether the fixed or the adaptive run behind a Table III quotient did not learn
+        (:attr:`unlearned`): the quotient then compares a failed fit."""
+        kf, df = canonical_run(f, k, definition)
+        return (f, kf, n, df) in self.unlearned or (f, k, n) in self.unlearned
 
     def quotient(self, f: str, k: int, n: int, definition: str) -> float | None:
         """Table III's quotient, fixed over adaptive, of a cell under ``definition``. The fixed
@@ -701,9 +710,14 @@ def cells(long, units: str = "original", stat: str = "mean") -> Cells:
         values = kept.groupby(keys)[col].agg("mean")
     else:
         values = long.groupby(keys)[col].agg(stat)  # NaN (a failed repetition) skipped
+    bad = long["error_z"].astype(float) > STALL_MSE
+    share = bad.groupby([long[k] for k in keys]).mean()
+    failed = {key for key, v in share.items() if v >= 0.5}
     for (f, k, n, w, p, d), val in values.items():
         if not np.isfinite(val):
             continue
+        if (f, k, n, w, p, d) in failed and p == "all":
+            out.unlearned.add((f, int(k), int(n), d) if w == "fixed" else (f, int(k), int(n)))
         if w == "fixed" and p == "all":
             out.fixed[(f, int(k), int(n), d)] = float(val)
         elif p == "all":
@@ -1615,7 +1629,9 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
     original units, adaptive rho), ``error`` (every reading), ``table3`` (``{definition:
     {function: {N: {order: quotient}}}}`` for every fixed-rho definition, means in original
     units) with ``table3_median``, ``table3_zscored`` and ``table3_trained`` (without stalled
-    repetitions) beside, ``stalls`` (:func:`stall_counts`), ``table3_paper``,
+    repetitions) beside, ``table3_unlearned`` (``{definition: [[function, N, order], ...]}``, the
+    quotients whose fixed or adaptive run did not learn, :attr:`Cells.unlearned`), ``stalls``
+    (:func:`stall_counts`), ``table3_paper``,
     ``table3_distance``, ``category_relative``, ``partials``, ``adaptive`` (the rule's
     diagnostics), ``cost`` (seconds per epoch of order r over order 0), ``claims``
     (:func:`derivlearn.claims.to_records`) and ``claim_details``.
@@ -1640,6 +1656,9 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         "table3_trained": {d: _json_t3(table3(read[("original", "trained")], d, cfg.examples,
                                               cfg.table_sizes, ks)) for d in cfg.rho_definitions},
         "stalls": stall_counts(long),
+        "table3_unlearned": {d: [[f, n, k] for f in cfg.examples for n in cfg.table_sizes for k in ks
+                                 if c.quotient(f, k, n, d) is not None and c.quotient_unlearned(f, k, n, d)]
+                             for d in cfg.rho_definitions},
         "table3_paper": {f: {str(n): {str(k): v for k, v in enumerate(row, 1)} for n, row in by_n.items()}
                          for f, by_n in PAPER_TABLE3.items()},
         "category_relative": {cat: {str(k): v for k, v in d.items()}
