@@ -678,7 +678,6 @@ def test_eps_changes_a_nonzero_variance_rho_by_under_half_a_percent(data):
     """What the chapter and `fixed_rho`'s docstring say: where an order's variance is not zero,
     adding eps = RHO_EPS would change rho by eps / Var < 0.5 %, on every order of the example
     functions (the training sets of the first repetition at every Table III size)."""
-    import torch
 
     from derivlearn.nn import sobolev
 

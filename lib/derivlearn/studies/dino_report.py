@@ -21,6 +21,7 @@ import numpy as np
 from derivlearn import plotting
 from derivlearn.claims import VERDICTS, Claim, badge, to_markdown
 from derivlearn.studies import dino
+from derivlearn.tables import styled  # noqa: F401  (the notebook's report_.styled)
 
 LOSS_STYLE = {"l2": ("C0", "-", "o"), "h1": ("C3", "--", "s"), "reduced_h1": ("C2", ":", "^"),
               "reduced_h1_ms": ("C4", "-.", "D")}
@@ -247,27 +248,6 @@ def baseline_table(long, base, cfg: dino.DinoConfig):
 
 LOSS_NAME = {"l2": "L2", "h1": "full H1", "reduced_h1": "reduced H1", "reduced_h1_ms": "MS"}
 """Short loss names for table cells."""
-
-
-def styled(frame, digits: int | None = None, wrap: bool = False):
-    """A table for the book: no index, cells on one line with some padding (with ``wrap``, text
-    cells wrap instead, for tables of words such as the settings), left-aligned headers that may
-    wrap, the first column fixed when the table scrolls sideways; with ``digits``, every float
-    to that many decimals with a true minus ("−1.4").
-    *Returns* a pandas Styler."""
-    style = frame.style.hide(axis="index")
-    if digits is not None:
-        style = style.format(lambda v: f"{v:.{digits}f}".replace("-", "\u2212") if v == v else "–",
-                             subset=[c for c in frame.columns if frame[c].dtype.kind == "f"])
-    return (style
-            .set_table_styles([{"selector": "td", "props": [("white-space", "normal" if wrap else "nowrap"),
-                                                           ("padding", "0.2em 0.6em")]},
-                               {"selector": "th", "props": [("padding", "0.2em 0.6em"),
-                                                           ("text-align", "left")]},
-                               # the first column stays in view while a phone scrolls the rest
-                               {"selector": "td:first-child, th:first-child",
-                                "props": [("position", "sticky"), ("left", "0"),
-                                          ("background", "var(--pst-color-background, white)")]}]))
 
 
 def budget_table(cfg: dino.DinoConfig):

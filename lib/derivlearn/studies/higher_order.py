@@ -928,13 +928,6 @@ def improves_then_barely(rel: Mapping[int, float], want: int) -> tuple[bool | No
     return improves, barely
 
 
-def claim2_verdict(per_f: Mapping[str, Mapping[int, float]], want: int = 4) -> str:
-    """Claim 2's rule on one size: every function must satisfy both halves of
-    :func:`improves_then_barely` for "confirmed" (:func:`grade` of the halves)."""
-    return grade([(f"{f} {h}", v) for f, rel in per_f.items()
-                  for h, v in zip(("improves", "barely"), improves_then_barely(rel, want), strict=True)])
-
-
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -1358,6 +1351,10 @@ def closeness(cfg: HigherOrderConfig, c: Cells) -> tuple[Graded, dict[str, Any]]
             f"paper (partly: ≤ {10 ** CLOSE[1]:.2g}; confirmed: ≤ {10 ** CLOSE[0]:.2g})")
     detail = (f"Closest: {rho_label(best)}, mean |log10 ratio| {score:.2f} (a typical factor "
               f"{_g(10 ** score)}; {where})")
+    ranked = sorted((v, d) for d, (v, _) in dist.items() if v is not None and d != best)
+    if ranked:
+        detail += f"; next, {rho_label(ranked[0][1], short=True)} at {ranked[0][0]:.2f}"
+    detail += f"; 'partly confirmed' needs at most {CLOSE[1]:g}"
     if main[0] is not None and best != main_d:
         detail += f"; main definition {main[0]:.2f} over {main[1]} cells"
     return Graded(v, ours, [("closest", score <= CLOSE[0])], detail + "."), details
