@@ -483,7 +483,8 @@ def test_report_draws_every_figure_with_and_without_records():
         assert len(rep.ablation_table(c, cfg)) == 26  # 25 cells and the distance row
     summary, claims = ho.summarize(cfg, records_frame(records(cfg, paper_world)))
     assert "{bdg-success}`confirmed`" in rep.verdicts_by_definition(summary, cfg)
-    assert "Of the paper's six statements" in rep.answer(claims, 0, 10)
+    assert "grades the paper's six statements on which orders help (Figs. 1 and 2) as 6 confirmed" in \
+        rep.answer(claims, 0, 10)
     empty, none = ho.summarize(cfg, records_frame([]))
     assert rep.verdicts_by_definition(empty, cfg) == ""
     assert "None of the runs" in rep.answer(none, 10, 10, "5 CPU-hours")
