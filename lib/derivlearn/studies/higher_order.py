@@ -1077,7 +1077,7 @@ def _rel_text(cat: str, r: Mapping[int, float]) -> str:
     else:
         tail = f"improves up to order {u}"
     return (f"{label(cat)}: error ÷ values-only error at {span}: "
-            + ", ".join(f"{r[k]:.2g}" for k in ks) + f" ({tail})")
+            + ", ".join(f"{r[k]:#.2g}".rstrip(".") for k in ks) + f" ({tail})")
 
 
 def rule_bowl_plate(cfg: HigherOrderConfig, c: Cells) -> Graded:
@@ -1262,7 +1262,7 @@ def _names(ds: Iterable[str]) -> str:
         word = "transformed" if data == "zscored" else "original"
         parts.append(f"{word} (all {len(zeros)})" if len(zeros) == len(ZERO_RULES) and len(zeros) > 1
                      else f"{word} ({', '.join(ZERO_LABEL[z] for z in zeros)})")
-    return "; ".join(parts)
+    return " and ".join(parts)
 
 
 def table3_claim(cfg: HigherOrderConfig, c: Cells, rule: T3) -> tuple[Graded, dict[str, Any]]:
@@ -1508,8 +1508,12 @@ def claims_by_reading(cfg: HigherOrderConfig, long, read: Mapping[tuple[str, str
         ours = cl.ours + (f" {OTHER_READINGS}" if other else "")
         first = cl.detail.rstrip()
         first += "." if first and not first.endswith(".") else ""
-        detail = " ".join(x for x in (first, (f"Verdict with {'; with '.join(other)}." if other else ""))
-                          if x)
+        # the numbers without stalled repetitions, where they differ (the verdict may not)
+        t = graded[("original", "trained")][0][i]
+        numbers = (f"Without stalled repetitions: {t.ours}." if i < len(FIG_RULES) and t.ours != cl.ours
+                   and t.verdict != VERDICTS[3] and not t.ours.endswith("checks hold") else "")
+        verdicts = f"Verdict with {'; with '.join(other)}." if other else ""
+        detail = " ".join(x for x in (first, numbers, verdicts) if x)
         out.append(Claim(cl.claim, cl.paper, ours, cl.verdict, cl.deviation, detail))
     details = {cl.claim: {"by_reading": {f"{u}/{s}": {"verdict": graded[(u, s)][0][i].verdict,
                                                       "ours": graded[(u, s)][0][i].ours,
