@@ -696,3 +696,20 @@ def test_eps_changes_a_nonzero_variance_rho_by_under_half_a_percent(data):
                 if float(t[k].abs().max()) > 0:  # Var > 0: rho = 1 / Var
                     worst = max(worst, sobolev.RHO_EPS * float(rho[k]))
     assert 0 < worst < 0.005
+
+
+def test_quotient_devices_names_the_quotients_that_divide_a_cpu_run_by_a_gpu_run():
+    from derivlearn.studies import higher_order_report as hr
+
+    cfg = ho.HigherOrderConfig.from_profile("smoke")
+    recs = []
+    for c in ho.run_configs(cfg):
+        dev = "cuda" if c["weighting"] == "adaptive" else "cpu"
+        recs.append({"key": config_key(c, cfg.version_of(c)), "status": "ok", "config": c,
+                     "env": {"device": dev}, "version": {"git": "abc"}})
+    text = hr.quotient_devices(recs, cfg)
+    assert text.startswith("**Devices.** The Sobolev runs the quotients divide by (adaptive ρ) ran ")
+    assert "on a GPU;" in text and "transformed, ρ = 1: " in text and "on the CPU" in text
+    for r in recs:
+        r["env"]["device"] = "cpu"
+    assert hr.quotient_devices(recs, cfg) == ""

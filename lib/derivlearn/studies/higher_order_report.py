@@ -916,6 +916,48 @@ def cost_markdown(cost) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def quotient_devices(records, cfg: ho.HigherOrderConfig) -> str:
+    """Which Table III quotients divide a run on one device by a run on the other: per fixed-ρ
+    definition, where its fixed runs ran, against where the adaptive runs they are divided by
+    ran; and the unique-partials runs against the all-partials ones. ``""`` when every run of
+    the plan ran on one device. Records built from a tree with uncommitted changes are counted."""
+    from derivlearn.store import config_key
+
+    plan = {config_key(c, cfg.version_of(c)): c for c in ho.run_configs(cfg)}
+    groups: dict[str, dict[str, int]] = {}
+    dirty = 0
+    for r in records:
+        c = plan.get(r.get("key"))
+        if (c is None or r.get("status") != "ok" or not c["order"] or c["function"] not in cfg.examples
+                or c["n_train"] not in set(cfg.table_sizes) | {cfg.partials_size}):
+            continue  # Table III's and the partials comparison's runs only
+        dirty += str((r.get("version") or {}).get("git", "")).endswith("+dirty")
+        dev = "GPU" if str((r.get("env") or {}).get("device", "cpu")).startswith("cuda") else "CPU"
+        if c["weighting"] == "fixed":
+            g = ho.rho_label(ho.definition_of(c), short=True)
+        elif c.get("partials", "all") == "unique":
+            g = "unique partials"
+        else:
+            g = "adaptive"
+        groups.setdefault(g, {}).setdefault(dev, 0)
+        groups[g][dev] += 1
+    if len({d for v in groups.values() for d in v}) < 2:
+        return ""
+
+    def words(g: str) -> str:
+        d = groups[g]
+        return " and ".join(f"{n} on the {k}" if k == "CPU" else f"{n} on a GPU"
+                            for k, n in sorted(d.items()))
+
+    parts = [f"{g}: {words(g)}" for g in groups if g != "adaptive"]
+    return (f"**Devices.** The Sobolev runs the quotients divide by (adaptive ρ) ran {words('adaptive')}; "
+            f"the runs above them: {'; '.join(parts)}. Where the two sides ran on different devices the "
+            "quotient divides a CPU run by a GPU run, both float32: sums run in another order on a GPU, "
+            "so such a run is another draw of the same method, not another method."
+            + (f" {dirty} of these records were made from a working tree with uncommitted changes "
+               "(their version says '+dirty')." if dirty else ""))
+
+
 def hardware_words(records, cfg: ho.HigherOrderConfig) -> str:
     """Where the recorded runs of the plan ran (:func:`derivlearn.provenance.where_runs_ran`)."""
     from derivlearn.provenance import where_runs_ran
