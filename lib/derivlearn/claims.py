@@ -55,6 +55,10 @@ def badge(verdict_: str) -> str:
     return f"{{{BADGE[verdict_]}}}`{verdict_}`"
 
 
+CARD_CLASSES = "phone-cards claim-cards"
+"""CSS classes of the block around a claim table: on a phone each row becomes a card."""
+
+
 def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is decided",
                 source: str = "the paper", paper: Callable[[Claim], str] | None = None,
                 details_title: str = "More on each result") -> str:
@@ -84,10 +88,13 @@ def to_markdown(claims: Iterable[Claim], rules_title: str = "How each verdict is
     rules = [f"- **{i}. {c.claim}.** {c.deviation}" for i, c in enumerate(claims, 1) if c.deviation]
     if rules:
         rows += [f":::{{dropdown}} {rules_title}", *rules, ":::", ""]
-    rows += [f"| verdict | claim ({cell(source)}) | ours |", "|---|---|---|"]
+    # on a phone each row becomes a card (book/_static/derivlearn.css: phone-cards, claim-cards)
+    rows += [f":::{{div}} {CARD_CLASSES}", "",
+             f"| verdict | claim ({cell(source)}) | ours |", "|---|---|---|"]
     for i, c in enumerate(claims, 1):
         said = c.paper if paper is None else paper(c)
         rows.append(f"| {badge(c.verdict)} | {i}. {cell(c.claim)} (*{cell(said)}*) | {cell(c.ours)} |")
+    rows += ["", ":::"]
     more = [f"- **{i}. {c.claim}.** {c.detail}" for i, c in enumerate(claims, 1) if c.detail]
     if more:
         rows += ["", f":::{{dropdown}} {details_title}", *more, ":::"]

@@ -472,10 +472,10 @@ def settings_markdown(cfg: ho.HigherOrderConfig) -> str:
             text = text.replace(a, b)
         return text.replace("|", "\\|")
 
-    out = ["| setting | paper | ours |", "|---|---|---|"]
+    out = [":::{div} phone-cards settings-cards", "", "| setting | paper | ours |", "|---|---|---|"]
     out += [f"| {cell(str(k))} | {cell(str(r['paper']))} | {cell(str(r['ours']))} |"
             for k, r in frame.iterrows()]
-    return "\n".join(out)
+    return "\n".join(out + ["", ":::"])  # on a phone, a card per setting (derivlearn.css)
 
 
 def missing_table(missing: Sequence[Mapping[str, Any]], cfg: ho.HigherOrderConfig):
