@@ -32,7 +32,8 @@ def test_a_claims_detail_goes_to_a_dropdown_under_the_table_numbered_like_its_ro
     row = lines.index("| {bdg-success}`confirmed` | 1. a (*p*) | one line |")
     assert lines[row + 2:] == ["", ":::", "", ":::{dropdown} More", "- **1. a.** what it rests on", ":::"]
     # the table sits in a block that turns each row into a card on a phone
-    assert lines[lines.index("| verdict | claim (the paper) | ours |") - 2] == ":::{div} phone-cards claim-cards"
+    head = lines.index("| verdict | claim (the paper) | ours |")
+    assert lines[head - 2] == ":::{div} phone-cards claim-cards"
     # the row's own number, even where an earlier claim has no detail (no renumbering)
     later = to_markdown([Claim("b", "p", "o", "not confirmed"), claims[0]]).splitlines()
     assert "- **2. a.** what it rests on" in later
