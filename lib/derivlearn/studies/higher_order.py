@@ -1664,6 +1664,8 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
                          for f, by_n in PAPER_TABLE3.items()},
         "category_relative": {cat: {str(k): v for k, v in d.items()}
                               for cat, d in category_relative(c, cfg).items()},
+        "category_relative_trained": {cat: {str(k): v for k, v in d.items()} for cat, d in
+                                      category_relative(read[("original", "trained")], cfg).items()},
         "partials": {}, "adaptive": {}, "cost": {"epoch": {"nn": {}}},
     }
     summary["table3_distance"] = table3_distances(cfg, c)

@@ -500,13 +500,10 @@ STRONG = 0.2
 value training's (a factor 5)."""
 
 
-def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
-    """What the records show, in a few sentences with their numbers, from ``summary.json``:
-    where derivatives pay off (the best Sobolev order's error over value training's at the least
-    favourable N, per example function), how often the adaptive ρ is much better at orders of 3
-    and more (quotients above 2, under the main and the closest fixed-ρ definition, against the
-    paper's), how far our Table III is from the paper's, and how many repetitions stalled.
-    ``""`` while the example functions' runs are missing."""
+def gain_words(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
+    """Where derivatives pay off (Fig. 14): per example function the best Sobolev order's mean
+    error over value training's at each N, grouped as strong at every N (below :data:`STRONG`),
+    at some N only, or by at most a small factor; ``""`` while runs are missing."""
     me = summary.get("mean_error", {})
     gain: dict[str, dict[int, float]] = {}  # per function: the best Sobolev order over values, per N
     for f in cfg.examples:
@@ -544,7 +541,48 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
         text[-1] += (f"; at N = {', '.join(map(str, stall_n))} some of these numbers rest on stalled "
                      "repetitions")
     first = "; ".join(text)
-    out = [first[0].upper() + first[1:] + "."]
+    return first[0].upper() + first[1:] + "."
+
+
+def category_words(summary: Mapping[str, Any]) -> str:
+    """What Fig. 15 shows: per category, the best Sobolev order's error over value training's
+    (means over the category's functions and the sizes) and the order that reaches it."""
+    rel = summary.get("category_relative") or {}
+    trained = summary.get("category_relative_trained") or {}
+
+    def best(r: Mapping[str, Any]) -> tuple[int, float] | None:
+        ks = {int(k): v for k, v in r.items() if int(k) and v is not None}
+        return (min(ks, key=ks.get), min(ks.values())) if ks else None
+
+    parts = []
+    for cat, r in rel.items():
+        b = best(r)
+        if b is None:
+            continue
+        k, v = b
+        text = (f"{ho.label(cat).lower()} {ho._g(v)} (order {k})" if v < 1
+                else f"{ho.label(cat).lower()} no order below value training (best {ho._g(v)})")
+        t = best(trained.get(cat) or {})
+        if t is not None and not 1 / 1.5 <= t[1] / v <= 1.5:  # the stalls move it by more than 1.5x
+            text += f", without stalled repetitions {ho._g(t[1])} (order {t[0]})"
+        parts.append(text)
+    if not parts:
+        return ""
+    return ("At the best order, the error relative to value training, averaged over each category's "
+            f"functions and the sizes, is: {'; '.join(parts)}.")
+
+
+def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
+    """What the records show, in a few sentences with their numbers, from ``summary.json``:
+    where derivatives pay off (the best Sobolev order's error over value training's at the least
+    favourable N, per example function), how often the adaptive ρ is much better at orders of 3
+    and more (quotients above 2, under the main and the closest fixed-ρ definition, against the
+    paper's), how far our Table III is from the paper's, and how many repetitions stalled.
+    ``""`` while the example functions' runs are missing."""
+    first = gain_words(summary, cfg)
+    if not first:
+        return ""
+    out = [first]
     t3, paper = summary.get("table3", {}), summary.get("table3_paper", {})
     dist = summary.get("table3_distance", {})
     main = cfg.rho_definitions[0]
