@@ -565,6 +565,9 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
     assert "on Branin by at most a factor 1 at any N (1 to 1 of value training's)" in text
     assert "a typical factor 10 from the paper's under the closest reading" in text
     assert "the original-unit readings 10)" in text and "2 of 20 repetitions stalled" in text
+    check = {"sizes": [100, 550], "agree": ["A"], "differ": ["Claim B holds"]}
+    assert ("Trained again from PyTorch's start at N = 100, 550, 1 of 2 verdicts stay the same (1 change: "
+            "claim B holds).") in hr.findings({**summary, "init_check": check}, cfg)
     # a function that gains strongly at one size only
     me["branin"]["1"][str(cfg.sizes[0])] = 0.05
     assert "on Branin only at some sizes (0.05 of value training's at N = " in hr.findings(summary, cfg)

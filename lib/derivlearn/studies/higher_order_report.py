@@ -629,6 +629,13 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
                  for data, fs in sorted(groups.items())]
         out.append(f"Our Table III is a typical factor {10 ** known[closest]:.2g} from the paper's under the "
                    f"closest reading of the fixed ρ ({ho.rho_label(closest)}; {'; '.join(spans)}).")
+    chk = summary.get("init_check")
+    if chk:
+        n = len(chk["differ"]) + len(chk["agree"])
+        changed = "; ".join(c[0].lower() + c[1:] for c in chk["differ"])
+        out.append(f"Trained again from PyTorch's start at N = {', '.join(map(str, chk['sizes']))}, "
+                   f"{len(chk['agree'])} of {n} verdicts stay the same"
+                   + (f" ({len(chk['differ'])} change: {changed})" if chk["differ"] else "") + ".")
     st = summary.get("stalls") or {}
     if st.get("stalled"):
         out.append(f"{st['stalled']} of {st['repetitions']} repetitions stalled before they learned "
@@ -803,7 +810,9 @@ def init_check_markdown(summary: Mapping[str, Any]) -> str:
             f"without stalled repetitions gives PyTorch's verdict on {same} of the {len(both)} claims "
             f"both can grade. Where the runs ran: Glorot's {where('glorot')}; PyTorch's "
             f"{where('torch')} (both float32; on a GPU sums run in another order, so a run there "
-            "is a different draw, not a different method).")
+            "is a different draw, not a different method)."
+            + "".join(f"\n\n*{r['claim']}*: Glorot's start {r['ours']['glorot']}; PyTorch's "
+                      f"{r['ours']['torch']}." for r in chk["claims"] if r["claim"] in differ))
 
 
 def gap_text(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
