@@ -565,9 +565,14 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
     assert "on Branin by at most a factor 1 at any N (1 to 1 of value training's)" in text
     assert "a typical factor 10 from the paper's under the closest reading" in text
     assert "the original-unit readings 10)" in text and "2 of 20 repetitions stalled" in text
-    check = {"sizes": [100, 550], "agree": ["A"], "differ": ["Claim B holds"]}
+    check = {"sizes": [100, 550], "agree": ["A"], "differ": ["Claim B holds"],
+             "claims": [{"claim": "Claim B holds", "glorot": "confirmed", "torch": "not confirmed"}],
+             "stalls": {"glorot": {"other": 2, "fixed": 1}, "torch": {"other": 0, "fixed": 1}}}
+    text = hr.findings({**summary, "init_check": check}, cfg)
     assert ("Trained again from PyTorch's start at N = 100, 550, 1 of 2 verdicts stay the same (1 change: "
-            "claim B holds).") in hr.findings({**summary, "init_check": check}, cfg)
+            "*Claim B holds*, confirmed → not confirmed).") in text
+    assert "2 values-only or adaptive, 0 fixed-ρ. From PyTorch's start the first kind goes away (2 → 0" in text
+    assert "the second does not (1 → 1)" in text
     # a function that gains strongly at one size only
     me["branin"]["1"][str(cfg.sizes[0])] = 0.05
     assert "on Branin only at some sizes (0.05 of value training's at N = " in hr.findings(summary, cfg)
@@ -672,7 +677,10 @@ def test_init_check_grades_both_initialisations_and_waits_for_every_run():
     first = out["claims"][0]  # Sobolev beats values: yes with PyTorch's start, no with Glorot's
     assert first["torch"] == "confirmed" and first["glorot"] == "not confirmed"
     assert first["claim"] in out["differ"]
-    assert out["stalls"]["glorot"] == {"stalled": 0, "repetitions": len(ho.run_configs(check)) * cfg.reps}
+    assert out["stalls"]["glorot"] == {"stalled": 0, "repetitions": len(ho.run_configs(check)) * cfg.reps,
+                                       "fixed": 0, "other": 0}
+    assert out["first"]["sizes"] == [n] and len(out["first"]["claims"]) == len(ho.INIT_CHECK_CLAIMS_FIRST)
+    assert out["dirty"] == {"glorot": 0, "torch": 0}
     # one run missing: nothing to say yet
     assert ho.init_check(cfg, _FakeStore(lambda c: None if c["order"] == 1 else make(c))) is None
 

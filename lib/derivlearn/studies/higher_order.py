@@ -1536,8 +1536,11 @@ INIT_CHECK_RULE_FIRST = (
     "depends on the initialisation if the two verdicts differ. The means without stalled "
     "repetitions under Glorot are printed beside, to show whether that reading stands in for "
     "a start that does not stall.")
+INIT_CHECK_CLAIMS_FIRST = (0, 1, 2, 6, 7, 8)
+"""The claims the rule as first written graded (at the ablation's first size only)."""
 INIT_CHECK_RULE = (
-    "Changed before any of the check's results were read, after a review found that at N = 550 "
+    "Changed after 16 of the N = 550 runs from PyTorch's start were recorded (their timestamps show "
+    "it) but before any of the check's results were read, after a review found that at N = 550 "
     "no values-only or adaptive repetition of the example functions stalls (173 of the 218 "
     "stalls are at N = 100) and that claim 3 needs two sizes: the check makes Fig. 1's and Table "
     "III's runs (every example function, orders 0 to 5, the adaptive and the main fixed ρ) at the "
@@ -1575,6 +1578,8 @@ def init_check(cfg: HigherOrderConfig, store) -> dict[str, Any] | None:
     "stalls": {init: {"stalled", "repetitions"}}, "devices": {init: {device: runs}}, "claims":
     [{"claim", "glorot", "torch", "glorot_trained", "ours": {init: text}}], "differ": [claim,
     ...], "agree": [claim, ...]}`` (a claim not graded under a start is in neither list)."""
+    import dataclasses
+
     from derivlearn.store import records_frame
 
     out: dict[str, Any] = {"rule": INIT_CHECK_RULE, "rule_first": INIT_CHECK_RULE_FIRST, "stalls": {},
@@ -1588,7 +1593,14 @@ def init_check(cfg: HigherOrderConfig, store) -> dict[str, Any] | None:
             return None
         long = long_frame(records_frame(recs))
         out["sizes"], out["runs"] = list(c.sizes), len(configs)
-        out["stalls"][init] = {"stalled": int(long["stalled"].sum()), "repetitions": len(long)}
+        fixed = long["weighting"] == "fixed"
+        out["stalls"][init] = {"stalled": int(long["stalled"].sum()), "repetitions": len(long),
+                               "fixed": int(long.loc[fixed, "stalled"].sum()),
+                               "other": int(long.loc[~fixed, "stalled"].sum())}
+        out.setdefault("dirty", {})[init] = sum(
+            str((r.get("version") or {}).get("git", "")).endswith("+dirty") for r in recs)
+        out.setdefault("torch_version", {})[init] = sorted(
+            {str((r.get("version") or {}).get("torch", "?")).split("+")[0] for r in recs})
         devices: dict[str, int] = {}
         for r in recs:
             dev = "GPU" if str((r.get("env") or {}).get("device", "cpu")).startswith("cuda") else "CPU"
@@ -1597,6 +1609,17 @@ def init_check(cfg: HigherOrderConfig, store) -> dict[str, Any] | None:
         graded[init] = _graded_claims(c, cells(long))[0]
         if init == "glorot":
             graded["glorot_trained"] = _graded_claims(c, cells(long, "original", "trained"))[0]
+    # the rule as first written: the ablation's first size only, its six claims (printed beside)
+    first_n = (cfg.ablation_sizes or cfg.table_sizes)[0]
+    out["first"] = {"sizes": [first_n], "claims": []}
+    firsts = {}
+    for init in ("glorot", "torch"):
+        c = dataclasses.replace(init_check_config(cfg, init), sizes=(first_n,), table_sizes=(first_n,))
+        recs = store.lookup(run_configs(c), c.version_of)
+        firsts[init] = _graded_claims(c, cells(long_frame(records_frame(recs))))[0]
+    for i in INIT_CHECK_CLAIMS_FIRST:
+        g1, t1 = firsts["glorot"][i], firsts["torch"][i]
+        out["first"]["claims"].append({"claim": g1.claim, "glorot": g1.verdict, "torch": t1.verdict})
     for i in INIT_CHECK_CLAIMS:
         g, t, tr = graded["glorot"][i], graded["torch"][i], graded["glorot_trained"][i]
         def short(text: str) -> str:  # the check grades the main definition only: no need to say so

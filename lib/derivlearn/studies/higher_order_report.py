@@ -632,17 +632,25 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     chk = summary.get("init_check")
     if chk:
         n = len(chk["differ"]) + len(chk["agree"])
-        changed = "; ".join(c[0].lower() + c[1:] for c in chk["differ"])
+        by = {r["claim"]: r for r in chk.get("claims", [])}
+        changed = "; ".join(f"*{c}*" + (f", {by[c]['glorot']} → {by[c]['torch']}" if c in by else "")
+                            for c in chk["differ"])
         out.append(f"Trained again from PyTorch's start at N = {', '.join(map(str, chk['sizes']))}, "
                    f"{len(chk['agree'])} of {n} verdicts stay the same"
                    + (f" ({len(chk['differ'])} change: {changed})" if chk["differ"] else "") + ".")
     st = summary.get("stalls") or {}
     if st.get("stalled"):
-        out.append(f"{st['stalled']} of {st['repetitions']} repetitions stalled before they learned "
-                   f"({ho._g(100 * st['stalled'] / st['repetitions'])} %; "
-                   "{ref}`more below <ho-stalls>`), most likely a side effect of our reading of the "
-                   "initialisation; every claim is graded again without them where its cells keep a "
-                   "repetition.")
+        fixed = sum(c["stalled"] for c in st["cells"] if c["definition"] != "-")
+        said = (f"{st['stalled']} of {st['repetitions']} repetitions stalled before they learned "
+                f"({ho._g(100 * st['stalled'] / st['repetitions'])} %; {{ref}}`more below <ho-stalls>`): "
+                f"{st['stalled'] - fixed} values-only or adaptive, {fixed} fixed-ρ")
+        ck = (chk or {}).get("stalls") or {}
+        if "fixed" in ck.get("glorot", {}):
+            said += (f". From PyTorch's start the first kind goes away ({ck['glorot']['other']} → "
+                     f"{ck['torch']['other']} at N = {', '.join(map(str, chk['sizes']))}) and the second "
+                     f"does not ({ck['glorot']['fixed']} → {ck['torch']['fixed']}): our reading of the "
+                     "initialisation causes the first, the fixed weighting the second")
+        out.append(said + "; every claim is graded again without them where its cells keep a repetition.")
     return " ".join(out)
 
 
@@ -726,8 +734,9 @@ def stall_text(summary: Mapping[str, Any], top: int = 4) -> str:
            f"cell{'s' if len(st['cells']) != 1 else ''}. By kind of run: {kind_words}. Most on "
            f"{most}.{every} The count depends on the cut: "
            + (f"{cuts}, {cut['any']} at any epoch. " if cut else "")
-           + "With PyTorch's initialisation the chapter's first settings had none (their records are in "
-           "the repository's history)."]
+           + ("" if (summary.get("init_check") or {}).get("stalls") else
+              "With PyTorch's initialisation and the mean over partials the chapter's first settings had "
+              "none (their records are in the repository's history).")]
     probe = summary.get("stall_probe") or {}
     fs = probe.get("functions") or {}
     if fs:
@@ -801,16 +810,41 @@ def init_check_markdown(summary: Mapping[str, Any]) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
 
     sizes = ", ".join(map(str, chk["sizes"]))
+    first = chk.get("first") or {}
+    graded_first = [r for r in first.get("claims", []) if VERDICTS[3] not in (r["glorot"], r["torch"])]
+    moved = [r for r in graded_first if r["glorot"] != r["torch"]]
+    first_words = ""
+    if first:
+        how = "; ".join(f"*{r['claim']}*, {r['glorot']} → {r['torch']}" for r in moved)
+        first_words = (f" Under the rule as first written (N = {', '.join(map(str, first['sizes']))} only) "
+                       f"{len(moved)} of the {len(graded_first)} verdicts it can grade change"
+                       + (f": {how}" if moved else "") + ".")
+    kinds = ""
+    if "fixed" in st["glorot"]:
+        kinds = (f" Values-only and adaptive runs: {st['glorot']['other']} stalled from Glorot's start, "
+                 f"{st['torch']['other']} from PyTorch's; fixed-ρ runs: {st['glorot']['fixed']} and "
+                 f"{st['torch']['fixed']}.")
+    versions = chk.get("torch_version") or {}
+    dirty = chk.get("dirty") or {}
+    prov = ""
+    if versions:
+        prov = (f" Torch {', '.join(versions.get('glorot', []))} for Glorot's runs, "
+                f"{', '.join(versions.get('torch', []))} for PyTorch's.")
+    if any(dirty.values()):
+        prov += (f" {dirty.get('torch', 0)} of PyTorch's and {dirty.get('glorot', 0)} of Glorot's runs were "
+                 "made from a working tree with uncommitted changes to the chapter's text and report; the "
+                 "training code (derivlearn.nn, the data and the study's run function) is the same in the "
+                 "commits before and after them.")
     return (f"**Does the start decide a verdict?** {chk['rule']}\n\n"
             f":::{{dropdown}} The rule as first written\n{chk['rule_first']}\n:::\n\n{head}\n"
             + "\n".join(rows)
-            + f"\n\nAt N = {sizes} ({chk['runs']} runs per start): {said} Stalled repetitions: "
-            f"{st['glorot']['stalled']} of {st['glorot']['repetitions']} from Glorot's start, "
-            f"{st['torch']['stalled']} of {st['torch']['repetitions']} from PyTorch's. The reading "
+            + f"\n\nAt N = {sizes} ({chk['runs']} runs per start): {said}{first_words} Stalled "
+            f"repetitions: {st['glorot']['stalled']} of {st['glorot']['repetitions']} from Glorot's start, "
+            f"{st['torch']['stalled']} of {st['torch']['repetitions']} from PyTorch's.{kinds} The reading "
             f"without stalled repetitions gives PyTorch's verdict on {same} of the {len(both)} claims "
             f"both can grade. Where the runs ran: Glorot's {where('glorot')}; PyTorch's "
             f"{where('torch')} (both float32; on a GPU sums run in another order, so a run there "
-            "is a different draw, not a different method)."
+            f"is a different draw, not a different method).{prov}"
             + "".join(f"\n\n*{r['claim']}*: Glorot's start {r['ours']['glorot']}; PyTorch's "
                       f"{r['ours']['torch']}." for r in chk["claims"] if r["claim"] in differ))
 
