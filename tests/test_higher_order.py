@@ -571,7 +571,8 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
     text = hr.findings({**summary, "init_check": check}, cfg)
     assert ("Trained again from PyTorch's start at N = 100, 550, 1 of 2 verdicts stay the same (1 change: "
             "*Claim B holds*, confirmed → not confirmed).") in text
-    assert "2 values-only or adaptive, 0 fixed-ρ. From PyTorch's start the first kind goes away (2 → 0" in text
+    assert "2 values-only or adaptive, 0 fixed-ρ. From PyTorch's start the first kind goes away (2 → 0" \
+        in text
     assert "the second does not (1 → 1)" in text
     # a function that gains strongly at one size only
     me["branin"]["1"][str(cfg.sizes[0])] = 0.05

@@ -675,11 +675,13 @@ class Cells:
     def e(self, f: str, k: int, n: int) -> float | None:
         return self.err.get((f, k, n))
 
-    def quotient_unlearned(self, f: str, k: int, n: int, definition: str) -> bool:
-        """Whether the fixed or the adaptive run behind a Table III quotient did not learn
-        (:attr:`unlearned`): the quotient then compares a failed fit."""
+    def quotient_unlearned(self, f: str, k: int, n: int, definition: str) -> str:
+        """Which run behind a Table III quotient did not learn (:attr:`unlearned`): ``"fixed"``
+        (the quotient is large because the fixed ρ fails), ``"adaptive"`` (small because the
+        adaptive one fails), ``"both"``, or ``""``."""
         kf, df = canonical_run(f, k, definition)
-        return (f, kf, n, df) in self.unlearned or (f, k, n) in self.unlearned
+        fx, ad = (f, kf, n, df) in self.unlearned, (f, k, n) in self.unlearned
+        return "both" if fx and ad else "fixed" if fx else "adaptive" if ad else ""
 
     def quotient(self, f: str, k: int, n: int, definition: str) -> float | None:
         """Table III's quotient, fixed over adaptive, of a cell under ``definition``. The fixed
@@ -1657,8 +1659,8 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
     original units, adaptive rho), ``error`` (every reading), ``table3`` (``{definition:
     {function: {N: {order: quotient}}}}`` for every fixed-rho definition, means in original
     units) with ``table3_median``, ``table3_zscored`` and ``table3_trained`` (without stalled
-    repetitions) beside, ``table3_unlearned`` (``{definition: [[function, N, order], ...]}``, the
-    quotients whose fixed or adaptive run did not learn, :attr:`Cells.unlearned`), ``stalls``
+    repetitions) beside, ``table3_unlearned`` (``{definition: [[function, N, order, side], ...]}``,
+    the quotients whose fixed or adaptive run did not learn, :meth:`Cells.quotient_unlearned`), ``stalls``
     (:func:`stall_counts`), ``table3_paper``,
     ``table3_distance``, ``category_relative``, ``partials``, ``adaptive`` (the rule's
     diagnostics), ``cost`` (seconds per epoch of order r over order 0), ``claims``
@@ -1684,8 +1686,9 @@ def summarize(cfg: HigherOrderConfig, df) -> tuple[dict[str, Any], list[Claim]]:
         "table3_trained": {d: _json_t3(table3(read[("original", "trained")], d, cfg.examples,
                                               cfg.table_sizes, ks)) for d in cfg.rho_definitions},
         "stalls": stall_counts(long),
-        "table3_unlearned": {d: [[f, n, k] for f in cfg.examples for n in cfg.table_sizes for k in ks
-                                 if c.quotient(f, k, n, d) is not None and c.quotient_unlearned(f, k, n, d)]
+        "table3_unlearned": {d: [[f, n, k, side] for f in cfg.examples for n in cfg.table_sizes for k in ks
+                                 if c.quotient(f, k, n, d) is not None
+                                 and (side := c.quotient_unlearned(f, k, n, d))]
                              for d in cfg.rho_definitions},
         "table3_paper": {f: {str(n): {str(k): v for k, v in enumerate(row, 1)} for n, row in by_n.items()}
                          for f, by_n in PAPER_TABLE3.items()},

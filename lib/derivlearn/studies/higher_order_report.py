@@ -295,12 +295,13 @@ def _fmt(x: float | None) -> str:
     return ho._g(x)
 
 
-UNLEARNED = "*"
-"""Marks a Table III quotient whose fixed-ρ or adaptive run did not learn in most of its
-repetitions (:attr:`derivlearn.studies.higher_order.Cells.unlearned`)."""
-UNLEARNED_NOTE = ("\\* The fixed-ρ or the adaptive network did not learn in most of its repetitions "
-                  "(z-scored test MSE above 0.3, whatever its best epoch): the quotient compares a "
-                  "failed fit.")
+UNLEARNED = {"fixed": "*", "adaptive": "°", "both": "*°", "": ""}
+"""Marks a Table III quotient whose fixed-ρ (``*``) or adaptive (``°``) run did not learn in most
+of its repetitions (:meth:`derivlearn.studies.higher_order.Cells.quotient_unlearned`)."""
+UNLEARNED_NOTE = ("\\* The fixed-ρ network did not learn in most of its repetitions (z-scored test MSE "
+                  "above 0.3, whatever its best epoch): the adaptive ρ wins because the fixed one fails, "
+                  "and the quotient's size measures that failure. ° The adaptive network did not learn: "
+                  "the quotient is small because the adaptive ρ fails.")
 
 
 def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None = None):
@@ -317,7 +318,7 @@ def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None =
             row = {"function": ho.label(f), "N": n}
             for k in ks:
                 p = ho.paper_quotient(f, n, k)
-                mark = UNLEARNED if t3[f][n][k] is not None and c.quotient_unlearned(f, k, n, d) else ""
+                mark = UNLEARNED[c.quotient_unlearned(f, k, n, d)] if t3[f][n][k] is not None else ""
                 row[f"order {k}"] = f"{_fmt(t3[f][n][k])}{mark} ({_fmt(p)})"
             rows.append(row)
     return pd.DataFrame(rows).set_index(["function", "N"])
@@ -349,8 +350,7 @@ def ablation_table(c: ho.Cells, cfg: ho.HigherOrderConfig, n: int | None = None)
     for col in out.columns[2:]:
         d = by_label.get(col)
         def mark(fn, k, d=d) -> str:
-            failed = d and fn in names and c.quotient_unlearned(names[fn], int(k), n, d)
-            return UNLEARNED if failed else ""
+            return UNLEARNED[c.quotient_unlearned(names[fn], int(k), n, d)] if d and fn in names else ""
 
         out[col] = [_fmt(v) + mark(fn, k) if v is not None and not (isinstance(v, float) and math.isnan(v))
                     else "–" for v, fn, k in zip(out[col], frame["function"], frame["order"], strict=True)]
@@ -594,7 +594,7 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
     def above(d: str) -> tuple[int, int, int]:
         """Quotients above 2 at orders >= 3, all such quotients, and how many of the first rest
         on a run that did not learn."""
-        bad = {(f, str(n), str(k)) for f, n, k in unlearned.get(d, [])}
+        bad = {(f, str(n), str(k)) for f, n, k, side in unlearned.get(d, []) if side in ("fixed", "both")}
         qs = [(q, (f, n, k)) for f in cfg.examples for n, row in (t3.get(d, {}).get(f) or {}).items()
               for k, q in row.items() if int(k) >= 3 and q is not None]
         return (sum(q > 2 for q, _ in qs), len(qs), sum(q > 2 and key in bad for q, key in qs))
@@ -615,7 +615,8 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
             said += (f" In {u} of those {k} cells"
                      + (f" ({u2} of {k2} under the closest definition)" if closest != main and t3.get(closest)
                         else "")
-                     + " a network did not learn in most repetitions, so the quotient compares a failed fit.")
+                     + " the fixed-ρ network did not learn in most repetitions: the adaptive ρ wins there "
+                     "because the fixed one fails.")
         out.append(said)
     if closest:
         groups: dict[str, list[float]] = {}
