@@ -41,7 +41,6 @@ import numpy as np
 import torch
 
 import derivlearn.nn.train as train_module
-from derivlearn import functions as testfns
 from derivlearn.nn import mlp
 from derivlearn.studies import higher_order as ho
 
@@ -65,15 +64,6 @@ def start(name: str):
     return init_params
 
 
-def even_share(name: str, n: int = 20_000) -> float:
-    """Share of the function's variance in its part even about the centre of its sample."""
-    f = testfns.get(name)
-    x = f.sample(n, torch.Generator().manual_seed(1)).double()
-    y, y_mirror = f(x), f(2 * x.mean(0) - x)
-    even = (y + y_mirror) / 2
-    return float(((even - y.mean()) ** 2).mean() / y.var())
-
-
 def config(name: str, reps: int) -> dict:
     return {"study": ho.STUDY, "function": name, "order": 0, "n_train": 100, "weighting": "equal",
             "partials": "all", "reps": reps, "seed": 0, "n_val": 4000, "n_test": 4000, "width": 200,
@@ -95,7 +85,7 @@ def main() -> None:
     print("|---|---:|" + "---:|" * len(STARTS))
     try:
         for name in args.functions:
-            row = {"even_share": even_share(name), "starts": {}}
+            row = {"even_share": ho.even_share(name), "starts": {}}
             for s in STARTS:
                 train_module.init_params = start(s)
                 m = ho.run(config(name, args.reps), "cpu")

@@ -22,3 +22,12 @@ def styled(frame, digits: int | None = None, wrap: bool = False):
                                {"selector": "td:first-child, th:first-child",
                                 "props": [("position", "sticky"), ("left", "0"),
                                           ("background", "var(--pst-color-background, white)")]}]))
+
+
+def styled_index(frame):
+    """Like :func:`styled`, for a frame whose (multi-)index holds the row labels: the index is
+    shown (repeated labels merged into one cell), its names row hidden. *Returns* a pandas Styler."""
+    style = frame.style.hide(axis="index", names=True)
+    return style.set_table_styles([{"selector": "td, th", "props": [("padding", "0.2em 0.5em"),
+                                                                     ("white-space", "nowrap")]},
+                                   {"selector": "th", "props": [("text-align", "left")]}])
