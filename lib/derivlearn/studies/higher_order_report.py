@@ -1006,7 +1006,6 @@ def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: s
                 + (f" The sweep that computes them takes an estimated {cpu_hours}." if cpu_hours else ""))
     figs = [by[name] for name, _, _ in ho.FIG_RULES]
     t3 = [by[name] for name, _, _ in ho.TABLE3_RULES]
-    close = by[ho.CLOSENESS[0]]
 
     def count(cs: Sequence[Claim]) -> str:
         parts = [f"{sum(c.verdict == x for c in cs)} {x}" for x in VERDICTS
@@ -1026,8 +1025,6 @@ def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: s
             + (f": {len(depends)} of them {'depends' if len(depends) == 1 else 'depend'} on how the fixed ρ "
                f"is defined, which the paper leaves open (under the main definition alone: {count(mains)})."
                if depends else ".")]
-    if close.verdict != VERDICTS[3]:
-        text.append(f"That our Table III reproduces the paper's quotients is {v(close)}.")
     if n_missing:
         text.append(f"*This record is incomplete: {n_missing} of {n_planned} runs of the plan have no "
                     "record yet (listed at the end of the chapter); verdicts that need them read "
@@ -1089,7 +1086,7 @@ def quotient_devices(records, cfg: ho.HigherOrderConfig) -> str:
 
     def words(g: str) -> str:
         d = groups[g]
-        return " and ".join(f"{n} ran on the {k}" if k == "CPU" else f"{n} on a GPU"
+        return " and ".join(f"{n} ran on the {k}" if k == "CPU" else f"{n} ran on a GPU"
                             for k, n in sorted(d.items()))
 
     ad = set(groups.get("adaptive", {}))
