@@ -573,7 +573,7 @@ def test_the_findings_and_the_stall_text_read_their_numbers_from_the_summary():
             "*Claim B holds*, confirmed → not confirmed).") in text
     assert "2 values-only or adaptive, 0 fixed-ρ. From PyTorch's start the first kind goes away (2 → 0" \
         in text
-    assert "the second does not (1 → 1)" in text
+    assert "stall about as often (1 → 1), so those stalls are not the start's doing alone" in text
     # a function that gains strongly at one size only
     me["branin"]["1"][str(cfg.sizes[0])] = 0.05
     assert "on Branin only at some sizes (0.05 and 1 of value training's at N = 20 and 40)" in \
@@ -723,10 +723,10 @@ def test_quotient_devices_names_the_quotients_that_divide_a_cpu_run_by_a_gpu_run
         recs.append({"key": config_key(c, cfg.version_of(c)), "status": "ok", "config": c,
                      "env": {"device": dev}, "version": {"git": "abc"}})
     text = hr.quotient_devices(recs, cfg)
-    assert text.startswith("**Devices.** Of the adaptive-ρ runs that every Table III quotient divides by, ")
-    assert "on a GPU;" in text and "transformed, ρ = 1: " in text and "ran on the CPU" in text
-    assert "So the quotients of (transformed, ρ = 1), (original, ρ = 1)" in text
-    assert "divide a run on one device by a run on the other" in text
+    assert text.startswith("**Devices.** Some Table III quotients divide a run on one device by a run on "
+                           "the other: ")
+    n = len(cfg.examples) * len(cfg.table_sizes) * len([k for k in cfg.orders if k])
+    assert f"(transformed, ρ = 1) {n} of its {n}" in text  # fixed runs on the CPU, adaptive on a GPU
     for r in recs:
         r["env"]["device"] = "cpu"
     assert hr.quotient_devices(recs, cfg) == ""

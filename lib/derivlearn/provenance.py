@@ -39,6 +39,7 @@ def where_runs_ran(records: Iterable[Mapping[str, Any]], configs: Iterable[Mappi
             f"sharing it (torch {torch_of(gpu)})")
     text += (f", the other {len(cpu)} on the CPU (torch {torch_of(cpu)})." if cpu else ".")
     return text + (" With the same settings and seeds the two devices agree to round-off in float64 "
-                   "(`benchmarks/gpu_check.py`); in float32, as here, sums run in another order on "
-                   "the GPU, so a run's numbers match a CPU run's statistically, not digit for digit. "
+                   "(`benchmarks/gpu_check.py`); in float32, as here, a GPU may sum in another order, "
+                   "so a run's numbers can differ from a CPU run's in the last digits, and more where "
+                   "training is chaotic. "
                    "Their recorded hours are not CPU-hours of the reference machine.")

@@ -28,6 +28,6 @@ def styled_index(frame):
     """Like :func:`styled`, for a frame whose (multi-)index holds the row labels: the index is
     shown (repeated labels merged into one cell), its names row hidden. *Returns* a pandas Styler."""
     style = frame.style.hide(axis="index", names=True)
-    return style.set_table_styles([{"selector": "td, th", "props": [("padding", "0.2em 0.5em"),
+    return style.set_table_styles([{"selector": "td, th", "props": [("padding", "0.2em 0.35em"),
                                                                      ("white-space", "nowrap")]},
                                    {"selector": "th", "props": [("text-align", "left")]}])

@@ -1365,7 +1365,7 @@ def closeness(cfg: HigherOrderConfig, c: Cells) -> tuple[Graded, dict[str, Any]]
     ours = (f"closest ({rho_label(best, short=True)}): a typical factor {10 ** score:.2g} from the "
             f"paper (partly: ≤ {10 ** CLOSE[1]:.2g}; confirmed: ≤ {10 ** CLOSE[0]:.2g})")
     detail = (f"Closest: {rho_label(best)}, mean |log10 ratio| {score:.2f} (a typical factor "
-              f"{_g(10 ** score)}; {where})")
+              f"{10 ** score:.2g}; {where})")
     ranked = sorted((v, d) for d, (v, _) in dist.items() if v is not None and d != best)
     if ranked:
         detail += f"; next, {rho_label(ranked[0][1], short=True)} at {ranked[0][0]:.2f}"

@@ -304,7 +304,7 @@ of its repetitions (:meth:`derivlearn.studies.higher_order.Cells.quotient_unlear
 UNLEARNED_NOTE = ("\\* The fixed-ρ network did not learn in most of its repetitions (z-scored test MSE "
                   "above 0.3, whatever its best epoch): the adaptive ρ wins because the fixed one fails, "
                   "and the quotient's size measures that failure. ° The adaptive network did not learn: "
-                  "the quotient is small because the adaptive ρ fails.")
+                  "the quotient is small because the adaptive ρ fails. \\*° Neither learned.")
 
 
 def table3_main(c: ho.Cells, cfg: ho.HigherOrderConfig, definition: str | None = None):
@@ -652,9 +652,10 @@ def findings(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
         ck = (chk or {}).get("stalls") or {}
         if "fixed" in ck.get("glorot", {}):
             said += (f". From PyTorch's start the first kind goes away ({ck['glorot']['other']} → "
-                     f"{ck['torch']['other']} at N = {', '.join(map(str, chk['sizes']))}) and the second "
-                     f"does not ({ck['glorot']['fixed']} → {ck['torch']['fixed']}): our reading of the "
-                     "initialisation causes the first, the fixed weighting the second")
+                     f"{ck['torch']['other']} at N = {', '.join(map(str, chk['sizes']))}): our reading of "
+                     "the initialisation causes it. The fixed-ρ runs that the check trains again (the "
+                     f"main definition only) stall about as often ({ck['glorot']['fixed']} → "
+                     f"{ck['torch']['fixed']}), so those stalls are not the start's doing alone")
         out.append(said + "; every claim is graded again without them where its cells keep a repetition.")
     return " ".join(out)
 
@@ -853,8 +854,8 @@ def init_check_markdown(summary: Mapping[str, Any]) -> str:
             f"{st['torch']['stalled']} of {st['torch']['repetitions']} from PyTorch's.{kinds} The reading "
             f"without stalled repetitions gives PyTorch's verdict on {same} of the {len(both)} claims "
             f"both can grade. Where the runs ran: Glorot's {where('glorot')}; PyTorch's "
-            f"{where('torch')} (both float32; on a GPU sums run in another order, so a run there "
-            f"is a different draw, not a different method).{prov}"
+            f"{where('torch')} (both float32; a GPU may sum in another order, so a run there can differ "
+            f"in its last digits, more where training is chaotic).{prov}"
             + "".join(f"\n\n*{r['claim']}*: Glorot's start {r['ours']['glorot']}; PyTorch's "
                       f"{r['ours']['torch']}." for r in chk["claims"] if r["claim"] in differ))
 
@@ -962,7 +963,9 @@ def lead(summary: Mapping[str, Any], claims: Sequence[Claim], cfg: ho.HigherOrde
         worst = listing_words(ho._g(g) for _, g in strong)
         text.append(f"Derivatives pay off strongly on {names}, where the best Sobolev order's error is at "
                     f"most {worst} of value training's at every size; on the other example functions they "
-                    "help much less, or only at some sizes.")
+                    "help much less, or only at some sizes"
+                    + (", and how much there depends on the networks' start (see the check on it)"
+                       if (summary.get("init_check") or {}).get("differ") else "") + ".")
     t3, paper = summary.get("table3", {}), summary.get("table3_paper", {})
     main = cfg.rho_definitions[0]
     known = {d: v["distance"] for d, v in (summary.get("table3_distance") or {}).items()
@@ -978,6 +981,17 @@ def lead(summary: Mapping[str, Any], claims: Sequence[Claim], cfg: ho.HigherOrde
         said = (f"The paper's adaptive ρ beats a fixed one by more than a factor 2 at orders of 3 and more "
                 f"in {sum(q > 2 for q in pq)} of {len(pq)} of its Table III cells, ours in "
                 f"{sum(q > 2 for q in qs)} of {len(qs)}")
+        per_def = []
+        for tab in t3.values():
+            q = [x for f in cfg.examples for row in (tab.get(f) or {}).values() for k, x in row.items()
+                 if int(k) >= 3 and x is not None]
+            if q:
+                per_def.append(sum(x > 2 for x in q))
+        if len(per_def) > 1:
+            said += f" under the main reading of the fixed ρ ({min(per_def)} to {max(per_def)} under the six"
+            bad = [side for x in (summary.get("table3_unlearned") or {}).values() for *_, side in x]
+            said += (", where a fixed-ρ network that did not learn makes many of the large ones)"
+                     if bad else ")")
         if by_def and all(v["verdict"] == VERDICTS[2] for v in by_def.values()):
             said += f", and that claim is not confirmed under any of {len(by_def)} readings of the fixed ρ"
         if known:
@@ -1058,47 +1072,67 @@ def cost_markdown(cost) -> str:
 
 def quotient_devices(records, cfg: ho.HigherOrderConfig) -> str:
     """Which Table III quotients divide a run on one device by a run on the other: per fixed-ρ
-    definition, where its fixed runs ran, against where the adaptive runs they are divided by
-    ran; and the unique-partials runs against the all-partials ones. ``""`` when every run of
-    the plan ran on one device. Records built from a tree with uncommitted changes are counted."""
+    definition, how many of its quotients (at every Table III size) read a fixed run
+    (:func:`derivlearn.studies.higher_order.canonical_run`) that ran elsewhere than the adaptive
+    run it is divided by. ``""`` when no quotient does. Records built from a tree with uncommitted
+    changes among them are counted."""
     from derivlearn.store import config_key
 
     plan = {config_key(c, cfg.version_of(c)): c for c in ho.run_configs(cfg)}
-    groups: dict[str, dict[str, int]] = {}
-    dirty = 0
+    where: dict[tuple, str] = {}
+    dirty: set[tuple] = set()
     for r in records:
         c = plan.get(r.get("key"))
-        if (c is None or r.get("status") != "ok" or not c["order"] or c["function"] not in cfg.examples
-                or c["n_train"] not in set(cfg.table_sizes) | {cfg.partials_size}):
-            continue  # Table III's and the partials comparison's runs only
-        dirty += str((r.get("version") or {}).get("git", "")).endswith("+dirty")
+        if c is None or r.get("status") != "ok" or c.get("partials", "all") != "all":
+            continue
         dev = "GPU" if str((r.get("env") or {}).get("device", "cpu")).startswith("cuda") else "CPU"
-        if c["weighting"] == "fixed":
-            g = ho.rho_label(ho.definition_of(c), short=True)
-        elif c.get("partials", "all") == "unique":
-            continue  # the partials comparison, not a Table III quotient
-        else:
-            g = "adaptive"
-        groups.setdefault(g, {}).setdefault(dev, 0)
-        groups[g][dev] += 1
-    if len({d for v in groups.values() for d in v}) < 2:
+        key = ((c["function"], c["order"], c["n_train"], ho.definition_of(c)) if c["weighting"] == "fixed"
+               else (c["function"], c["order"], c["n_train"]))
+        where[key] = dev
+        if str((r.get("version") or {}).get("git", "")).endswith("+dirty"):
+            dirty.add(key)
+    counts = []
+    used_dirty: set[tuple] = set()
+    for d in cfg.rho_definitions:
+        mixed = total = 0
+        for f in cfg.examples:
+            for n in cfg.table_sizes:
+                for k in (k for k in cfg.orders if k):
+                    kf, df = ho.canonical_run(f, k, d)
+                    a, b = where.get((f, k, n)), where.get((f, kf, n, df))
+                    if a is None or b is None:
+                        continue
+                    total += 1
+                    mixed += a != b
+                    used_dirty |= {(f, k, n), (f, kf, n, df)} & dirty
+        if mixed:
+            counts.append(f"({ho.rho_label(d, short=True)}) {mixed} of its {total}")
+    if not counts:
         return ""
+    return ("**Devices.** Some Table III quotients divide a run on one device by a run on the other: "
+            f"{'; '.join(counts)}; the others compare runs on the same device. Both are float32, and a GPU "
+            "may sum in another order, so such a run can differ from a CPU run in its last digits, and "
+            "more where training is chaotic: another draw of the same method, not another method."
+            + (f" {len(used_dirty)} of the runs behind these quotients were made from a working tree with "
+               "uncommitted changes (their version says '+dirty')." if used_dirty else ""))
 
-    def words(g: str) -> str:
-        d = groups[g]
-        return " and ".join(f"{n} ran on the {k}" if k == "CPU" else f"{n} ran on a GPU"
-                            for k, n in sorted(d.items()))
 
-    ad = set(groups.get("adaptive", {}))
-    mixed = [g for g in groups if g != "adaptive" and set(groups[g]) != ad]
-    parts = [f"{g}: {words(g)}" for g in groups if g != "adaptive"]
-    return ("**Devices.** Of the adaptive-ρ runs that every Table III quotient divides by, "
-            f"{words('adaptive')}; of the fixed-ρ runs above them, {'; '.join(parts)}. So the quotients "
-            f"of {listing_words(f'({g})' for g in mixed) if mixed else 'no definition'} divide a run on "
-            "one device by a run on the other, both float32: sums run in another order on a GPU, so such "
-            "a run is another draw of the same method, not another method."
-            + (f" {dirty} of these records were made from a working tree with uncommitted changes "
-               "(their version says '+dirty')." if dirty else ""))
+def beside_plan_cost(summary: Mapping[str, Any], records, cfg: ho.HigherOrderConfig) -> str:
+    """What the chapter computed beside its plan: the initialisation check's runs (recorded CPU
+    time) and the stall probe's CPU time; ``""`` when neither is there."""
+    from derivlearn.store import config_key
+
+    parts = []
+    if summary.get("init_check"):
+        keys = {config_key(c, cfg.version_of(c)) for c in ho.run_configs(ho.init_check_config(cfg, "torch"))}
+        mine = [r for r in records if r.get("key") in keys and r.get("status") == "ok"]
+        hours = sum(float(r.get("cpu_time_s") or 0.0) for r in mine) / 3600
+        parts.append(f"the initialisation check's {len(mine)} runs from PyTorch's start, "
+                     f"{hours:.2f} CPU-hours")
+    probe = summary.get("stall_probe") or {}
+    if probe.get("cpu_seconds"):
+        parts.append(f"the stall probe, {probe['cpu_seconds'] / 60:.1f} CPU-minutes")
+    return f"Beside the plan: {listing_words(parts)}." if parts else ""
 
 
 def hardware_words(records, cfg: ho.HigherOrderConfig) -> str:
