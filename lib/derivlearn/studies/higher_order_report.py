@@ -961,7 +961,8 @@ def lead(summary: Mapping[str, Any], claims: Sequence[Claim], cfg: ho.HigherOrde
     if strong:
         names = listing_words(ho.label(f) for f, _ in strong)
         worst = listing_words(ho._g(g) for _, g in strong)
-        text.append(f"Derivatives pay off strongly on {names}, where the best Sobolev order's error is at "
+        text.append(f"Trained with the adaptive ρ, derivatives pay off strongly on {names}, where the best "
+                    "Sobolev order's error is at "
                     f"most {worst} of value training's at every size; on the other example functions they "
                     "help much less, or only at some sizes"
                     + (", and how much there depends on the networks' start (see the check on it)"
