@@ -105,6 +105,11 @@ def error_figure(long, cfg: ho.HigherOrderConfig, units: str = "original"):
             ax.fill_between(ks, stats["min"], stats["max"], color=colors[n], alpha=0.15, linewidth=0)
             ax.plot(ks, stats["mean"], "-", color=colors[n], lw=1.6)
             ax.plot(ks, stats["median"], "o", mfc="none", color=colors[n], ms=5)
+            # a mean that rests on a stalled repetition gets a black cross
+            bad = [(k, m) for k, m in zip(ks, stats["mean"], strict=True)
+                   if bool(sel[sel["order"] == k]["stalled"].astype(bool).any())]
+            if bad:
+                ax.plot([k for k, _ in bad], [m for _, m in bad], "x", color="black", ms=6, mew=1.4)
             drawn = True
         if drawn:
             ax.set_yscale("log")
@@ -119,26 +124,32 @@ def error_figure(long, cfg: ho.HigherOrderConfig, units: str = "original"):
     handles = [Line2D([], [], color=colors[n], lw=1.6) for n in sorted(cfg.sizes)]
     labels = [f"N = {n}" for n in sorted(cfg.sizes)]
     handles += [Line2D([], [], color="0.3", lw=1.6),
-                Line2D([], [], color="0.3", marker="o", mfc="none", ls=""), Patch(color="0.3", alpha=0.15)]
-    labels += ["mean over repetitions", "median", "range of repetitions"]
+                Line2D([], [], color="0.3", marker="o", mfc="none", ls=""), Patch(color="0.3", alpha=0.15),
+                Line2D([], [], color="black", marker="x", ls="", mew=1.4)]
+    labels += ["mean over repetitions", "median", "range of repetitions", "mean with a stalled repetition"]
     _legend(fig, spare, handles, labels)
     return fig
 
 
 def category_frame(long, cfg: ho.HigherOrderConfig):
     """Per (category, function, order, N): the mean over repetitions of the error (original
-    units) divided by value training's mean error of the same function and N."""
+    units) divided by value training's mean error of the same function and N (``rel``), and
+    whether either cell has a stalled repetition (``stalled``)."""
     import pandas as pd
 
     main = ho.main_rows(long)
     main = main[main["function"].isin(cfg.functions) & main["order"].isin(cfg.category_orders)
                 & main["N"].isin(cfg.category_sizes)]
     if not len(main):
-        return pd.DataFrame(columns=["category", "function", "order", "N", "rel"])
-    m = main.groupby(["category", "function", "order", "N"])["error"].mean().reset_index()
-    base = m[m["order"] == 0].set_index(["function", "N"])["error"]
-    m["rel"] = [e / base.get((f, n), math.nan) for e, f, n in zip(m["error"], m["function"], m["N"],
-                                                                    strict=True)]
+        return pd.DataFrame(columns=["category", "function", "order", "N", "rel", "stalled"])
+    g = main.assign(stalled=main["stalled"].astype(bool)).groupby(["category", "function", "order", "N"])
+    m = g.agg(error=("error", "mean"), stalled=("stalled", "any")).reset_index()
+    base = m[m["order"] == 0].set_index(["function", "N"])
+    m["rel"] = [e / base["error"].get((f, n), math.nan) for e, f, n in zip(m["error"], m["function"], m["N"],
+                                                                             strict=True)]
+    # a ratio rests on a stalled repetition if its own cell or value training's has one
+    m["stalled"] = [bool(st) or bool(base["stalled"].get((f, n), False))
+                    for st, f, n in zip(m["stalled"], m["function"], m["N"], strict=True)]
     return m
 
 
@@ -165,6 +176,10 @@ def category_figure(long, cfg: ho.HigherOrderConfig):
             hi = [_agg(sel[sel["order"] == k]["rel"], "max") for k in ks]
             ax.fill_between(ks, lo, hi, color=colors[n], alpha=0.15, linewidth=0)
             ax.plot(ks, mean, "-o", color=colors[n], lw=1.6, ms=4)
+            bad = [(k, v) for k, v in zip(ks, mean, strict=True)
+                   if bool(sel[sel["order"] == k]["stalled"].astype(bool).any())]
+            if bad:  # a category mean that rests on a stalled repetition
+                ax.plot([k for k, _ in bad], [v for _, v in bad], "x", color="black", ms=6, mew=1.4)
             drawn = True
         if drawn:
             ax.axhline(1.0, color="black", lw=0.8)
@@ -181,8 +196,9 @@ def category_figure(long, cfg: ho.HigherOrderConfig):
     handles = [Line2D([], [], color=colors[n], marker="o", lw=1.6, ms=4)
                for n in sorted(cfg.category_sizes)]
     labels = [f"N = {n}" for n in sorted(cfg.category_sizes)]
-    handles += [Patch(color="0.3", alpha=0.15), Line2D([], [], color="black", lw=0.8)]
-    labels += ["range over the functions", "value training"]
+    handles += [Patch(color="0.3", alpha=0.15), Line2D([], [], color="black", lw=0.8),
+                Line2D([], [], color="black", marker="x", ls="", mew=1.4)]
+    labels += ["range over the functions", "value training", "rests on a stalled repetition"]
     _legend(fig, spare, handles, labels)
     return fig
 
