@@ -1068,8 +1068,8 @@ def cost_markdown(cost) -> str:
     runs, how many are recorded (of them on a GPU), the recorded CPU-hours, a fresh run's
     estimate on the reference machine, and, while runs are missing, the estimate of what is left."""
     left = bool((cost["stored"] < cost["runs"]).any())
-    head = ["part", "runs", "recorded (on a GPU)", "recorded CPU-h", "fresh run, CPU-h (estimate)"]
-    head += ["left, CPU-h (estimate)"] if left else []
+    head = ["part", "runs", "recorded (on a GPU)", "recorded CPU hours", "fresh run, CPU hours (estimate)"]
+    head += ["left, CPU hours (estimate)"] if left else []
     rows = []
     for r in cost.to_dict("records"):
         row = [str(r["part"]), str(r["runs"]), f"{r['stored']} ({r['on GPU']})",
