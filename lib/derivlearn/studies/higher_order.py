@@ -946,14 +946,21 @@ def improves_then_barely(rel: Mapping[int, float], want: int) -> tuple[bool | No
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+def pow10(x: float, digits: int) -> str:
+    """``x`` as a power of ten in plain text with ``digits`` significant figures: 2.1 × 10⁻⁵."""
+    m, e = f"{x:.{digits - 1}e}".split("e")
+    if "." in m:
+        m = m.rstrip("0").rstrip(".")
+    return f"{m} × 10{str(int(e)).translate(_SUPERSCRIPT)}"
+
+
 def _g(x: float | None) -> str:
     """A number for people: two significant digits (``0.41``, ``1.2``, ``18``, ``460``), and a
     power of ten below 10⁻³ (``2.1 × 10⁻⁵``)."""
     if x is None or not math.isfinite(x):
         return "–"
     if x != 0 and abs(x) < 1e-3:
-        m, e = f"{x:.1e}".split("e")
-        return f"{m.rstrip('0').rstrip('.')} × 10{str(int(e)).translate(_SUPERSCRIPT)}"
+        return pow10(x, 2)
     if abs(x) >= 100:
         return f"{x:.0f}"
     return f"{x:.2g}" if abs(x) < 10 else f"{x:.1f}".rstrip("0").rstrip(".")

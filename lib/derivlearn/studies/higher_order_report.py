@@ -306,8 +306,7 @@ def sci(x: float) -> str:
     0.01 and 1000 as a plain number)."""
     if x == 0 or 0.01 <= abs(x) < 1000:
         return f"{x:.1g}"
-    m, e = f"{x:.0e}".split("e")
-    return f"{m} × 10{str(int(e)).translate(ho._SUPERSCRIPT)}"
+    return ho.pow10(x, 1)
 
 
 def _fmt(x: float | None) -> str:
@@ -519,12 +518,11 @@ STRONG = 0.2
 value training's (a factor 5)."""
 
 
-def gain_words(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
-    """Where derivatives pay off (Fig. 14): per example function the best Sobolev order's mean
-    error over value training's at each N, grouped as strong at every N (below :data:`STRONG`),
-    at some N only, or by at most a small factor; ``""`` while runs are missing."""
+def best_order_ratios(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> dict[str, dict[int, float]]:
+    """Per example function with every size recorded: the best Sobolev order's mean error over
+    value training's, per N (adaptive ρ, original units)."""
     me = summary.get("mean_error", {})
-    gain: dict[str, dict[int, float]] = {}  # per function: the best Sobolev order over values, per N
+    gain: dict[str, dict[int, float]] = {}
     for f in cfg.examples:
         e = me.get(f, {})
         per_n = {}
@@ -535,6 +533,14 @@ def gain_words(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
                 per_n[n] = min(vs) / v0
         if len(per_n) == len(cfg.sizes):
             gain[f] = per_n
+    return gain
+
+
+def gain_words(summary: Mapping[str, Any], cfg: ho.HigherOrderConfig) -> str:
+    """Where derivatives pay off (Fig. 14): per example function the best Sobolev order's mean
+    error over value training's at each N, grouped as strong at every N (below :data:`STRONG`),
+    at some N only, or by at most a small factor; ``""`` while runs are missing."""
+    gain = best_order_ratios(summary, cfg)
     if not gain:
         return ""
     strong = {f: max(g.values()) for f, g in gain.items() if max(g.values()) < STRONG}
@@ -961,18 +967,8 @@ def lead(summary: Mapping[str, Any], claims: Sequence[Claim], cfg: ho.HigherOrde
          n_missing: int, n_planned: int, cpu_hours: str = "") -> str:
     """The chapter's answer first, in three sentences with their key numbers (where derivatives pay
     off, the Table III headline, the verdict counts), then :func:`findings` in a dropdown."""
-    me = summary.get("mean_error", {})
-    strong = []
-    for f in cfg.examples:
-        e = me.get(f, {})
-        ratios = []
-        for n in cfg.sizes:
-            v0 = (e.get("0") or {}).get(str(n))
-            vs = [(e.get(str(k)) or {}).get(str(n)) for k in cfg.orders if k]
-            if v0 and vs and all(v is not None for v in vs):
-                ratios.append(min(vs) / v0)
-        if len(ratios) == len(cfg.sizes) and max(ratios) < STRONG:
-            strong.append((f, max(ratios)))
+    strong = [(f, max(g.values())) for f, g in best_order_ratios(summary, cfg).items()
+              if max(g.values()) < STRONG]
     text = []
     if strong:
         names = listing_words(ho.label(f) for f, _ in strong)
@@ -1026,9 +1022,6 @@ def lead(summary: Mapping[str, Any], claims: Sequence[Claim], cfg: ho.HigherOrde
 def answer(claims: Sequence[Claim], n_missing: int, n_planned: int, cpu_hours: str = "") -> str:
     """The verdicts in counts, from the claim table (after :func:`findings`)."""
     by = {c.claim: c for c in claims}
-
-    def v(c: Claim) -> str:
-        return f"**{c.verdict}**"
 
     if all(c.verdict == VERDICTS[3] for c in claims):
         return ("None of the runs with the paper's loss as printed is recorded yet "
