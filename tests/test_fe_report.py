@@ -103,7 +103,13 @@ def test_reader_text_has_no_python_reprs(partial):
     assert len(rows) == len({fr.claim_name(c) for c in partial.claims})  # arms side by side
     net = [r for r in rows if "paper arm" not in r and "Sobolev NN (order 1) beats" in r]
     assert len(net) == 2 and all(r.count("{bdg-") == 2 for r in net)  # one verdict per arm
-    assert all(r.startswith("| {bdg-") for r in rows)  # the verdicts first: in view on a phone
+    gp = [r for r in rows if r.startswith("| {bdg-")]          # GP rows: verdict | claim | ours
+    assert gp and all("GE-GPR" in r for r in gp)
+    assert all(re.match(r"\| \d+\. ", r) for r in rows if r not in gp)  # networks: the claim first
+    # on a phone each row is a card: both tables sit in a phone-cards block with their labels' class
+    assert ":::{div} phone-cards claim-cards" in table and ":::{div} phone-cards arm-cards" in table
+    assert table.index(":::{div} phone-cards claim-cards") < table.index(gp[0])
+    assert table.index(":::{div} phone-cards arm-cards") < table.index(net[0])
     assert all(len(cell) <= 180 for r in rows for cell in r.strip("| ").split(" | ")
                if not re.match(r"\d+\. ", cell))  # short cells besides the claim's
     assert table.count("Rule 2 (beats the value NN)") == 1   # each rule once, not per row
@@ -121,22 +127,50 @@ def test_summary_holds_both_arms_and_the_claim_table(partial):
     assert {"progress", "validation", "activation_order", "point_rule_readings"} <= set(s)
 
 
+def _validation_report(fixed, per_seed, fixed_nd=None, per_seed_nd=None):
+    """A report whose stops hold the paper arm's frame d = 4 runs and the first validation check
+    (3 seeds, ``(stopped, below)`` per seed), and optionally the no-decay arm's and the second."""
+    rows = []
+    parts = [("paper", fixed), ("val_split", per_seed)]
+    if fixed_nd is not None:
+        parts += [("no_decay", fixed_nd), ("val_split_nd", per_seed_nd)]
+    for group, (stopped, below) in parts:
+        for seed in range(3):
+            rows.append({"group": group, "problem": "frame", "d": 4, "method": "nn0", "seed": seed,
+                         "stopped": stopped, "below": below})
+    cfg = fs.FEScalingConfig.from_profile("smoke")
+    return fr.Report(cfg, *([None] * 3), long={"paper": None, "no_decay": None}, efforts={}, ratios={},
+                     readings={}, point_summary={}, point_claims=[], claims=[], checks=pd.DataFrame(),
+                     progress=pd.DataFrame(columns=["part", "recorded", "planned"]),
+                     stops=pd.DataFrame(rows))
+
+
 def test_validation_rule_reads_the_share_at_frame_d4():
-    def rep_with(fixed, per_seed):
-        rows = []
-        for group, (stopped, below) in (("paper", fixed), ("val_split", per_seed)):
-            for seed in range(3):
-                rows.append({"group": group, "problem": "frame", "d": 4, "method": "nn0", "seed": seed,
-                             "stopped": stopped, "below": below})
-        stops = pd.DataFrame(rows)
-        cfg = fs.FEScalingConfig.from_profile("smoke")
-        return fr.Report(cfg, *([None] * 3), long={"paper": None}, efforts={}, ratios={}, readings={},
-                         point_summary={}, point_claims=[], claims=[], checks=pd.DataFrame(),
-                         progress=pd.DataFrame(columns=["part", "recorded", "planned"]), stops=stops)
+    rep_with = _validation_report
     assert fr.validation_numbers(rep_with((4, 2), (4, 0)))["verdict"] == "explained"
     assert fr.validation_numbers(rep_with((4, 2), (4, 1)))["verdict"] == "partly explained"
     assert fr.validation_numbers(rep_with((4, 2), (4, 2)))["verdict"] == "not explained"
     assert fr.validation_numbers(rep_with((1, 1), (1, 0)))["verdict"] == "not tested"
+
+
+def test_two_validation_checks_are_combined_by_their_rule():
+    v = fr.validation_numbers(_validation_report((4, 2), (4, 2), (4, 2), (4, 2)))
+    assert v["verdicts"] == {"val_split": "not explained", "val_split_nd": "not explained"}
+    assert v["verdict"] == "not explained"
+    v = fr.validation_numbers(_validation_report((4, 2), (4, 2), (4, 2), (4, 0)))
+    assert v["verdicts"]["val_split_nd"] == "explained" and v["verdict"] == "disagree"
+    assert "**The two checks disagree**" in fr._validation_sentence(v, None)
+    # a check with too few members gives no reading: the other one decides
+    v = fr.validation_numbers(_validation_report((4, 2), (4, 2), (1, 1), (1, 0)))
+    assert v["verdicts"]["val_split_nd"] == "not tested" and v["verdict"] == "not explained"
+
+
+def test_validation_margin_counts_the_members_that_change_a_reading():
+    # 4 of 12 below against 7 of 11: not explained; one fewer below (3 of 12) would read partly
+    cell = {"stopped_fixed": 11, "below_fixed": 7, "stopped_per_seed": 12, "below_per_seed": 4}
+    assert fr._val_verdict(cell) == "not explained" and fr.val_margin(cell) == 1
+    cell = {"stopped_fixed": 10, "below_fixed": 10, "stopped_per_seed": 10, "below_per_seed": 0}
+    assert fr._val_verdict(cell) == "explained" and fr.val_margin(cell) == 2   # 2 of 10 is above 10 %
 
 
 def test_activation_order_rule():
@@ -269,3 +303,74 @@ def test_a_provisional_row_with_a_first_reading_keeps_both_in_the_table(partial)
     table = fr.claim_table_markdown(rep)
     assert "wins at d = 4; would read: not confirmed" in table
     assert "{bdg-warning}`partly confirmed`" in table  # the first reading, under the table
+
+
+def test_gp_claims_read_the_intervals_and_keep_the_median_reading():
+    """A GE-GPR / GPR interval that straddles 1 is a tie, so a row the medians confirm is partly
+    confirmed, with the median reading printed beside it."""
+    from derivlearn.claims import Claim
+
+    cfg = fs.FEScalingConfig.from_profile("smoke", dims=(4, 5, 6), problems=("frame",))
+    hi = max(cfg.targets)
+    cells = {4: (0.5, 0.4, 0.8), 5: (0.61, 0.50, 1.03), 6: (0.0, 0.0, 0.3)}
+    table = pd.DataFrame([{"problem": "frame", "target": hi, "d": d, "enh": "gegp", "base": "gp", "ratio": r,
+                           "lo": lo, "hi": up, "theory": 2 / (d + 1)} for d, (r, lo, up) in cells.items()])
+    point = Claim("GE-GPR beats GPR at d ≥ 4 (frame)", fs.PAPER["beats"], "wins at d = 4–6",
+                  "confirmed", fs.RULE_POINT)
+    (c,) = fs.gp_claims(cfg, table, np.zeros((10, len(table))), [point])
+    assert c.verdict == "partly confirmed" and c.deviation == fs.RULE_GP_BEATS
+    assert c.ours.startswith("wins at d = 4, 6; ties at d = 5 (R² ≥ 0.99); only GE-GPR reaches it at d = 6")
+    assert c.ours.endswith(f"{fs.FIRST_READING}confirmed")
+    # the same verdict under both rules: no first reading
+    table.loc[table["d"] == 5, "hi"] = 0.9
+    (c,) = fs.gp_claims(cfg, table, np.zeros((10, len(table))), [point])
+    assert c.verdict == "confirmed" and fs.FIRST_READING not in c.ours
+
+
+def test_count_interval_wording():
+    assert fs.count_interval(9.0, 12.0) == "95 % interval 9–12"
+    assert fs.count_interval(4.0, 4.0) == "95 % interval: exactly 4"
+    assert fs.count_interval(math.nan, math.nan) == "95 % interval –––"
+
+
+def test_order_ratios_show_where_the_order_moves_the_first_order_ratio():
+    rows = [{"method": m, "target": 0.99, "d": 4, "table": t, "loads_first": lf, "seeds": 3}
+            for m, t, lf in (("nn0", 184.0, 15.0), ("nn1", 5.8, 7.4))]
+    rows += [{"method": m, "target": 0.9, "d": 4, "table": t, "loads_first": lf, "seeds": 3}
+             for m, t, lf in (("nn0", 11.0, 7.0), ("nn1", 4.6, 2.4))]
+    o = {"rows": rows}
+    got = {r["target"]: r for r in fr.order_ratios(o)}
+    assert got[0.99]["table"] == pytest.approx(5.8 / 184) and got[0.99]["loads_first"] == pytest.approx(7.4 / 15)
+    assert got[0.99]["theory"] == pytest.approx(0.4)
+    assert [r["target"] for r in fr.order_moved(o)] == [0.99]   # 0.032 -> 0.49 crosses into the band
+    assert "0.032 in Table 1's order and 0.49 with the loads first" in fr.order_ratio_sentence(o)
+
+
+def test_capped_members_below_the_target_are_counted_before_the_first_crossing(cfg):
+    """A member stopped at the epoch cap below the target counts only at sizes before its run
+    first reaches the target; which networks they are decides the sentence."""
+    configs = [c for c in fs.run_configs(cfg) if c.get("arm") == "no_decay" and c.get("kind") is None]
+    recs = []
+    for c in configs:
+        r = _metrics(c)
+        if c["method"] == "nn0" and c["problem"] == "frame" and c["d"] == 4 and c["seed"] == 0:
+            n = len(c["sizes"])
+            r["metrics"]["r2"] = [0.5, 0.8, 0.995, 0.7, 0.999][:n]
+            r["metrics"]["stop_reason"] = ["max_epochs", "patience", "target", "max_epochs", "target"][:n]
+        recs.append(r)
+    rep = fr.analyse(cfg, records_frame(recs), [], reps=20)
+    b = fr.cap_bias(rep, "no_decay")
+    # the capped member at the first size (0.5) counts; the one after the crossing (0.7) does not
+    assert b["members"] == {"nn0": 1} and b["where"]["nn0"] == [("frame", 4)] and b["lower_target"] == 1
+    s = fr.cap_bias_sentence(rep, "no_decay")
+    assert s.startswith("In the no-decay arm, 1 capped members") or "1 value network (the frame, d = 4)" in s
+    assert "could only fall" in s
+
+
+def test_value_ceiling_names_how_the_value_network_stopped(partial):
+    # the paper arm's synthetic value NN stalls at R² 0.9: it misses 0.99 at every d
+    s = fr.value_ceiling(partial, "paper", "frame")
+    assert s.startswith("Where the paper arm's value NN misses R² ≥ 0.99 on the frame (d = 2, 4, 6)")
+    assert "every member stops by patience" in s and " at d = 2 and " in s and " at d = 6 (range" in s
+    assert "(d = 4, 6)" in fr.value_ceiling(partial, "no_decay", "frame")  # it reaches it at d = 2
+    assert fr.value_ceiling(partial, "no_decay", "rosenbrock").count("misses") <= 1
