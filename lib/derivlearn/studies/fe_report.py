@@ -393,7 +393,7 @@ def _provisional(c: Claim) -> str:
 
 ROW_PHRASE = {"Sobolev NN (order 1) follows": "the 2/(d+1) count",
               "Sobolev NN (order 1) beats": "the first-order network's win",
-              "Hessian NN": "the Hessian network's pattern"}
+              "Hessian NN": "the Hessian network"}
 """A network claim's start -> how the answer names it where the arms disagree."""
 
 
@@ -464,10 +464,10 @@ def answer_markdown(rep: Report) -> str:
             if where:
                 differ.append(f"{phrase} ({'; '.join(where)})")
         s = ("With the paper's weight decay read literally (Adam's coupled L2 term) the value network "
-             "stalls; ")
-        s += (f"the verdicts of that arm differ only on {_join(differ)}" if differ
-              else "the verdicts of that arm are the same")
-        out.append(s + ". Which arm the paper's figures resemble is read in {ref}`fe-arms`.")
+             "stalls ({ref}`which arm the paper resembles <fe-arms>`), ")
+        s += (f"and the verdicts differ only for {_join(differ)}" if differ
+              else "and the verdicts are the same")
+        out.append(s + ".")
     return " ".join(out)
 
 
@@ -626,6 +626,13 @@ def which_arm_markdown(rep: Report) -> str:
               "resemble the no-decay arm, and we grade the 2/(d+1) claim on that arm. The paper "
               "probably applied its decay in a way that barely acts (decoupled, as AdamW does, "
               "removes only 5·10⁻⁶ of each weight per step at this learning rate), or none.")
+        short = [p for p in rep.cfg.problems if set(reach["no_decay"][p]) < set(tested["no_decay"][p])]
+        if short:
+            s += (" The resemblance is partial: " + _join([
+                f"on {_pname(p)} the no-decay value network too misses the target at d = "
+                f"{fs.fmt_dims(sorted(set(tested['no_decay'][p]) - set(reach['no_decay'][p])))} "
+                f"(the note under {{numref}}`fig-fe-effort-{p}`)" for p in short])
+                + ", where the paper's reaches it.")
     elif len(share) == 2:
         s += ("On these records the value network does not fit better without decay, so the records "
               "do not tell which arm the paper's results resemble.")
@@ -1179,15 +1186,56 @@ def cost_markdown() -> str:
             "anything, unfavourable to the derivative models.")
 
 
+TRAINING_COST = {
+    "script": "benchmarks/training_cost.py",
+    "command": "python benchmarks/training_cost.py --threads 1 --only d8",
+    "how": "d = 8, Rosenbrock, N = 300 in one batch, float32, one thread; CPU time of whole "
+           "training steps, Adam and validation included; medians of 11 interleaved repetitions",
+    "runs": [  # per MLP: the engine that auto picks (autograd at order 1, jet2 at order 2)
+        {"mlp": "2x16", "order1": 1.6, "order2": 2.4, "order2_autograd": 5.6},
+        {"mlp": "2x16", "order1": 1.6, "order2": 2.5, "order2_autograd": 6.4},
+        {"mlp": "2x200", "order1": 1.7, "order2": 5.3, "order2_autograd": 11.0},
+        {"mlp": "2x200", "order1": 1.8, "order2": 5.3, "order2_autograd": 11.8}],
+}
+"""The training step of order 1 and 2 over the value step: two runs of
+``benchmarks/training_cost.py`` on the 2-core reference machine, the runs the README quotes.
+The chapter's networks are 2x4 (frame) and 2x16 (Rosenbrock); ``summary.json``'s
+``cost.epoch`` takes the 2x16 rows (the larger of the two runs)."""
+
+
+def training_cost_markdown() -> str:
+    """The measured cost of a training step with derivatives (:data:`TRAINING_COST`)."""
+    by: dict[str, list[dict[str, Any]]] = {}
+    for r in TRAINING_COST["runs"]:
+        by.setdefault(r["mlp"], []).append(r)
+
+    def both(rows: list[dict[str, Any]], key: str) -> str:
+        vals = sorted({r[key] for r in rows})  # one value where both runs agree
+        return " and ".join(f"{v:.1f}×" for v in vals)
+
+    cells = [f"{mlp.replace('x', ' × ')}: order 1 {both(rows, 'order1')}, order 2 {both(rows, 'order2')} "
+             f"(nested autograd {both(rows, 'order2_autograd')})" for mlp, rows in by.items()]
+    return (f"**Training costs more per step too**, which the effort model leaves out (it counts "
+            f"data only). A training step over a value step, in two runs of "
+            f"{{repo}}`{TRAINING_COST['script']}` ({TRAINING_COST['how']}): " + "; ".join(cells)
+            + ". Order 2 uses the closed-form second-order pass of {repo}`derivlearn.nn.jet`, which "
+            "equals nested autograd to round-off (tested) at less than half its cost. The chapter's "
+            "networks are 2 × 4 on the frame and 2 × 16 on Rosenbrock.")
+
+
 def cost_block() -> dict[str, Any]:
     """The ``cost`` block of ``summary.json`` for the synthesis (:func:`derivlearn.synthesis.
-    cost_record`): the frame's data cost per order, from the batch of 16 designs."""
+    cost_record`): the frame's data cost per order, from the batch of 16 designs, and the
+    networks' training step per order (:data:`TRAINING_COST`, 2x16, the larger of two runs)."""
     from derivlearn.synthesis import cost_record
 
     row = max(FRAME_COST["rows"], key=lambda r: r["n"])
+    step = [r for r in TRAINING_COST["runs"] if r["mlp"] == "2x16"]
     return cost_record(data={"frame": {1: row["grad"], 2: row["hess"]}},
-                       how=f"one run of {FRAME_COST['script']}: {FRAME_COST['how']}; batch of "
-                           f"{row['n']} designs")
+                       epoch={"nn": {1: max(r["order1"] for r in step), 2: max(r["order2"] for r in step)}},
+                       how=f"data: one run of {FRAME_COST['script']}: {FRAME_COST['how']}; batch of "
+                           f"{row['n']} designs. Training step: two runs of {TRAINING_COST['script']} "
+                           f"({TRAINING_COST['how']}), MLP 2x16, the larger of the two")
 
 
 # ----------------------------------------------------------------------------- figures
