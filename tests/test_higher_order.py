@@ -503,7 +503,7 @@ def test_the_chapter_says_which_runs_ran_on_a_gpu():
             for c, env in zip(plan, ({"device": "cuda", "gpu": "NVIDIA H200"}, {"device": "cuda"},
                                      {"device": "cpu"}), strict=True)]
     text = hr.hardware_words(recs, cfg)
-    assert "2 of the 3 recorded runs of the plan ran on a GPU (NVIDIA H200)" in text
+    assert "2 of the 3 runs ran on a GPU (NVIDIA H200)" in text
     assert "the other 1 on the CPU" in text
     assert hr.hardware_words(recs[2:], cfg) == ""  # all on the CPU: nothing to say
 
@@ -521,7 +521,7 @@ def test_where_runs_ran_counts_only_the_plan_and_says_nothing_when_all_ran_on_th
     other = make_record(plan[0] | {"seed": 12345}, status="ok", version=cfg.version_of(plan[0]),
                         env={"device": "cuda"})
     text = where_runs_ran([*recs, other], plan, cfg.version_of)
-    assert "1 of the 3 recorded runs of the plan ran on a GPU (NVIDIA H200)" in text
+    assert "1 of the 3 runs ran on a GPU (NVIDIA H200)" in text
     assert "the other 2 on the CPU" in text
     assert where_runs_ran(recs[1:], plan, cfg.version_of) == ""
     assert where_runs_ran([], plan, cfg.version_of) == ""

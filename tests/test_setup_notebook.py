@@ -120,3 +120,14 @@ def test_setup_leaves_a_chosen_store_alone(_isolated_store, monkeypatch):
     monkeypatch.setattr(derivlearn.store, "repo_root", lambda: None)
     assert sn.setup("https://github.com/org/repo") == []
     assert not any(_isolated_store.iterdir())
+
+
+def test_the_note_folds_into_one_line_of_html():
+    """The book shows the note folded under its lead (a <details>), with the Markdown's code and
+    links as HTML; the output keeps the Markdown for readers that do not show HTML."""
+    md = sn.note("https://github.com/org/repo")
+    h = sn.folded(md)
+    assert h.startswith(f'<details class="{sn.FOLD_CLASS}"><summary><strong>Run this chapter yourself'
+                        "</strong></summary><p>") and h.endswith("</p></details>")
+    assert "<code>git</code>" in h and '<a href="https://github.com/org/repo">' in h
+    assert "`" not in h and "**" not in h and "<https" not in h

@@ -313,6 +313,10 @@ def test_glued_numbers_on_synthetic_summaries(tmp_path):
     assert "claims" not in missing.get("gradinn", [])
     table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
     assert table.count("{doc}`FE scaling <fe_scaling>`") == 1  # the chapter on its first row only
+    fe_rows = [line for line in table.splitlines() if "FE scaling" in line]
+    # ... and on its other rows for a phone alone, where each row is a card of its own
+    assert len(fe_rows) == len(rows) > 1
+    assert all('<span class="phone-only">FE scaling: </span>' in line for line in fe_rows[1:])
     assert f", {sy.MISSING_CELL} |" in table and "| yes |" in table and "| no (model) |" in table
     assert "| 1.2, 3.0 | 3.0 samples (" in table  # measured cost, epoch cost, gain
     assert all(line.count(" | ") == 3 for line in table.splitlines()[2:])  # four columns

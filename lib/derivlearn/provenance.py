@@ -34,7 +34,7 @@ def where_runs_ran(records: Iterable[Mapping[str, Any]], configs: Iterable[Mappi
 
     gpu, cpu = where.get("GPU", []), where.get("CPU", [])
     names = sorted({(r.get("env") or {}).get("gpu") for r in gpu} - {None})
-    text = (f"**Where the runs ran.** {len(gpu)} of the {len(mine)} recorded runs of the plan ran on a "
+    text = (f"**Where the runs ran.** {len(gpu)} of the {len(mine)} runs ran on a "
             f"GPU{' (' + ', '.join(names) + ')' if names else ''} with CUDA, several processes "
             f"sharing it (torch {torch_of(gpu)})")
     text += (f", the other {len(cpu)} on the CPU (torch {torch_of(cpu)})." if cpu else ".")
@@ -42,4 +42,5 @@ def where_runs_ran(records: Iterable[Mapping[str, Any]], configs: Iterable[Mappi
                    "(`benchmarks/gpu_check.py`); in float32, as here, a GPU may sum in another order, "
                    "so a run's numbers can differ from a CPU run's in the last digits, and more where "
                    "training is chaotic. "
-                   "Their recorded hours are not CPU-hours of the reference machine.")
+                   "Their recorded hours are not CPU-hours of the {ref}`reference machine "
+                   "<reference-machine>`.")

@@ -28,6 +28,7 @@ Command line::
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -195,19 +196,41 @@ def setup(repo_url: str = "", source: str | None = None) -> list[str]:
             origin = str(committed)
         shutil.copytree(committed, results, dirs_exist_ok=True)
         did.append(f"copied the committed records from {origin} to {results}")
-    text = ("**Set up for this notebook:** " + "; ".join(did) + ".") if did else note(repo_url)
-    _show(text)
+    if did:
+        _show("**Set up for this notebook:** " + "; ".join(did) + ".")
+    else:
+        _show(note(repo_url), folded(note(repo_url)))
     return did
 
 
-def _show(markdown: str) -> None:
-    """Display Markdown in a notebook (IPython is loaded there), else print it."""
+FOLD_CLASS = "derivlearn-run"
+"""CSS class of the folded note (book/_static/derivlearn.css)."""
+
+
+def folded(markdown: str) -> str:
+    """The note as HTML folded under its bold lead (``<details>``): one line at the top of a
+    chapter, so that the chapter's answer follows closely, opened by a click. Handles the
+    note's Markdown only: ``**lead.**``, inline code and ``<url>`` links."""
+    lead, _, body = markdown.partition("** ")
+    text = html.escape(body)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"&lt;(https?://[^&\s]+)&gt;", r'<a href="\1">\1</a>', text)
+    summary = html.escape(lead.strip("*").rstrip("."))
+    return (f'<details class="{FOLD_CLASS}"><summary><strong>{summary}</strong></summary>'
+            f"<p>{text}</p></details>")
+
+
+def _show(markdown: str, as_html: str | None = None) -> None:
+    """Display Markdown in a notebook (IPython is loaded there), else print it. With ``as_html``,
+    the output carries both: the book and Jupyter show the HTML, other readers the Markdown."""
     display = sys.modules.get("IPython.display")
     ipython = sys.modules.get("IPython")
     if display is None or ipython is None or ipython.get_ipython() is None:
         print(markdown)
-    else:
+    elif as_html is None:
         display.display(display.Markdown(markdown))
+    else:
+        display.display({"text/html": as_html, "text/markdown": markdown}, raw=True)
 
 
 def main(argv: list[str] | None = None) -> int:

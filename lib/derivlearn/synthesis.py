@@ -46,6 +46,7 @@ The DINO finding is quoted from that chapter's claim table (:func:`dino_text`), 
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import math
 import re
@@ -1082,7 +1083,8 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
     row cannot decide), then the row, the cost of a sample and of an epoch relative to values,
     and the gain with where it was read (four columns, for a phone). A number the summary does
     not record is :data:`MISSING_CELL`; the
-    chapter is named on its first row only."""
+    chapter is linked on its first row only, and named on its other rows for a phone alone
+    (``phone-only``: there each row is a card of its own, book/_static/derivlearn.css)."""
     if not rows:
         return "No chapter's summary records a gain yet."
     out = ["| pays? | chapter, model: derivative data | cost per sample, per epoch | gain (read at) |",
@@ -1101,7 +1103,8 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
             at += ("; provisional" if r.study == last and r.provisional == said
                    else f"; provisional: {r.provisional}")
             said = r.provisional
-        chapter = s.chapter(r.study).link() + ": " if r.study != last else ""
+        chapter = (s.chapter(r.study).link() + ": " if r.study != last else
+                   f'<span class="phone-only">{html.escape(s.chapter(r.study).short)}: </span>')
         last = r.study
         out.append(f"| {pays_words(r)} | {chapter}{_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
                    f"| {cost}, {people(r.epoch_cost, MISSING_CELL)} | {gain} "
