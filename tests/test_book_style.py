@@ -87,3 +87,20 @@ def test_a_phone_wide_figure_keeps_its_caption_in_view_while_it_scrolls():
     css = (ROOT / "book" / "_static" / "derivlearn.css").read_text()
     rule = re.search(r"figure\.phone-wide figcaption\s*\{([^}]*)\}", css)
     assert rule and "position: sticky" in rule[1] and "left: 0" in rule[1]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_the_answer_sits_right_under_the_question(name):
+    """A chapter that computes its answer (``answer.show``) pastes it in its first cell, under
+    the question, and the book removes the cell that computes it (book-style: answer first)."""
+    from derivlearn import answer
+
+    cells = list(_cells(name))
+    shows = [(tags, src) for kind, tags, _, src in cells if kind == "code" and "answer.show(" in src]
+    if not shows:
+        return
+    assert len(shows) == 1, f"{name}: one answer per chapter"
+    (tags, _), = shows
+    assert tags == {"remove-cell"}, f"{name}: the answer cell is removed from the page ({tags})"
+    kind, _, _, first = cells[0]
+    assert kind == "markdown" and first.rstrip().endswith(answer.paste()), name
