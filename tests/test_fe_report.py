@@ -230,7 +230,7 @@ def test_paper_markers_only_where_the_paper_gives_the_ratio(partial):
 def test_answer_is_built_from_the_claims(partial):
     text = fr.answer_markdown(partial)
     f = partial.readings["no_decay"]["follow"]
-    assert f"at {f['within']} of {f['of']} (target, d) pairs" in text
+    assert f"at **{f['within']} of {f['of']} (target, d) pairs**" in plain(text)
     assert "{bdg-" in text and np.isfinite(f["within"])
 
 
@@ -374,6 +374,37 @@ def test_capped_members_below_the_target_are_counted_before_the_first_crossing(c
     assert "1 value-network member in 1 repetition (the frame, d = 4)" in s
     assert "may be too low (flattering the derivative network)" in s   # a capped value network
     assert s.endswith("no verdict would change.")
+    (m,) = fr.capped_members(rep, "no_decay", "nn0")
+    assert (m["problem"], m["d"], m["N"], m["r2"]) == ("frame", 4, SIZES[0], 0.5)
+    assert fr.cap_worst_case(rep, "no_decay", ("nn1", "nn2"), reps=20) == []   # none of theirs capped
+
+
+def test_a_verdict_that_rests_on_capped_value_networks_says_so(partial):
+    """cap_fragile marks the claim in its "ours" (before any first reading), and the answer."""
+    import dataclasses
+
+    c = next(c for c in partial.claims if c.claim.startswith("Sobolev NN (order 1) beats")
+             and fr.arm_of_claim(c) == "no_decay")
+    marked = dataclasses.replace(c, ours=f"{c.ours}; {fr.FRAGILE} not confirmed")
+    rep = dataclasses.replace(partial, claims=[marked if x is c else x for x in partial.claims])
+    text = plain(fr.answer_markdown(rep))
+    assert "it would read not confirmed if the value networks stopped at the" in text
+
+
+def test_the_anomaly_with_the_loads_first_is_counted_on_the_same_repetitions():
+    rows = []
+    for group, below in (("no_decay", 2), ("activation_order", 0)):
+        for seed in range(3):
+            rows.append({"group": group, "problem": "frame", "d": 4, "method": "nn0", "seed": seed,
+                         "stopped": 4, "below": below})
+    cfg = fs.FEScalingConfig.from_profile("smoke")
+    rep = fr.Report(cfg, *([None] * 3), long={"paper": None, "no_decay": None}, efforts={}, ratios={},
+                    readings={}, point_summary={}, point_claims=[], claims=[], checks=pd.DataFrame(),
+                    progress=pd.DataFrame(columns=["part", "recorded", "planned"]), stops=pd.DataFrame(rows))
+    assert fr.order_stops(rep) == [{"d": 4, "stopped_table": 12, "below_table": 6, "stopped_loads": 12,
+                                    "below_loads": 0}]
+    s = plain(fr._order_stops_sentence(rep))
+    assert "0 of 12 target-stopped members end below test R² 0.99 at d = 4, against 6 of 12" in s
 
 
 def test_value_ceiling_names_how_the_value_network_stopped(partial):

@@ -60,6 +60,7 @@ from derivlearn import cost as cost_model
 from derivlearn.claims import BADGE, VERDICTS
 from derivlearn.params import PROFILES, Choice, ProfileConfig, knob
 from derivlearn.store import ResultStore, default_root
+from derivlearn.typeset import typeset
 
 STUDY = "synthesis"
 """The synthesis's own folder in the store (its summary; never read as a chapter's)."""
@@ -1077,6 +1078,7 @@ def pays_words(r: CostBenefit) -> str:
     return words
 
 
+@typeset
 def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
     """The cost-benefit table as Markdown, one row per (chapter, problem, model, data): whether
     the data pay for themselves first (:meth:`CostBenefit.pays`: yes, no, even; "open" where the
@@ -1103,8 +1105,9 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
             at += ("; provisional" if r.study == last and r.provisional == said
                    else f"; provisional: {r.provisional}")
             said = r.provisional
-        chapter = (s.chapter(r.study).link() + ": " if r.study != last else
-                   f'<span class="phone-only">{html.escape(s.chapter(r.study).short)}: </span>')
+        short = s.chapter(r.study).short
+        chapter = (s.chapter(r.study).link() + ": " if r.study != last else "" if r.model.startswith(short)
+                   else f'<span class="phone-only">{html.escape(short)}: </span>')
         last = r.study
         out.append(f"| {pays_words(r)} | {chapter}{_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
                    f"| {cost}, {people(r.epoch_cost, MISSING_CELL)} | {gain} "

@@ -22,14 +22,17 @@ _KEEP = (
     (re.compile(r"\bR² (?=\d)"), f"R²{NBSP}"),                           # "R² 0.99"
     (re.compile(r"(\d) %"), rf"\1{NBSP}%"),                              # "95 %"
     (re.compile(r"(\d)–(?=[\d∞])"), rf"\1–{WORD_JOINER}"),               # "4–8"
-    (re.compile(r" → "), f"{NBSP}→ "),                                   # "184 → 15"
+    (re.compile(r" → "), f"{NBSP}→{NBSP}"),                              # "184 → 15"
+    (re.compile(r"(\d) × (?=\d)"), rf"\1{NBSP}×{NBSP}"),                 # "2 × 16"
 )
-_PROTECTED = re.compile(r"(`[^`]*`|\$[^$]*\$)")   # inline code and roles' targets, inline maths
+_PROTECTED = re.compile(r"(`[^`]*`|\$[^$]*\$|\]\([^)]*\)|<[A-Za-z/][^<>]*>)")
+"""Left as they are: inline code (and roles' targets), inline maths, link targets and HTML tags."""
 
 
 def keep_together(text: str) -> str:
-    """``text`` with non-breaking spaces inside "d = 4", "R² ≥ 0.99", "95 %" and "184 → 15", and
-    no break inside a range "4–8", except in inline code (and roles) and inline maths."""
+    """``text`` with non-breaking spaces inside "d = 4", "R² ≥ 0.99", "95 %", "184 → 15" and
+    "2 × 16", and no break inside a range "4–8", except in inline code (and roles), inline maths,
+    link targets and HTML tags."""
     parts = _PROTECTED.split(text)
     for i in range(0, len(parts), 2):   # the even parts lie outside code and maths
         for pattern, repl in _KEEP:

@@ -220,12 +220,26 @@ def analyse(cfg: fs.FEScalingConfig, records, missing: Sequence[dict[str, Any]] 
     claims += side_by_side(cfg, {arm: fs.arm_claims(cfg, long[arm][long[arm]["method"].str.startswith("nn")],
                                                     arm, reps) for arm in arms_of(cfg)}, missing)
     checks = fs.check_table(records, check, cfg.targets, reps) if len(check) else pd.DataFrame()
-    return Report(cfg=cfg, records=records, paper=paper, check=check, long=long, efforts=efforts,
-                  ratios=ratios, readings=readings, point_summary=point_summary,
-                  point_claims=point_claims, claims=claims, checks=checks,
-                  progress=progress(cfg, records, missing),
-                  stops=target_stops(records, max(cfg.targets)), gp_band=gp_band,
-                  gp_point_claims=gp_claims)
+    rep = Report(cfg=cfg, records=records, paper=paper, check=check, long=long, efforts=efforts,
+                 ratios=ratios, readings=readings, point_summary=point_summary,
+                 point_claims=point_claims, claims=claims, checks=checks,
+                 progress=progress(cfg, records, missing),
+                 stops=target_stops(records, max(cfg.targets)), gp_band=gp_band,
+                 gp_point_claims=gp_claims)
+    # the no-decay arm trains to the paper's epoch cap, with no check beyond it; the paper arm's
+    # cap is checked by the epoch-cap check
+    fragile = cap_fragile(rep, "no_decay", reps) if "no_decay" in arms_of(cfg) else {}
+    def mark(c: Claim) -> Claim:   # before the first reading, which the table moves out of the row
+        main, sep, first = c.ours.partition(fs.FIRST_READING)
+        return dataclasses.replace(c, ours=f"{main}; {FRAGILE} {fragile[c.claim]}{sep}{first}")
+
+    rep.claims = [mark(c) if c.claim in fragile else c for c in rep.claims]
+    return rep
+
+
+FRAGILE = "if the value networks stopped at the epoch cap had reached the target:"
+"""Marks, in a claim's "ours", the verdict it would have if its arm's capped value-network members
+had reached the target at their capped size (:func:`cap_fragile`)."""
 
 
 def expected_arm_claims(cfg: fs.FEScalingConfig, arm: str) -> list[tuple[str, str, str]]:
@@ -422,8 +436,12 @@ def answer_markdown(rep: Report) -> str:
 
     def beat_phrase(p: str, c: Claim) -> str:
         only = only_enh(rep.readings[fit_arm]["beats"].get(p, {}).get("cells", []))
-        tail = (f" (at d = {fs.fmt_dims(only)} only the Sobolev network reaches R² {hi_t:g})"
+        tail = (f" (at d = {fs.fmt_dims(only)} only the Sobolev network reaches R² ≥ {hi_t:g})"
                 if only and c.verdict != VERDICTS[3] else "")
+        if FRAGILE in c.ours:
+            worst = c.ours.partition(FRAGILE)[2].partition(fs.FIRST_READING)[0].strip()
+            tail += (f" (it would read {worst} if the value networks stopped at the {{ref}}`epoch cap "
+                     "<fe-arms>` had reached the target)")
         return f"{badge(c.verdict)}{_provisional(c)} on {_pname(p)}{tail}"
 
     if f_fit is not None and c_fit is not None:
@@ -432,9 +450,9 @@ def answer_markdown(rep: Report) -> str:
             s = (f"On the frame{arm_words}, the records hold no (target, d) pair yet where both networks "
                  f"reach the target, so the 2/(d+1) claim is {badge(c_fit.verdict)}")
         else:
-            s = (f"**On the frame{arm_words}, the first-order Sobolev network's effort ratio to the "
+            s = (f"On the frame{arm_words}, the first-order Sobolev network's effort ratio to the "
                  f"value network lies within a factor {fs.THEORY_FACTOR:g} of 2/(d+1) at "
-                 f"{f_fit['within']} of {f_fit['of']} (target, d) pairs** "
+                 f"**{f_fit['within']} of {f_fit['of']} (target, d) pairs** "
                  f"({fs.count_interval(f_fit['lo'], f_fit['hi'])}) {badge(c_fit.verdict)}"
                  f"{_provisional(c_fit)}")
         if beats:
@@ -469,7 +487,7 @@ def answer_markdown(rep: Report) -> str:
                 differ.append(f"{phrase} (row{'s' if len(where) > 1 else ''} "
                               f"{_join([str(n) for n in where])} of the {{ref}}`record <fe-record>`)")
         s = ("With the paper's weight decay read literally (Adam's coupled L2 term) the value network "
-             "stalls ({ref}`which arm the paper resembles <fe-arms>`), ")
+             "stalls (see {ref}`fe-arms`), ")
         s += (f"and the verdicts differ only for {_join(differ)}" if differ
               else "and the verdicts are the same")
         out.append(s + ".")
@@ -565,14 +583,14 @@ def claim_table_markdown(rep: Report) -> str:
         lines += ["", "Some rules were changed once after results were seen (each rule above says "
                   "how). Under the rules as first written these rows read:", "", *earlier]
     lines += [":::", "",
-              ":::{dropdown} Every effort ratio with its 95 % bootstrap interval"]
-    lines += ratio_details(rep)
-    lines += [":::"]
+              ":::::{dropdown} Every effort ratio with its 95 % bootstrap interval"]
+    lines += ratio_details(rep)   # nested blocks: the dropdown's fence is the longest
+    lines += [":::::"]
     if rep.point_claims:
         lines += ["", ":::{dropdown} The network claims of the paper arm under the earlier point rules",
                   "Before the no-decay arm existed, the network claims were graded on the paper arm "
                   "with medians over repetitions and no intervals (a ratio of medians decides a win). "
-                  "These are those readings, for comparison with the table above:", ""]
+                  "These are those readings, for comparison with {ref}`the claim table <fe-record>`:", ""]
         lines += [f"* {c.claim}: {c.ours} {badge(c.verdict)}" for c in rep.point_claims]
         lines += [":::"]
     return "\n".join(lines)
@@ -583,38 +601,52 @@ def _short_paper(text: str) -> str:
 
 
 def fmt_bound(v: float | None) -> str:
-    """An interval bound: as :func:`fmt_num`, with a third digit near 1, where a tie and a win
-    part ("1.03", not "1.0")."""
-    if v is not None and math.isfinite(v) and 0.95 <= v < 1.05 and v != 1:
-        return fmt_num(v, 3)
-    return fmt_num(v)
+    """An interval bound: as :func:`fmt_num`, with more digits where two would print 1, where a
+    tie and a win part ("1.03", not "1.0")."""
+    out = fmt_num(v)
+    digits = 2
+    while v is not None and math.isfinite(v) and v != 1 and float(out) == 1 and digits < 6:
+        digits += 1
+        out = fmt_num(v, digits)
+    return out
+
+
+RATIO_SHORT = {"gegp": "GE-GPR", "hegp": "HE-GPR", "nn1": "order 1", "nn2": "order 2"}
 
 
 def ratio_details(rep: Report) -> list[str]:
     """Markdown lines: per arm, problem and pair of models, a small table of every effort ratio
-    with its interval (rows: d; columns: the targets), so that it stays readable on a phone."""
-    out = []
+    with its interval (rows: d; columns: the targets), two tables a row on a wide screen
+    (``ratio-grid``, book/_static/derivlearn.css), the key first."""
+    out = ["Ratios of the median efforts over repetitions, with the 95 % bootstrap interval in "
+           "brackets. \"only X\": only the derivative model reaches the target in (nearly) every "
+           "resample; ∞: only the value model does; —: neither.", "", "::::{div} ratio-grid", ""]
     targets = sorted(rep.cfg.targets)
+
+    def cell(r) -> str:
+        if not np.isfinite(r.ratio) and math.isnan(r.ratio):
+            return "—"
+        if r.ratio == 0 and r.hi == 0:
+            return f"only {RATIO_SHORT.get(r.enh, METHOD_NAME[r.enh])}"
+        return f"{fmt_num(r.ratio)} [{fmt_bound(r.lo)}, {fmt_bound(r.hi)}]"
+
     for arm, tab in rep.ratios.items():
         if tab.empty:
             continue
         for (p, enh, base), g in tab.groupby(["problem", "enh", "base"], sort=False):
             who = ARM_NAMES[arm] if enh.startswith("nn") else "GPs"
-            out += ["", f"**{_tname(p)}, {METHOD_NAME[enh]} / {METHOD_NAME[base]}** ({who}):", "",
+            out += [":::{div}", f"**{_tname(p)}, {METHOD_NAME[enh]} / {METHOD_NAME[base]}** ({who}):", "",
                     "| d | " + " | ".join(f"R² ≥ {t:g}" for t in targets) + " |",
                     "|---|" + "---|" * len(targets)]
             for d, gd in g.groupby("d"):
                 by_t = {float(r.target): r for r in gd.itertuples()}
-                cells = [f"{fmt_num(by_t[t].ratio)} [{fmt_bound(by_t[t].lo)}, {fmt_bound(by_t[t].hi)}]"
-                         if t in by_t else "—" for t in targets]
-                out.append(f"| {int(d)} | " + " | ".join(cells) + " |")
-    out.append("")
-    out.append("Ratios of medians over repetitions, with the 95 % bootstrap interval in brackets; 0: only "
-               "the derivative model reaches the target; ∞: only the value model does; —: neither.")
+                out.append(f"| {int(d)} | " + " | ".join(cell(by_t[t]) if t in by_t else "—"
+                                                         for t in targets) + " |")
+            out += ["", ":::", ""]
+    out += ["::::"]
     return out
 
 
-@typeset
 def which_arm_markdown(rep: Report) -> str:
     """Which arm the paper's results resemble, and the evidence: where the value NN reaches the
     highest target in each arm (the paper's Figs. 5 and 6 draw it there)."""
@@ -852,14 +884,17 @@ def validation_markdown(rep: Report) -> str:
     def share(a: dict[str, Any] | None) -> str:
         if a is None or not a["stopped"]:
             return "—"
-        return f"{fmt_pct(a['below'], a['stopped'])} ({a['below']}/{a['stopped']})"
+        return f"{fmt_pct(a['below'], a['stopped'])} ({a['below']} of {a['stopped']})"
 
-    lines = ["| d | " + " | ".join(f"{_tname(p)}, {ARM_NAMES[arm]}" for p, arm in cols) + " |",
-             "|---|" + "---|" * len(cols)]
-    lines += [f"| {d} | " + " | ".join(share(got.get((p, arm, d))) for p, arm in cols) + " |" for d in dims]
     out = [f"**Members stopped by the validation target (R² {rep.cfg.target_score:g}) that end below "
            f"test R² {thr:g}**, per cell: the share, and below / stopped (— : no member stopped there):",
-           "", *lines, ""]
+           ""]
+    for p in dict.fromkeys(p for p, _ in cols):   # one small table per problem: a phone's width
+        arms = [arm for q, arm in cols if q == p]
+        out += [f"{_tname(p)}:", "", "| d | " + " | ".join(ARM_NAMES.get(a, a) for a in arms) + " |",
+                "|---|" + "---|" * len(arms)]
+        out += [f"| {d} | " + " | ".join(share(got.get((p, a, d))) for a in arms) + " |" for d in dims]
+        out += [""]
     if not v["check"]:
         out.append("*No run of the validation checks is recorded yet.*")
         return "\n".join(out)
@@ -891,9 +926,16 @@ def _validation_effort(rep: Report) -> str:
     if t.empty:
         return ""
     r = t.loc[(t["effort_check"] / t["effort"]).map(lambda q: max(q, 1 / q)).idxmax()]
-    return (f" Redrawing the set moves the efforts too, most for the {METHOD_NAME[r['method']]} of the "
-            f"{ARM_NAMES[r['arm']]} on {_pname(r['problem'])} at d = {int(r['d'])} and R² {r['target']:g}: "
-            f"{fmt_num(r['effort'])} → {fmt_num(r['effort_check'])} (medians over the same repetitions).")
+    s = (f" Redrawing the set moves the efforts too, most for the {METHOD_NAME[r['method']]} of the "
+         f"{ARM_NAMES[r['arm']]} on {_pname(r['problem'])} at d = {int(r['d'])} and R² {r['target']:g}: "
+         f"{fmt_num(r['effort'])} → {fmt_num(r['effort_check'])} (medians over the same repetitions)")
+    pair = t[(t["arm"] == r["arm"]) & (t["problem"] == r["problem"]) & (t["d"] == r["d"])
+             & (t["target"] == r["target"])].set_index("method")
+    if {"nn0", "nn1"} <= set(pair.index):
+        q = [pair.loc["nn1", k] / pair.loc["nn0", k] for k in ("effort", "effort_check")]
+        s += (f"; the first-order network's ratio to it moves from {fmt_num(q[0])} to {fmt_num(q[1])}, "
+              f"against 2/(d+1) = {fs.theory_ratio(int(r['d']), 1):.2f}")
+    return s + "."
 
 
 @typeset
@@ -915,7 +957,7 @@ def validation_remains(rep: Report) -> str:
            "parameter that becomes active "
            "is $d_2$, the width of the loaded column, to which the compliance responds roughly as "
            "$d_2^{-3}$: a few stiff or soft samples decide both validation and test scores. ")
-    return why + {
+    return why + _order_stops_sentence(rep) + {
         None: "No network records are read yet.",
         "not tested": "The validation checks have too few stopped members to say yet whether "
                       "redrawing the 60 validation samples removes the anomaly.",
@@ -935,9 +977,45 @@ def validation_remains(rep: Report) -> str:
                     "the anomaly, so part of it may be one unlucky validation set and part not. "
                     "Both arms keep the fixed set, as the paper describes one, and the frame's "
                     "$d = 4$ cell should be read with this in mind."}[v] + (
-        " The {ref}`activation-order check <fe-order>` suggests that the order in which the "
-        "parameters become active shapes this cell too."
-        if any(r["d"] == 4 for r in order_moved(order_numbers(rep))) else "")
+        "")
+
+
+def order_stops(rep: Report) -> list[dict[str, Any]]:
+    """Target-stopped network members that end below the highest target, per d of the
+    activation-order check, in Table 1's order (the check's base runs) and with the loads first,
+    on the same runs: ``[{"d", "stopped_table", "below_table", "stopped_loads", "below_loads"}]``."""
+    s = rep.stops
+    name = "activation_order"
+    if s.empty or name not in rep.cfg.checks:
+        return []
+    chk = s[s["group"] == name]
+    base = s[s["group"] == fs.CHECKS[name].arm]
+    out = []
+    for d, x in chk.groupby("d"):
+        keys = set(zip(x["problem"], x["method"], x["seed"], strict=True))
+        b = base[base["d"] == d]
+        b = b[[k in keys for k in zip(b["problem"], b["method"], b["seed"], strict=True)]]
+        out.append({"d": int(d), "stopped_table": int(b.stopped.sum()), "below_table": int(b.below.sum()),
+                    "stopped_loads": int(x.stopped.sum()), "below_loads": int(x.below.sum())})
+    return out
+
+
+def _order_stops_sentence(rep: Report) -> str:
+    """Where the activation-order check removes the excess of target-stopped members below the
+    target, as a sentence ("" where it does not)."""
+    rows = order_stops(rep)
+    gone = [r for r in rows if r["below_table"] and not r["below_loads"] and r["stopped_loads"]]
+    if not gone:
+        return ""
+    r = gone[0]
+    others = [o for o in rows if o["d"] != r["d"]]
+    calm = [o["d"] for o in others if not o["below_table"] and not o["below_loads"]]
+    return (f"With the two loads activated first ({{ref}}`the activation-order check <fe-order>`, on the "
+            f"same repetitions of the {ARM_NAMES[fs.CHECKS['activation_order'].arm]}), {r['below_loads']} "
+            f"of {r['stopped_loads']} target-stopped members end below test R² {max(rep.cfg.targets):g} "
+            f"at d = {r['d']}, against {r['below_table']} of {r['stopped_table']} in Table 1's order"
+            + (f"; none does at d = {fs.fmt_dims(calm)} in either order" if calm else "")
+            + f": the anomaly belongs to which parameters are active at d = {r['d']}, not to d itself. ")
 
 
 def _max_change(t) -> float | None:
@@ -1011,7 +1089,7 @@ ORDER_FACTOR = 2.0
 """Activation-order rule: the order matters where the two orders' efforts differ by more than
 this factor (both reaching the target)."""
 RULE_ORDER = (
-    "Rule (fixed before the check's runs were recorded, and given intervals before any was): for "
+    "Rule (fixed, with its bootstrap intervals, before any of the check's runs was recorded): for "
     "each (method, target, d) where both orders' medians reach the target, the ratio of the median "
     "efforts, loads first over Table 1's order, with a 95 % paired bootstrap interval over the "
     "repetitions. The activation order matters if some cell's interval lies entirely beyond a "
@@ -1146,8 +1224,8 @@ def order_ratio_sentence(o: dict[str, Any], intervals: dict | None = None,
     decided = [r for r in moved if not any(math.isnan(x) for x in (*r["table_ci"], *r["loads_first_ci"]))
                and (r["table_ci"][1] < r["theory"] / fs.THEORY_FACTOR
                     or r["table_ci"][0] > r["theory"] * fs.THEORY_FACTOR)]
-    s = ("The first-order network's effort ratio to the value network (the last rows) moves most "
-         "with the order: " + "; ".join(out) + ". ")
+    s = ("Where the order moves the first-order network's effort ratio to the value network (the "
+         "last rows) across the band's edge: " + "; ".join(out) + ". ")
     if decided:
         s += ("Its interval in Table 1's order lies outside the band, so the order moves this ratio, "
               "not only the repetitions.")
@@ -1225,7 +1303,7 @@ def budget_markdown(rep: Report) -> str:
     text = (f"The records used here took {b['total_hours']:.1f} hours of recorded run time (the "
             f"wall time of each run, summed; one thread each): " + "; ".join(parts) + ".")
     if b["cpu_runs"]:
-        text += (f" The {b['cpu_runs']} most recent runs, which also logged their CPU time, used "
+        text += (f" The {b['cpu_runs']} of these runs that logged their CPU time used "
                  f"{b['cpu_hours']:.1f} CPU-hours against {b['wall_hours_of_cpu_runs']:.1f} hours "
                  f"of wall time: runs that share a core take longer than they compute.")
     return text
@@ -1289,15 +1367,19 @@ def cap_bias(rep: Report, arm: str) -> dict[str, Any]:
     return out
 
 
-def cap_worst_case(rep: Report, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> list[dict[str, Any]]:
-    """The arm's network claims again, with every member of :func:`cap_bias` taken to reach the
-    highest target at its capped size (the most the cap could have hidden): the claims whose
-    reading changes, ``[{"claim", "verdict", "ours", "worst_verdict", "worst_ours"}]``."""
+def cap_worst_case(rep: Report, arm: str, methods: Sequence[str] = ("nn0",),
+                   reps: int = stats.BOOTSTRAP_REPS) -> list[dict[str, Any]]:
+    """The arm's network claims again, with every member of :func:`cap_bias` of ``methods``
+    taken to reach the highest target at its capped size (the most the cap could have hidden:
+    for the value network, the worst case of the derivative networks' claims; for them, the
+    best): the claims whose reading changes, ``[{"claim", "verdict", "ours", "worst_verdict",
+    "worst_ours"}]``."""
     b = cap_bias(rep, arm)
-    if not b["cells"]:
+    runs = fs.arm_frame(rep.records, arm).copy() if len(rep.records) else rep.records
+    cells = [(idx, i) for idx, i in b["cells"] if runs.at[idx, "method"] in methods]
+    if not cells:
         return []
-    runs = fs.arm_frame(rep.records, arm).copy()
-    for idx, i in b["cells"]:
+    for idx, i in cells:
         r2 = list(runs.at[idx, "r2"])
         r2[i] = b["target"]
         runs.at[idx, "r2"] = r2
@@ -1306,10 +1388,27 @@ def cap_worst_case(rep: Report, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> l
     out = []
     for c in rep.claims:
         w = worst.get(c.claim)
-        if arm_of_claim(c) == arm and w is not None and w.ours != c.ours:
+        if arm_of_claim(c) == arm and w is not None and w.verdict != c.verdict:
             out.append({"claim": c.claim, "verdict": c.verdict, "ours": c.ours,
                         "worst_verdict": w.verdict, "worst_ours": w.ours})
     return out
+
+
+def capped_members(rep: Report, arm: str, method: str) -> list[dict[str, Any]]:
+    """The :func:`cap_bias` members of one network: problem, d, training size, test R² and best
+    epoch (of the cap)."""
+    b = cap_bias(rep, arm)
+    runs = fs.arm_frame(rep.records, arm) if len(rep.records) else rep.records
+    out = []
+    for idx, i in b["cells"]:
+        r = runs.loc[idx]
+        if r["method"] != method:
+            continue
+        best = r.get("best_epoch")
+        out.append({"problem": r["problem"], "d": int(r["d"]), "N": int(r["sizes"][i]),
+                    "r2": float(r["r2"][i]), "cap": int(r["max_epochs"]),
+                    "best_epoch": int(best[i]) if isinstance(best, list) and best[i] is not None else None})
+    return sorted(out, key=lambda m: (m["problem"], m["d"], m["N"]))
 
 
 def row_numbers(rep: Report) -> dict[str, int]:
@@ -1349,21 +1448,40 @@ def cap_bias_sentence(rep: Report, arm: str) -> str:
          f"{_join(parts)}. With more epochs they might reach it there, so those repetitions' efforts are "
          f"upper bounds: where value-network members are capped, a recorded ratio to the value network "
          f"may be too low (flattering the derivative network); where derivative members are, too high.")
-    worst = cap_worst_case(rep, arm)
     rows = row_numbers(rep)
-    runs = fs.arm_frame(rep.records, arm)
-    ends = [runs.at[idx, "r2"][i] for idx, i in b["cells"]]
-    if worst:
-        s += (f" If every one of them reached the target at its capped size, the most the cap could hide "
-              f"(an extreme bound: they end at test R² {min(ends):.2f}–{max(ends):.2f}), "
-              + _join([f"row {rows[w['claim']]} would read {badge(w['worst_verdict'])} "
-                       f"({w['worst_ours'].partition(fs.FIRST_READING)[0]}) instead of "
-                       f"{badge(w['verdict'])}" if w["worst_verdict"] != w["verdict"] else
-                       f"row {rows[w['claim']]} would keep its verdict but read "
-                       f"\"{w['worst_ours'].partition(fs.FIRST_READING)[0]}\"" for w in worst]) + ".")
-    else:
-        s += " Even if every one of them reached the target at its capped size, no verdict would change."
+
+    def changes(ws: list[dict[str, Any]]) -> str:
+        return _join([f"row {rows[w['claim']]} would read {badge(w['worst_verdict'])} "
+                      f"({w['worst_ours'].partition(fs.FIRST_READING)[0]}) instead of "
+                      f"{badge(w['verdict'])}" for w in ws])
+
+    value = capped_members(rep, arm, "nn0")
+    if value:
+        best = [m["best_epoch"] for m in value if m["best_epoch"] is not None]
+        cap = f"{value[0]['cap']:,}".replace(",", " ")
+        groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for m in value:
+            groups.setdefault((m["problem"], m["d"]), []).append(m)
+        where = "; ".join(f"{_pname(p)} d = {d} at N = {_join([str(m['N']) for m in ms])}, test R² "
+                          + _join([format(m["r2"], ".3f") for m in ms])
+                          for (p, d), ms in groups.items())
+        worst = cap_worst_case(rep, arm, ("nn0",))
+        s += (f" The capped value-network members ({where})"
+              + (f" were still improving at the cap (best epoch {min(best):,}–{max(best):,} of {cap})"
+                 .replace(",", " ") if best and min(best) > 0.9 * value[0]["cap"] else "")
+              + ". If they had reached the target there, " + (changes(worst) if worst else
+                                                              "no verdict would change") + ".")
+    deriv = cap_worst_case(rep, arm, ("nn1", "nn2"))
+    if any(b["members"].get(m) for m in ("nn1", "nn2")):
+        s += (" If instead the capped derivative-network members had reached it, "
+              + (changes(deriv) if deriv else "no verdict would change") + ".")
     return s
+
+
+def cap_fragile(rep: Report, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> dict[str, str]:
+    """The arm's claims whose verdict changes if its capped value-network members had reached the
+    target at their capped size (:func:`cap_worst_case`): claim -> that verdict."""
+    return {w["claim"]: w["worst_verdict"] for w in cap_worst_case(rep, arm, ("nn0",), reps)}
 
 
 # ----------------------------------------------------------------------------- cost of derivatives
@@ -1717,7 +1835,8 @@ def value_ceiling(rep: Report, arm: str, problem: str) -> str:
         lo, up = f"{b.min():.3f}", f"{b.max():.3f}"
         some = int((b >= hi).sum())
         return (f"{lo if lo == up else f'{lo}–{up}'} at d = {d}"
-                + (f" ({some} of {len(b)} repetitions reach it, fewer than half)" if some else ""))
+                + (f" ({some} of {len(b)} repetition{'s' if some > 1 else ''} reach"
+                   f"{'' if some > 1 else 'es'} R² {hi:g}, fewer than half)" if some else ""))
 
     ends = [span(miss[0])] + ([span(miss[-1])] if len(miss) > 1 else [])
     return (f"Where the {ARM_NAMES[arm]}'s value NN misses R² ≥ {hi:g} on {_pname(problem)} "
@@ -1743,18 +1862,22 @@ def figure_note_ratio(rep: Report, problem: str) -> str:
             out.append(f"in the {ARM_NAMES[arm]}, {f['within']} of {f['of']} first-order ratios lie "
                        f"within the band ({fs.count_interval(f['lo'], f['hi'])})")
         elif b is not None and b["outcomes"]:
-            wins = [d for d, o in b["outcomes"].items() if o == "win"]
-            out.append(f"in the {ARM_NAMES[arm]}, the first-order NN's interval lies wholly below 1 at "
-                       f"R² ≥ {b['target']:g} "
-                       + (f"at every d = {fs.fmt_dims(wins)}" if sorted(wins) == sorted(b["outcomes"])
-                          else f"{_at(wins)} (of d = {fs.fmt_dims(sorted(b['outcomes']))})"))
-    s = ("On these records, " + "; ".join(out) + ".") if out else ""
+            out.append(f"in the {ARM_NAMES[arm]}, the first-order NN "
+                       + fs.outcome_text(b["outcomes"], b["target"]))
+    wins = problem != "frame" and any(r["beats"].get(problem) for r in rep.readings.values())
+    s = (("On these records" + (" (a win: the interval of the effort ratio wholly below 1)" if wins
+                                else "") + ", " + "; ".join(out) + ".") if out else "")
     f = rep.readings.get("no_decay", {}).get("follow") if problem == "frame" else None
     below = [c for c in (f or {}).get("cells", []) if c["ratio"] < c["theory"] / fs.THEORY_FACTOR]
+    if problem == "frame" and "paper" in rep.readings:
+        s += (" A point far below the band in the paper arm is a value network stalled by the decay, "
+              "not a derivative network that beats the theory.")
     if below:
-        s += (" In the no-decay arm, too, " + _join([f"R² {c['target']:g}, d = {c['d']} "
-                                                   f"({fmt_num(c['ratio'])})" for c in below])
-              + " lie" + ("s" if len(below) == 1 else "") + " below the band: the "
+        s += (" In the no-decay arm, " + _join([f"R² {c['target']:g}, d = {c['d']} ({fmt_num(c['ratio'])}, "
+                                               f"interval {fmt_bound(c['lo'])}–{fmt_bound(c['hi'])})"
+                                               for c in below])
+              + (" lies below the band too, with an interval that reaches" if len(below) == 1 else
+                 " lie below the band too, with intervals that reach") + " into it: the "
               "{ref}`validation <fe-validation>` and {ref}`activation-order <fe-order>` checks look "
               "into the frame's d = 4 cell.")
     if problem == "rosenbrock" and rep.gp_band.get("of"):

@@ -1089,7 +1089,8 @@ def arm_claims(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTRAP
         if h is not None:
             wins, defined = h["high_wins"], h["high_defined"]
             where = (f"every d = {fmt_dims(wins)}" if wins and wins == defined else
-                     f"{_at_d(wins)} of {fmt_dims(defined)}" if defined else
+                     f"d = {fmt_dims(wins)} of {fmt_dims(defined)}" if wins else
+                     f"none of d = {fmt_dims(defined)}" if defined else
                      f"none (neither reaches it at d ≥ {HIGH_D})")
             ours = (f"beats the value NN at {where} (R² ≥ {h['high_target']:g}); "
                     f"for d < {HIGH_D} at R² ≥ {h['low_target']:g}: {_at_d(h['low_wins'])}; beats order 1: "
