@@ -414,3 +414,17 @@ def test_value_ceiling_names_how_the_value_network_stopped(partial):
     assert "every member stops by patience" in s and " at d = 2 and " in s and " at d = 6 (range" in s
     assert "(d = 4, 6)" in fr.value_ceiling(partial, "no_decay", "frame")  # it reaches it at d = 2
     assert fr.value_ceiling(partial, "no_decay", "rosenbrock").count("misses") <= 1
+
+
+def test_the_no_decay_epoch_cap_check_regrades_the_arm_with_its_value_networks(partial):
+    """The check's value networks replace the sweep's at its d; with identical records (the
+    synthetic runs do not depend on the cap) every claim reads the same, and the text says so."""
+    claims = fr.cap_check_claims(partial, reps=50)
+    now = {c.claim: c for c in partial.claims if fr.arm_of_claim(c) == "no_decay"}
+    assert claims and {k: c.verdict for k, c in claims.items() if k in now} == \
+        {k: now[k].verdict for k in claims if k in now}
+    text = plain(fr.cap_check_markdown(partial))
+    assert "value NN on the frame with the paper's cap of 60 epochs → 240 epochs" in text
+    assert "no row of the no-decay arm reads differently" in text and fr.RULE_CAP_ND in text
+    long = fr.cap_check_long(partial)
+    assert set(long["method"]) <= {"nn0", "nn1", "nn2"} and len(long)

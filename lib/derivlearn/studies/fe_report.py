@@ -229,8 +229,13 @@ def analyse(cfg: fs.FEScalingConfig, records, missing: Sequence[dict[str, Any]] 
     # the no-decay arm trains to the paper's epoch cap, with no check beyond it; the paper arm's
     # cap is checked by the epoch-cap check
     fragile = cap_fragile(rep, "no_decay", reps) if "no_decay" in arms_of(cfg) else {}
+    checked = cap_check_claims(rep, reps)
+
     def mark(c: Claim) -> Claim:   # before the first reading, which the table moves out of the row
         main, sep, first = c.ours.partition(fs.FIRST_READING)
+        if c.claim in checked:     # measured: the value networks trained longer
+            again = checked[c.claim].verdict
+            return dataclasses.replace(c, ours=f"{main}; {CAP_CHECKED} {again}{sep}{first}")
         return dataclasses.replace(c, ours=f"{main}; {FRAGILE} {fragile[c.claim]}{sep}{first}")
 
     rep.claims = [mark(c) if c.claim in fragile else c for c in rep.claims]
@@ -240,6 +245,39 @@ def analyse(cfg: fs.FEScalingConfig, records, missing: Sequence[dict[str, Any]] 
 FRAGILE = "if the value networks stopped at the epoch cap had reached the target:"
 """Marks, in a claim's "ours", the verdict it would have if its arm's capped value-network members
 had reached the target at their capped size (:func:`cap_fragile`)."""
+CAP_CHECKED = "with the value networks trained to 4× the epoch cap:"
+"""Marks, in a claim's "ours", its reading with the no-decay arm's epoch-cap check's value networks
+(:func:`cap_check_claims`), once that check is recorded."""
+
+
+def cap_check_long(rep: Report):
+    """The no-decay arm's network runs, long form, with the value networks that the no-decay
+    epoch-cap check reran in place of the sweep's (``None`` until every planned run of the check is
+    recorded)."""
+    import pandas as pd
+
+    name = "epochs_nd"
+    if name not in rep.cfg.checks or not len(rep.check) or "kind" not in rep.check.columns:
+        return None
+    prog = rep.progress.set_index("part")
+    if name not in prog.index or prog.loc[name, "recorded"] < prog.loc[name, "planned"] or \
+            not prog.loc[name, "planned"]:
+        return None
+    chk = rep.check[rep.check["kind"] == fs.CHECKS[name].kind]
+    runs = fs.arm_frame(rep.records, "no_decay")
+    keys = set(zip(chk["problem"], chk["d"], chk["method"], chk["seed"], strict=True))
+    keep = [k not in keys for k in zip(runs["problem"], runs["d"], runs["method"], runs["seed"], strict=True)]
+    long = fs.long_frame(pd.concat([runs[keep], chk]))
+    return long[long["method"].str.startswith("nn")]
+
+
+def cap_check_claims(rep: Report, reps: int = stats.BOOTSTRAP_REPS) -> dict[str, Claim]:
+    """The no-decay arm's network claims graded with the epoch-cap check's value networks
+    (:data:`RULE_CAP_ND`): claim -> Claim, or ``{}`` until the check is recorded."""
+    long = cap_check_long(rep)
+    if long is None:
+        return {}
+    return {c.claim: c for c in fs.arm_claims(rep.cfg, long, "no_decay", reps)}
 
 
 def expected_arm_claims(cfg: fs.FEScalingConfig, arm: str) -> list[tuple[str, str, str]]:
@@ -438,7 +476,11 @@ def answer_markdown(rep: Report) -> str:
         only = only_enh(rep.readings[fit_arm]["beats"].get(p, {}).get("cells", []))
         tail = (f" (at d = {fs.fmt_dims(only)} only the Sobolev network reaches R² ≥ {hi_t:g})"
                 if only and c.verdict != VERDICTS[3] else "")
-        if FRAGILE in c.ours:
+        if CAP_CHECKED in c.ours:   # said only where the value networks trained longer change it
+            again = c.ours.partition(CAP_CHECKED)[2].partition(fs.FIRST_READING)[0].strip()
+            tail += ("" if again == c.verdict else f" (but {again} with the value networks trained to "
+                     f"four times the {{ref}}`epoch cap <fe-cap-check>`)")
+        elif FRAGILE in c.ours:
             worst = c.ours.partition(FRAGILE)[2].partition(fs.FIRST_READING)[0].strip()
             tail += (f" (it would read {worst} if the value networks stopped at the {{ref}}`epoch cap "
                      "<fe-arms>` had reached the target)")
@@ -1416,7 +1458,8 @@ def capped_members(rep: Report, arm: str, method: str) -> list[dict[str, Any]]:
         if r["method"] != method:
             continue
         best = r.get("best_epoch")
-        out.append({"problem": r["problem"], "d": int(r["d"]), "N": int(r["sizes"][i]),
+        out.append({"problem": r["problem"], "d": int(r["d"]), "seed": int(r["seed"]),
+                    "N": int(r["sizes"][i]),
                     "r2": float(r["r2"][i]), "cap": int(r["max_epochs"]),
                     "best_epoch": int(best[i]) if isinstance(best, list) and best[i] is not None else None})
     return sorted(out, key=lambda m: (m["problem"], m["d"], m["N"]))
@@ -1477,16 +1520,98 @@ def cap_bias_sentence(rep: Report, arm: str) -> str:
                           + _join([format(m["r2"], ".3f") for m in ms])
                           for (p, d), ms in groups.items())
         worst = cap_worst_case(rep, arm, ("nn0",))
+        fates = cap_check_fates(rep)
         s += (f" The capped value-network members ({where})"
               + (f" were still improving at the cap (best epoch {min(best):,}–{max(best):,} of {cap})"
                  .replace(",", " ") if best and min(best) > 0.9 * value[0]["cap"] else "")
               + ". If they had reached the target there, " + (changes(worst) if worst else
-                                                              "no verdict would change") + ".")
+                                                              "no verdict would change") + "."
+              + cap_check_sentence(fates, b["target"]))
     deriv = cap_worst_case(rep, arm, ("nn1", "nn2"))
     if any(b["members"].get(m) for m in ("nn1", "nn2")):
         s += (" If instead the capped derivative-network members had reached it, "
               + (changes(deriv) if deriv else "no verdict would change") + ".")
     return s
+
+
+def cap_check_sentence(fates: list[dict[str, Any]], target: float) -> str:
+    """What the no-decay epoch-cap check made of the capped value-network members
+    (:func:`cap_check_fates`), as a sentence ("" before the check is recorded)."""
+    if not fates:
+        return ""
+    reached = [f for f in fates if f["r2_again"] is not None and f["r2_again"] >= target]
+    patient = [f for f in fates if f not in reached and f["why_again"] == "patience"]
+    s = (" Trained to four times the cap ({ref}`the check <fe-cap-check>`), "
+         + ("none of them reaches it" if not reached else
+            f"{len(reached)} of them reach{'es' if len(reached) == 1 else ''} it"))
+    if patient:
+        s += ((": all stop by patience" if len(patient) == len(fates) else
+               f"; {len(patient)} of the others stop by patience")
+              + ", at test R² " + _join([format(f["r2_again"], ".3f") for f in patient]))
+    return s + "."
+
+
+def cap_check_fates(rep: Report) -> list[dict[str, Any]]:
+    """What became, in the no-decay epoch-cap check, of each value-network member that the paper's
+    cap stopped below the target (:func:`capped_members`): its test R² and stop reason again."""
+    name = "epochs_nd"
+    if name not in rep.cfg.checks or not len(rep.check) or "kind" not in rep.check.columns:
+        return []
+    chk = rep.check[rep.check["kind"] == fs.CHECKS[name].kind]
+    fates = []
+    for m in capped_members(rep, "no_decay", "nn0"):
+        again = chk[(chk["problem"] == m["problem"]) & (chk["d"] == m["d"]) & (chk["seed"] == m["seed"])]
+        for _, r in again.iterrows():
+            i = list(r["sizes"]).index(m["N"])
+            fates.append({**m, "r2_again": r["r2"][i], "why_again": r["stop_reason"][i]})
+    return fates
+
+
+@typeset
+def cap_check_markdown(rep: Report) -> str:
+    """The no-decay arm's epoch-cap check: per d and target the value network's median effort with
+    the paper's cap → four times it, what became of the members the cap stopped, and row 5 graded
+    again (:data:`RULE_CAP_ND`)."""
+    name = "epochs_nd"
+    prog = rep.progress.set_index("part")
+    if name not in rep.cfg.checks or name not in prog.index:
+        return ""
+    got, planned = int(prog.loc[name, "recorded"]), int(prog.loc[name, "planned"])
+    t = check_rows(rep, name)
+    if t is None or t.empty:
+        return f"*No run of this check is recorded yet (0 of {planned}).*\n\n{RULE_CAP_ND}"
+    cap, more = (f"{int(v):,}".replace(",", " ")
+                 for v in (t["sweep_value"].iloc[0], t["check_value"].iloc[0]))
+    lines = [f"Median effort of the no-decay arm's value NN on the frame with the paper's cap of {cap} "
+             f"epochs → {more} epochs, over the same {int(t['seeds'].max())} repetitions"
+             + (f" ({got} of {planned} runs recorded so far)" if got < planned else "")
+             + "; — : not reached.",
+             "", "| d | R² ≥ | value NN |", "|---|---|---|"]
+    for r in t.sort_values(["d", "target"]).itertuples():
+        lines.append(f"| {r.d} | {r.target:g} | {_arrow(r.effort, r.effort_check)} |")
+    hi = max(rep.cfg.targets)
+    fates = cap_check_fates(rep)
+    reached = [f for f in fates if f["r2_again"] is not None and f["r2_again"] >= hi]
+    words = {"patience": "by patience", "max_epochs": "at the longer cap", "target": "at the target"}
+    fate = ("" if not fates else
+            f"Of the {len(fates)} members the paper's cap stopped below R² {hi:g}, {len(reached)} reach it "
+            f"with {more} epochs; " + "; ".join(
+                f"{_pname(f['problem'])} d = {f['d']}, N = {f['N']}: {f['r2']:.3f} → {f['r2_again']:.3f} "
+                f"({words.get(f['why_again'], f['why_again'])})" for f in fates) + ".")
+    text = ""
+    long = cap_check_long(rep)
+    if long is not None:
+        claims = {c.claim: c for c in fs.arm_claims(rep.cfg, long, "no_decay")}
+        rows = row_numbers(rep)
+        now = {c.claim: c for c in rep.claims if arm_of_claim(c) == "no_decay"}
+        moved = [(claims[k], now[k]) for k in claims if k in now and
+                 claims[k].ours.partition(fs.FIRST_READING)[0] !=
+                 now[k].ours.partition(fs.FIRST_READING)[0].partition(f"; {CAP_CHECKED}")[0]
+                 .partition(f"; {FRAGILE}")[0]]
+        text = (" Graded with these value networks, " + (_join([
+            f"row {rows[a.claim]} reads {badge(a.verdict)} ({a.ours.partition(fs.FIRST_READING)[0]})"
+            for a, _ in moved]) if moved else "no row of the no-decay arm reads differently") + ".")
+    return "\n".join(lines) + "\n\n" + (fate + text).strip() + f"\n\n{RULE_CAP_ND}"
 
 
 def cap_fragile(rep: Report, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> dict[str, str]:
