@@ -424,7 +424,23 @@ def test_the_no_decay_epoch_cap_check_regrades_the_arm_with_its_value_networks(p
     assert claims and {k: c.verdict for k, c in claims.items() if k in now} == \
         {k: now[k].verdict for k in claims if k in now}
     text = plain(fr.cap_check_markdown(partial))
-    assert "value NN on the frame with the paper's cap of 60 epochs → 240 epochs" in text
+    assert "With 240 epochs instead of the paper's 60, over the same" in text
+    assert "no median effort of the value network changes" in text  # identical records: a sentence
     assert "no row of the no-decay arm reads differently" in text and fr.RULE_CAP_ND in text
+    assert text.index(fr.RULE_CAP_ND) < text.index("What it found")  # the rule above its results
+    again = fr.cap_check_reruns(partial)  # where the cap did not act, a rerun repeats the run
+    assert again["members"] and again["same"] == again["members"] and not again["differ"]
+    assert "repeat the sweep's epochs and test R² exactly" in text
     long = fr.cap_check_long(partial)
     assert set(long["method"]) <= {"nn0", "nn1", "nn2"} and len(long)
+
+
+def test_the_no_decay_epoch_cap_check_shows_a_table_where_a_median_effort_moves(partial):
+    import dataclasses
+
+    checks = partial.checks.copy()
+    sel = checks["check"] == "epochs_nd"
+    assert sel.any()
+    checks.loc[sel, "effort_check"] = 123.0  # the sweep's medians are not all 123
+    text = plain(fr.cap_check_markdown(dataclasses.replace(partial, checks=checks)))
+    assert "| d | R² ≥ | value NN |" in text and "no median effort" not in text

@@ -528,3 +528,8 @@ def test_cap_table_counts_members_stopped_by_the_epoch_cap_per_arm_and_the_budge
     b = fs.budget(df[df["method"] != "gp"].iloc[:2])
     assert b["cpu_runs"] == 1 and b["cpu_hours"] == pytest.approx(0.5)
     assert b["wall_hours_of_cpu_runs"] == pytest.approx(3700 / 3600)
+    assert b["gpu_runs"] == 0 and b["gpu_wall_hours"] == 0.0
+    on_gpu = df[df["method"] != "gp"].iloc[:2].assign(ran_on=["gpu", "cpu"])
+    b = fs.budget(on_gpu)  # the GPU run's host CPU time is not CPU-hours
+    assert b["cpu_runs"] == 0 and b["cpu_hours"] == 0.0 and b["total_hours"] == pytest.approx(2.0)
+    assert b["gpu_runs"] == 1 and b["gpu_wall_hours"] == pytest.approx(3700 / 3600)

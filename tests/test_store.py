@@ -120,3 +120,12 @@ def test_default_roots(monkeypatch, tmp_path):
     assert open_store("theory", "smoke").dir == tmp_path / "results-smoke" / "theory"
     with pytest.raises(ValueError, match="'study'"):
         ResultStore(tmp_path, "../evil")
+
+
+def test_records_frame_says_which_records_ran_on_a_gpu():
+    from derivlearn.store import records_frame
+
+    recs = [{"key": "a", "status": "ok", "config": {"d": 1}, "metrics": {}, "env": {"device": "cuda:0"}},
+            {"key": "b", "status": "ok", "config": {"d": 2}, "metrics": {}, "env": {"device": "cpu"}},
+            {"key": "c", "status": "ok", "config": {"d": 3}, "metrics": {}}]  # before records had env
+    assert records_frame(recs)["ran_on"].tolist() == ["gpu", "cpu", "cpu"]

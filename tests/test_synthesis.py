@@ -320,6 +320,8 @@ def test_glued_numbers_on_synthetic_summaries(tmp_path):
     assert f", {sy.MISSING_CELL} |" in table and "| yes |" in table and "| no (model) |" in table
     assert "| 1.2, 3.0 | 3.0 samples (" in table  # measured cost, epoch cost, gain
     assert all(line.count(" | ") == 3 for line in table.splitlines()[2:])  # four columns
+    gi = [line for line in table.splitlines() if "{doc}`GradINN <gradinn>`" in line]
+    assert gi and "{doc}`GradINN <gradinn>` (" in gi[0]  # the model named like its chapter: once
 
 
 def test_missing_and_broken_summaries_are_reported_not_raised(tmp_path):
@@ -657,7 +659,7 @@ def test_gradinn_answer_table_and_figure_share_one_derivation():
     g = next(r for r in syn.rows if r.study == "gradinn" and r.model == "GradINN")
     assert sy.people(g.gain) == v["gradinn_gain"]
     table = sy.cost_benefit_markdown(syn.summaries, syn.rows)
-    row = next(line for line in table.splitlines() if "GradINN (" in line)
+    row = next(line for line in table.splitlines() if "GradINN <gradinn>` (" in line)
     assert f"| {v['gradinn_gain']}× (" in row
     if g in sy.placed(syn.rows):  # the figure draws the same gain
         assert g.gain_kind == "error" and g.data_cost == 1.0

@@ -12,6 +12,8 @@ from derivlearn.typeset import NBSP, WORD_JOINER, keep_together, plain, typeset
     ("184 → 15", f"184{NBSP}→{NBSP}15"),
     ("network 2 × 16", f"network 2{NBSP}×{NBSP}16"),
     ("N = 300 and r = 2", f"N{NBSP}={NBSP}300 and r{NBSP}={NBSP}2"),
+    ("a cap of 100 000 epochs", f"a cap of 100{NBSP}000 epochs"),
+    ("1 000 000", f"1{NBSP}000{NBSP}000"),
 ])
 def test_units_are_kept_together(text, kept):
     assert keep_together(text) == kept
@@ -21,6 +23,7 @@ def test_units_are_kept_together(text, kept):
 @pytest.mark.parametrize("text", [
     "`d = 4` in code", "$d = 4$ in maths", "{ref}`at d = 4 <label>`", "[a link](page.html?d = 4)",
     '<span title="d = 4">', "an en dash – between words", "d=4 without spaces",
+    "16, 20 and 21", "at 0.99 100 runs", "1.5 300",
 ])
 def test_code_maths_links_tags_and_other_text_are_left_alone(text):
     assert keep_together(text) == text

@@ -543,13 +543,16 @@ class ResultStore:
 
 
 def records_frame(recs: Iterable[Mapping[str, Any]]):
-    """A pandas DataFrame with one row per record: config and metrics flattened."""
+    """A pandas DataFrame with one row per record: config and metrics flattened, and ``ran_on``:
+    ``"gpu"`` for a record made with CUDA (``env.device``), ``"cpu"`` otherwise."""
     import pandas as pd
 
     rows = []
     for r in recs:
+        dev = str((r.get("env") or {}).get("device", "cpu"))
         row = {"key": r["key"], "status": r["status"], "reason": r.get("reason"),
-               "wall_time_s": r.get("wall_time_s"), "cpu_time_s": r.get("cpu_time_s")}
+               "wall_time_s": r.get("wall_time_s"), "cpu_time_s": r.get("cpu_time_s"),
+               "ran_on": "gpu" if dev.startswith("cuda") else "cpu"}
         row.update({k: v for k, v in r["config"].items()})
         row.update({k: v for k, v in r.get("metrics", {}).items()})
         rows.append(row)

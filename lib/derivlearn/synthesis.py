@@ -1106,10 +1106,15 @@ def cost_benefit_markdown(s: Summaries, rows: Sequence[CostBenefit]) -> str:
                    else f"; provisional: {r.provisional}")
             said = r.provisional
         short = s.chapter(r.study).short
-        chapter = (s.chapter(r.study).link() + ": " if r.study != last else "" if r.model.startswith(short)
-                   else f'<span class="phone-only">{html.escape(short)}: </span>')
+        model = _cell(r.model)
+        if r.study != last:  # the link, and the model's name only where it adds to the chapter's
+            chapter = s.chapter(r.study).link() + ("" if r.model.startswith(short) else ": ")
+            model = _cell(r.model[len(short):]) if r.model.startswith(short) else model
+        else:
+            chapter = ("" if r.model.startswith(short)
+                       else f'<span class="phone-only">{html.escape(short)}: </span>')
         last = r.study
-        out.append(f"| {pays_words(r)} | {chapter}{_cell(r.model)} ({_cell(r.problem)}): {_cell(r.data)} "
+        out.append(f"| {pays_words(r)} | {chapter}{model} ({_cell(r.problem)}): {_cell(r.data)} "
                    f"| {cost}, {people(r.epoch_cost, MISSING_CELL)} | {gain} "
                    f"({_cell(at) or MISSING_CELL}) |")
     return "\n".join(out)

@@ -24,15 +24,16 @@ _KEEP = (
     (re.compile(r"(\d)–(?=[\d∞])"), rf"\1–{WORD_JOINER}"),               # "4–8"
     (re.compile(r" → "), f"{NBSP}→{NBSP}"),                              # "184 → 15"
     (re.compile(r"(\d) × (?=\d)"), rf"\1{NBSP}×{NBSP}"),                 # "2 × 16"
+    (re.compile(r"(?<![\d.,])(\d{1,3}) (?=\d{3}(?![\d.,]))"), rf"\1{NBSP}"),  # "100 000"
 )
 _PROTECTED = re.compile(r"(`[^`]*`|\$[^$]*\$|\]\([^)]*\)|<[A-Za-z/][^<>]*>)")
 """Left as they are: inline code (and roles' targets), inline maths, link targets and HTML tags."""
 
 
 def keep_together(text: str) -> str:
-    """``text`` with non-breaking spaces inside "d = 4", "R² ≥ 0.99", "95 %", "184 → 15" and
-    "2 × 16", and no break inside a range "4–8", except in inline code (and roles), inline maths,
-    link targets and HTML tags."""
+    """``text`` with non-breaking spaces inside "d = 4", "R² ≥ 0.99", "95 %", "184 → 15",
+    "2 × 16" and "100 000" (a thousands separator), and no break inside a range "4–8", except in
+    inline code (and roles), inline maths, link targets and HTML tags."""
     parts = _PROTECTED.split(text)
     for i in range(0, len(parts), 2):   # the even parts lie outside code and maths
         for pattern, repl in _KEEP:

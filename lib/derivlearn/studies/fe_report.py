@@ -513,7 +513,9 @@ def answer_markdown(rep: Report) -> str:
                     + (f" (a tie at d = {fs.fmt_dims(ties)})" if ties else ""))
         s = "GE-GPR beats GPR at d ≥ 4 " + _join([gp_phrase(p, c) for p, c in gp])
         if gf is not None:
-            s += f", and follows 2/(d+1) on Rosenbrock at the higher target {badge(gf.verdict)}"
+            span = gp_line_span(rep)
+            s += (f", and follows 2/(d+1) on Rosenbrock at the higher target {badge(gf.verdict)}"
+                  + (f" (at {span} × the line)" if span else ""))
         out.append(s + ".")
     if fit_arm != "paper":
         differ = []
@@ -534,6 +536,20 @@ def answer_markdown(rep: Report) -> str:
               else "and the verdicts are the same")
         out.append(s + ".")
     return " ".join(out)
+
+
+def gp_line_span(rep: Report) -> str:
+    """GE-GPR's effort ratio to GPR over 2/(d+1) on Rosenbrock at the highest target, at the d
+    that its 2/(d+1) row counts (``rep.gp_band``), as "lo–hi" ("" where there is none)."""
+    rows = rep.gp_band.get("rows") if rep.gp_band else None
+    if not rows:
+        return ""
+    t = rep.ratios["paper"]
+    sel = t[(t["problem"] == "rosenbrock") & (t["enh"] == "gegp")
+            & (t["target"] == max(rep.cfg.targets))].reset_index(drop=True)
+    q = [float(sel["ratio"].iloc[i] / sel["theory"].iloc[i]) for i in rows]
+    lo, hi = f"{min(q):.1f}", f"{max(q):.1f}"
+    return lo if lo == hi else f"{lo}–{hi}"
 
 
 def _pname(p: str) -> str:
@@ -689,6 +705,7 @@ def ratio_details(rep: Report) -> list[str]:
     return out
 
 
+@typeset
 def which_arm_markdown(rep: Report) -> str:
     """Which arm the paper's results resemble, and the evidence: where the value NN reaches the
     highest target in each arm (the paper's Figs. 5 and 6 draw it there)."""
@@ -1303,13 +1320,14 @@ def order_markdown(rep: Report) -> str:
     for m in order:
         for tg in sorted({r["target"] for r in o["rows"]}):
             got = {r["d"]: r for r in o["rows"] if r["method"] == m and r["target"] == tg}
-            cells = [_arrow(got[d]["table"], got[d]["loads_first"]) if d in got else "not yet" for d in dims]
+            cells = [_phone_d(d) + (_arrow(got[d]["table"], got[d]["loads_first"]) if d in got else "not yet")
+                     for d in dims]
             lines.append(f"| {METHOD_NAME[m]} | {tg:g} | " + " | ".join(cells) + " |")
     ratios = order_ratios(o)
     for tg in sorted({r["target"] for r in ratios}):
         got = {r["d"]: r for r in ratios if r["target"] == tg}
-        cells = [f"{_arrow(got[d]['table'], got[d]['loads_first'])} ({got[d]['theory']:.2f})" if d in got
-                 else "—" for d in dims]
+        cells = [_phone_d(d) + (f"{_arrow(got[d]['table'], got[d]['loads_first'])} ({got[d]['theory']:.2f})"
+                                if d in got else "—") for d in dims]
         lines.append(f"| order 1 / value NN (2/(d+1)) | {tg:g} | " + " | ".join(cells) + " |")
     counted = f" ({recorded} of {planned} runs recorded so far)" if recorded < planned else ""
     head = (f"Median effort with the parameters activated in the order of Table 1 → with the two loads "
@@ -1336,8 +1354,15 @@ def order_markdown(rep: Report) -> str:
         (float(r.target), int(r.d)): float(r.ratio) for r in sweep.itertuples()
         if r.problem == "frame" and r.enh == "nn1" and r.base == "nn0"}
     extra = order_ratio_sentence(o, order_ratio_intervals(rep), whole)
-    return (head + "\n\n" + "\n".join(lines) + "\n\n" + tail + (f" {extra}" if extra else "")
-            + f"\n\n{RULE_ORDER}")
+    return (head + "\n\n:::{div} phone-cards order-cards\n\n" + "\n".join(lines) + "\n\n:::\n\n" + tail
+            + (f" {extra}" if extra else "") + f"\n\n{RULE_ORDER}")
+
+
+def _phone_d(d: int) -> str:
+    """A cell's column label, shown only on a phone, where each row of a ``phone-cards`` table is
+    a card and its header is hidden (book/_static/derivlearn.css)."""
+    return f'<span class="phone-only">d = {d}: </span>'
+
 
 
 @typeset
@@ -1356,9 +1381,12 @@ def budget_markdown(rep: Report) -> str:
     text = (f"The records used here took {b['total_hours']:.1f} hours of recorded run time (the "
             f"wall time of each run, summed; one thread each): " + "; ".join(parts) + ".")
     if b["cpu_runs"]:
-        text += (f" The {b['cpu_runs']} of these runs that logged their CPU time used "
+        text += (f" The {b['cpu_runs']} CPU runs that logged their CPU time used "
                  f"{b['cpu_hours']:.1f} CPU-hours against {b['wall_hours_of_cpu_runs']:.1f} hours "
                  f"of wall time: runs that share a core take longer than they compute.")
+    if b["gpu_runs"]:
+        text += (f" {b['gpu_runs']} runs ran on a GPU, {b['gpu_wall_hours']:.1f} hours of wall time "
+                 "(several processes sharing it); their host's CPU time is not counted as CPU-hours.")
     return text
 
 
@@ -1387,7 +1415,8 @@ def cap_sentence(rep: Report) -> str:
     s = (s[0].upper() + s[1:] + ". A member stopped by the cap might have improved with more "
          "epochs; the {ref}`epoch-cap check <fe-checks>` measures this for the value and first-order "
          "networks of the paper arm at d = 4 and 6.")
-    return s + (" " + cap_bias_sentence(rep, "no_decay") if "no_decay" in rep.long else "")
+    bias = cap_bias_sentence(rep, "no_decay") if "no_decay" in rep.long else ""
+    return s + ("\n\n" + bias if bias else "")
 
 
 def cap_bias(rep: Report, arm: str) -> dict[str, Any]:
@@ -1476,6 +1505,11 @@ def row_numbers(rep: Report) -> dict[str, int]:
     return {c.claim: rows[c.claim if arm_of_claim(c) is None else claim_name(c)] for c in rep.claims}
 
 
+def _unnest(text: str) -> str:
+    """Parentheses inside text that will itself stand in parentheses become commas."""
+    return re.sub(r" \(([^()]*)\)", r", \1", text)
+
+
 def cap_bias_sentence(rep: Report, arm: str) -> str:
     """:func:`cap_bias` as sentences: how many capped members leave an effort an upper bound, of
     which networks, which way that could move the effort ratios, and which verdicts change if
@@ -1506,7 +1540,7 @@ def cap_bias_sentence(rep: Report, arm: str) -> str:
 
     def changes(ws: list[dict[str, Any]]) -> str:
         return _join([f"row {rows[w['claim']]} would read {badge(w['worst_verdict'])} "
-                      f"({w['worst_ours'].partition(fs.FIRST_READING)[0]}) instead of "
+                      f"({_unnest(w['worst_ours'].partition(fs.FIRST_READING)[0])}) instead of "
                       f"{badge(w['verdict'])}" for w in ws])
 
     value = capped_members(rep, arm, "nn0")
@@ -1520,13 +1554,23 @@ def cap_bias_sentence(rep: Report, arm: str) -> str:
                           + _join([format(m["r2"], ".3f") for m in ms])
                           for (p, d), ms in groups.items())
         worst = cap_worst_case(rep, arm, ("nn0",))
-        fates = cap_check_fates(rep)
-        s += (f" The capped value-network members ({where})"
-              + (f" were still improving at the cap (best epoch {min(best):,}–{max(best):,} of {cap})"
-                 .replace(",", " ") if best and min(best) > 0.9 * value[0]["cap"] else "")
-              + ". If they had reached the target there, " + (changes(worst) if worst else
-                                                              "no verdict would change") + "."
-              + cap_check_sentence(fates, b["target"]))
+        fates = cap_check_fates(rep) if arm == "no_decay" else []
+        reached = [f for f in fates if f["r2_again"] is not None and f["r2_again"] >= b["target"]]
+        improving = (f" were still improving at the cap (best epoch {min(best):,}–{max(best):,} of {cap})"
+                     .replace(",", " ") if best and min(best) > 0.9 * value[0]["cap"] else "")
+        if worst and fates and not reached:  # the check refutes the worst case: say so first
+            named = _join([f"row {rows[w['claim']]}" for w in worst])
+            stays = (f"So {named} stays {badge(worst[0]['verdict'])}." if len(worst) == 1
+                     else f"So {named} stay as graded.")
+            lead = (f"**The epoch cap does not decide {named}.** {len(value)} value-network members "
+                    f"of the {ARM_NAMES[arm]}{improving or ' stopped at the cap'}. Had they reached "
+                    f"R² {b['target']:g} at their capped sizes, {changes(worst)}. That worst case does "
+                    "not happen." + cap_check_sentence(fates, b["target"]) + " " + stays)
+            s = lead + "\n\n" + s + f" The capped value-network members: {where}."
+        else:
+            s += (f" The capped value-network members ({where}){improving}. If they had reached the "
+                  "target there, " + (changes(worst) if worst else "no verdict would change") + "."
+                  + cap_check_sentence(fates, b["target"]))
     deriv = cap_worst_case(rep, arm, ("nn1", "nn2"))
     if any(b["members"].get(m) for m in ("nn1", "nn2")):
         s += (" If instead the capped derivative-network members had reached it, "
@@ -1567,11 +1611,71 @@ def cap_check_fates(rep: Report) -> list[dict[str, Any]]:
     return fates
 
 
+def cap_check_reruns(rep: Report) -> dict[str, Any]:
+    """How the no-decay epoch-cap check's reruns compare with the sweep's runs at the members the
+    paper's cap did not stop (there the longer cap cannot act, so a rerun on the same device must
+    repeat the run): ``{"members": n, "same": n, "differ": [{"d", "seed", "members", "ran_on"}]}``
+    (same: equal epochs and test R²; differ: per run, with where the sweep's run ran)."""
+    name = "epochs_nd"
+    chk = rep.check[rep.check["kind"] == fs.CHECKS[name].kind] if len(rep.check) else rep.check
+    runs = fs.arm_frame(rep.records, "no_decay")
+    out: dict[str, Any] = {"members": 0, "same": 0, "differ": []}
+    for _, c in chk.iterrows():
+        s = runs[(runs["problem"] == c["problem"]) & (runs["d"] == c["d"])
+                 & (runs["method"] == c["method"]) & (runs["seed"] == c["seed"])]
+        if len(s) != 1:
+            continue
+        s = s.iloc[0]
+        sizes = list(s["sizes"])
+        differ = 0
+        for i, n in enumerate(c["sizes"]):
+            j = sizes.index(n)
+            if s["stop_reason"][j] == "max_epochs":
+                continue
+            out["members"] += 1
+            epochs = (s.get("epochs"), c.get("epochs"))  # absent from records before epochs were kept
+            same = s["r2"][j] == c["r2"][i] and (not isinstance(epochs[0], list | np.ndarray) or
+                                                 not isinstance(epochs[1], list | np.ndarray) or
+                                                 epochs[0][j] == epochs[1][i])
+            out["same"] += bool(same)
+            differ += not same
+        if differ:
+            out["differ"].append({"d": int(c["d"]), "seed": int(c["seed"]), "members": differ,
+                                  "ran_on": str(s.get("ran_on", "cpu"))})
+    return out
+
+
+def cap_check_ratios(rep: Report, reps: int = stats.BOOTSTRAP_REPS) -> list[dict[str, Any]]:
+    """Row 5's effort ratio (first-order over value network, frame, highest target) at each d of
+    the no-decay epoch-cap check, in the sweep and with the check's value networks:
+    ``[{"d", "sweep": (ratio, lo, hi), "check": (ratio, lo, hi)}]`` (``[]`` before the check is
+    recorded)."""
+    long = cap_check_long(rep)
+    if long is None:
+        return []
+    hi = max(rep.cfg.targets)
+    ds = sorted(int(d) for d in rep.check[rep.check["kind"] == fs.CHECKS["epochs_nd"].kind]["d"].unique())
+    again = fs.arm_readings(rep.cfg, long, "no_decay", reps)["table"]
+
+    def at(tab, d: int) -> tuple[float, float, float]:
+        r = tab[(tab["problem"] == "frame") & (tab["enh"] == "nn1") & (tab["base"] == "nn0")
+                & (tab["target"] == hi) & (tab["d"] == d)]
+        return (float(r["ratio"].iloc[0]), float(r["lo"].iloc[0]), float(r["hi"].iloc[0])) if len(r) \
+            else (math.nan, math.nan, math.nan)
+
+    return [{"d": d, "sweep": at(rep.ratios["no_decay"], d), "check": at(again, d)} for d in ds]
+
+
+def _ratio_ci(v: tuple[float, float, float]) -> str:
+    return fmt_num(v[0]) + _ci(v[1:])
+
+
 @typeset
 def cap_check_markdown(rep: Report) -> str:
-    """The no-decay arm's epoch-cap check: per d and target the value network's median effort with
-    the paper's cap → four times it, what became of the members the cap stopped, and row 5 graded
-    again (:data:`RULE_CAP_ND`)."""
+    """The no-decay arm's epoch-cap check: its rule (:data:`RULE_CAP_ND`) first, then what it
+    found: the value network's median efforts with the paper's cap and with four times it, what
+    became of the members the cap stopped, whether the reruns repeat the sweep where the cap did
+    not act, and row 5's ratios and verdict in both readings."""
     name = "epochs_nd"
     prog = rep.progress.set_index("part")
     if name not in rep.cfg.checks or name not in prog.index:
@@ -1579,26 +1683,63 @@ def cap_check_markdown(rep: Report) -> str:
     got, planned = int(prog.loc[name, "recorded"]), int(prog.loc[name, "planned"])
     t = check_rows(rep, name)
     if t is None or t.empty:
-        return f"*No run of this check is recorded yet (0 of {planned}).*\n\n{RULE_CAP_ND}"
+        return f"{RULE_CAP_ND}\n\n*No run of this check is recorded yet (0 of {planned}).*"
     cap, more = (f"{int(v):,}".replace(",", " ")
                  for v in (t["sweep_value"].iloc[0], t["check_value"].iloc[0]))
-    lines = [f"Median effort of the no-decay arm's value NN on the frame with the paper's cap of {cap} "
-             f"epochs → {more} epochs, over the same {int(t['seeds'].max())} repetitions"
-             + (f" ({got} of {planned} runs recorded so far)" if got < planned else "")
-             + "; — : not reached.",
-             "", "| d | R² ≥ | value NN |", "|---|---|---|"]
-    for r in t.sort_values(["d", "target"]).itertuples():
-        lines.append(f"| {r.d} | {r.target:g} | {_arrow(r.effort, r.effort_check)} |")
+    n_reps = int(t["seeds"].max())
+    t = t.sort_values(["target", "d"])
+    ds = fs.fmt_dims(sorted(int(d) for d in t["d"].unique()))
+    so_far = f" ({got} of {planned} runs recorded so far)" if got < planned else ""
+    same_medians = all(fmt_num(a) == fmt_num(b) for a, b in zip(t["effort"], t["effort_check"], strict=True))
+    if same_medians:
+        per_target = "; ".join(
+            f"R² ≥ {target:g}: " + _join([fmt_num(v) for v in g["effort"]])
+            for target, g in t.groupby("target", sort=True))
+        lines = [f"**What it found.** With {more} epochs instead of the paper's {cap}, over the same "
+                 f"{n_reps} repetitions{so_far}, no median effort of the value network changes "
+                 f"(at d = {ds}, {per_target}" + ("; — : not reached" if "—" in per_target else "")
+                 + ")."]
+    else:
+        lines = [f"**What it found.** Median effort of the no-decay arm's value NN on the frame with the "
+                 f"paper's cap of {cap} epochs → {more} epochs, over the same {n_reps} "
+                 f"repetitions{so_far}; — : not reached.",
+                 "", "| d | R² ≥ | value NN |", "|---|---|---|"]
+        for r in t.sort_values(["d", "target"]).itertuples():
+            lines.append(f"| {r.d} | {r.target:g} | {_arrow(r.effort, r.effort_check)} |")
+        lines.append("")
     hi = max(rep.cfg.targets)
     fates = cap_check_fates(rep)
     reached = [f for f in fates if f["r2_again"] is not None and f["r2_again"] >= hi]
+    chk = rep.check[rep.check["kind"] == fs.CHECKS[name].kind]
+    capped_again = sum(r == "max_epochs" for rs in chk["stop_reason"] for r in rs)
     words = {"patience": "by patience", "max_epochs": "at the longer cap", "target": "at the target"}
-    fate = ("" if not fates else
-            f"Of the {len(fates)} members the paper's cap stopped below R² {hi:g}, {len(reached)} reach it "
-            f"with {more} epochs; " + "; ".join(
-                f"{_pname(f['problem'])} d = {f['d']}, N = {f['N']}: {f['r2']:.3f} → {f['r2_again']:.3f} "
-                f"({words.get(f['why_again'], f['why_again'])})" for f in fates) + ".")
-    text = ""
+    body = []
+    if fates:
+        n = len(fates)
+        who = (f"the {n} members" if n > 1 else "the one member")
+        body.append(
+            ("None of " if not reached else f"{len(reached)} of ") + who
+            + f" that the paper's cap stopped below R² {hi:g} "
+            + ("reaches" if not reached or len(reached) == 1 else "reach") + f" it with {more} epochs"
+            + ("" if capped_again else f", and no member of the check stops at the {more}-epoch cap")
+            + ": " + "; ".join(
+                f"d = {f['d']}, repetition {f['seed'] + 1}, N = {f['N']}: test R² {f['r2']:.3f} → "
+                f"{f['r2_again']:.3f} ({words.get(f['why_again'], f['why_again'])})" for f in fates) + ".")
+    again = cap_check_reruns(rep)
+    if again["members"]:
+        gpu = [x for x in again["differ"] if x["ran_on"] == "gpu"]
+        cpu = [x for x in again["differ"] if x["ran_on"] != "gpu"]
+        s = (f"Where the paper's cap did not stop a member, the longer cap cannot act: {again['same']} "
+             f"of those {again['members']} members repeat the sweep's epochs and test R² exactly")
+        if gpu:
+            s += (", and the " + str(sum(x["members"] for x in gpu)) + " others all belong to "
+                  + _join([f"repetition {x['seed'] + 1} at d = {x['d']}" for x in gpu])
+                  + (", whose sweep run was" if len(gpu) == 1 else ", whose sweep runs were")
+                  + " made on a GPU (float32 sums in another order there)") if not cpu else ""
+        if cpu:
+            s += ("; on the same device they differ at " + _join(
+                [f"{x['members']} members of repetition {x['seed'] + 1} at d = {x['d']}" for x in cpu]))
+        body.append(s + ".")
     long = cap_check_long(rep)
     if long is not None:
         claims = {c.claim: c for c in fs.arm_claims(rep.cfg, long, "no_decay")}
@@ -1608,10 +1749,21 @@ def cap_check_markdown(rep: Report) -> str:
                  claims[k].ours.partition(fs.FIRST_READING)[0] !=
                  now[k].ours.partition(fs.FIRST_READING)[0].partition(f"; {CAP_CHECKED}")[0]
                  .partition(f"; {FRAGILE}")[0]]
-        text = (" Graded with these value networks, " + (_join([
+        ratios = cap_check_ratios(rep)
+        if ratios:
+            same = all(_ratio_ci(r["sweep"]) == _ratio_ci(r["check"]) for r in ratios)
+            cells = _join([f"d = {r['d']}: {_ratio_ci(r['check'])}"
+                           + ("" if same else f" (sweep: {_ratio_ci(r['sweep'])})") for r in ratios])
+            body.append(f"Row 5's effort ratio, first-order over value network at R² ≥ {hi:g} (95 % "
+                        f"interval), with these value networks: {cells}"
+                        + (", the same as in the sweep." if same else "."))
+        row5 = [c for k, c in claims.items() if k.startswith("Sobolev NN (order 1) beats the value NN")
+                and "(frame" in k]
+        stays = f": row 5 stays {badge(row5[0].verdict)}" if row5 and not moved else ""
+        body.append("Graded with these value networks, " + (_join([
             f"row {rows[a.claim]} reads {badge(a.verdict)} ({a.ours.partition(fs.FIRST_READING)[0]})"
-            for a, _ in moved]) if moved else "no row of the no-decay arm reads differently") + ".")
-    return "\n".join(lines) + "\n\n" + (fate + text).strip() + f"\n\n{RULE_CAP_ND}"
+            for a, _ in moved]) if moved else "no row of the no-decay arm reads differently") + stays + ".")
+    return f"{RULE_CAP_ND}\n\n" + "\n".join(lines) + ("\n" if same_medians else "") + " ".join(body)
 
 
 def cap_fragile(rep: Report, arm: str, reps: int = stats.BOOTSTRAP_REPS) -> dict[str, str]:
@@ -1971,8 +2123,8 @@ def value_ceiling(rep: Report, arm: str, problem: str) -> str:
         lo, up = f"{b.min():.3f}", f"{b.max():.3f}"
         some = int((b >= hi).sum())
         return (f"{lo if lo == up else f'{lo}–{up}'} at d = {d}"
-                + (f" ({some} of {len(b)} repetition{'s' if some > 1 else ''} reach"
-                   f"{'' if some > 1 else 'es'} R² {hi:g}, fewer than half)" if some else ""))
+                + (f" ({some} of {len(b)} repetitions reach{'' if some > 1 else 'es'} R² {hi:g}, "
+                   "fewer than half)" if some else ""))
 
     ends = [span(miss[0])] + ([span(miss[-1])] if len(miss) > 1 else [])
     return (f"Where the {ARM_NAMES[arm]}'s value NN misses R² ≥ {hi:g} on {_pname(problem)} "

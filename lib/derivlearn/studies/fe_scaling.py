@@ -1097,7 +1097,7 @@ def arm_claims(cfg: FEScalingConfig, long, arm: str, reps: int = stats.BOOTSTRAP
             wins, defined = h["high_wins"], h["high_defined"]
             where = (f"every d = {fmt_dims(wins)}" if wins and wins == defined else
                      f"d = {fmt_dims(wins)} of {fmt_dims(defined)}" if wins else
-                     f"none of d = {fmt_dims(defined)}" if defined else
+                     f"no d in {fmt_dims(defined)}" if defined else
                      f"none (neither reaches it at d ≥ {HIGH_D})")
             ours = (f"beats the value NN at {where} (R² ≥ {h['high_target']:g}); "
                     f"for d < {HIGH_D} at R² ≥ {h['low_target']:g}: {_at_d(h['low_wins'])}; beats order 1: "
@@ -1231,19 +1231,24 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
     """What the runs of a sweep cost and how long their networks kept improving.
 
     Returns ``{"hours": {problem: {method: h}}, "total_hours": h, "cpu_runs": int,
-    "cpu_hours": h, "wall_hours_of_cpu_runs": h, "nn_members": int, "nn_not_at_target": int,
-    "late_best_fraction": f, "capped_fraction": f}``: the summed recorded run time (wall time
-    of each run; concurrent runs overlap, and a run sharing its core takes longer), the CPU time
-    of the records that give it (``cpu_time_s``, recorded since 2026-11-30) beside their wall
-    time, and, of the network
+    "cpu_hours": h, "wall_hours_of_cpu_runs": h, "gpu_runs": int, "gpu_wall_hours": h,
+    "nn_members": int, "nn_not_at_target": int, "late_best_fraction": f, "capped_fraction": f}``:
+    the summed recorded run time (wall time of each run; concurrent runs overlap, and a run
+    sharing its core takes longer), the CPU time of the CPU runs that give it (``cpu_time_s``,
+    recorded since 2026-11-30) beside their wall time, the runs made on a GPU (``ran_on``; their
+    host's CPU time is no measure of the work, so it is left out) with their wall time, and, of
+    the network
     members that did not reach the target score, the fraction whose best validation epoch came
     after ``late_epoch`` (the evidence of what a shorter epoch budget would change) and the
     fraction stopped by the epoch cap rather than by patience (the only members that a larger
     cap, such as the paper's, could change).
     """
     ok = df[df["status"] == "ok"] if len(df) else df
-    timed = (ok[ok["cpu_time_s"].notna()] if len(ok) and "cpu_time_s" in ok
-             else ok.iloc[:0] if len(ok) else ok)
+    on_gpu = (ok["ran_on"] == "gpu") if len(ok) and "ran_on" in ok else None
+    gpu = ok[on_gpu] if on_gpu is not None else ok.iloc[:0] if len(ok) else ok
+    cpu = ok[~on_gpu] if on_gpu is not None else ok
+    timed = (cpu[cpu["cpu_time_s"].notna()] if len(cpu) and "cpu_time_s" in cpu
+             else cpu.iloc[:0] if len(cpu) else cpu)
     hours: dict[str, dict[str, float]] = {}
     late = total = members = capped = 0
     for _, rec in ok.iterrows():
@@ -1261,6 +1266,9 @@ def budget(df, late_epoch: int = 5000) -> dict[str, Any]:
             "cpu_hours": float(timed["cpu_time_s"].sum()) / 3600 if len(timed) else 0.0,
             "wall_hours_of_cpu_runs": (float(timed["wall_time_s"].sum()) / 3600
                                        if len(timed) and "wall_time_s" in timed else 0.0),
+            "gpu_runs": len(gpu),
+            "gpu_wall_hours": (float(gpu["wall_time_s"].sum()) / 3600
+                               if len(gpu) and "wall_time_s" in gpu else 0.0),
             "nn_members": members, "nn_not_at_target": total,
             "late_best_fraction": late / total if total else math.nan,
             "capped_fraction": capped / total if total else math.nan}
