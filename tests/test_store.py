@@ -112,6 +112,20 @@ def test_summary_paths(tmp_path):
     assert json.loads(p.read_text())["a"] == 2.0 and json.loads(p.read_text())["version"]["torch"]
 
 
+def test_a_summary_from_a_dirty_tree_takes_the_clean_commit_that_reproduces_it(tmp_path, monkeypatch):
+    import derivlearn.store as st
+
+    store = ResultStore(tmp_path, "s")
+    monkeypatch.setattr(st, "version_info", lambda: {"git": "abc+dirty"})
+    p = store.write_summary({"a": 1.0}, "book")
+    monkeypatch.setattr(st, "version_info", lambda: {"git": "def"})
+    store.write_summary({"a": 1.0}, "book")  # same numbers, now from a clean commit: restamped
+    assert json.loads(p.read_text())["version"] == {"git": "def"}
+    monkeypatch.setattr(st, "version_info", lambda: {"git": "ghi+dirty"})
+    store.write_summary({"a": 1.0}, "book")  # a dirty tree never replaces a clean stamp
+    assert json.loads(p.read_text())["version"] == {"git": "def"}
+
+
 def test_default_roots(monkeypatch, tmp_path):
     monkeypatch.delenv("DERIVLEARN_RESULTS")
     monkeypatch.setenv("DERIVLEARN_CACHE", str(tmp_path))

@@ -523,7 +523,9 @@ class ResultStore:
         """Write the study's headline numbers (pretty JSON, atomic replace).
 
         If the file already holds the same numbers, it is left untouched, so its ``version``
-        names the code that last changed them and re-building the book leaves git clean.
+        names the code that last changed them and re-building the book leaves git clean; except
+        where that version is a tree with uncommitted library changes (``+dirty``) and this one is
+        a clean commit, which then reproduces the numbers and is the better record of them.
         """
         path = self.summary_path(profile)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -532,8 +534,11 @@ class ResultStore:
         if path.exists():
             with contextlib.suppress(ValueError):
                 old = json.loads(path.read_text())
+                was = str((old.get("version") or {}).get("git") or "")
+                now = str(body["version"].get("git") or "")
+                cleaner = was.endswith("+dirty") and bool(now) and not now.endswith("+dirty")
                 if {k: v for k, v in old.items() if k != "version"} == \
-                        {k: v for k, v in body.items() if k != "version"}:
+                        {k: v for k, v in body.items() if k != "version"} and not cleaner:
                     return path
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=2, sort_keys=False, allow_nan=False) + "\n")
