@@ -14,6 +14,7 @@ from derivlearn.typeset import NBSP, WORD_JOINER, keep_together, plain, typeset
     ("N = 300 and r = 2", f"N{NBSP}={NBSP}300 and r{NBSP}={NBSP}2"),
     ("a cap of 100 000 epochs", f"a cap of 100{NBSP}000 epochs"),
     ("1 000 000", f"1{NBSP}000{NBSP}000"),
+    ("the paper's 100 000, and 20 000.", f"the paper's 100{NBSP}000, and 20{NBSP}000."),
 ])
 def test_units_are_kept_together(text, kept):
     assert keep_together(text) == kept

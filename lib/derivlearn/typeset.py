@@ -24,7 +24,7 @@ _KEEP = (
     (re.compile(r"(\d)–(?=[\d∞])"), rf"\1–{WORD_JOINER}"),               # "4–8"
     (re.compile(r" → "), f"{NBSP}→{NBSP}"),                              # "184 → 15"
     (re.compile(r"(\d) × (?=\d)"), rf"\1{NBSP}×{NBSP}"),                 # "2 × 16"
-    (re.compile(r"(?<![\d.,])(\d{1,3}) (?=\d{3}(?![\d.,]))"), rf"\1{NBSP}"),  # "100 000"
+    (re.compile(r"(?<![\d.,])(\d{1,3}) (?=\d{3}(?!\d|[.,]\d))"), rf"\1{NBSP}"),  # "100 000"
 )
 _PROTECTED = re.compile(r"(`[^`]*`|\$[^$]*\$|\]\([^)]*\)|<[A-Za-z/][^<>]*>)")
 """Left as they are: inline code (and roles' targets), inline maths, link targets and HTML tags."""

@@ -861,9 +861,10 @@ RULE_VALIDATION_ND = (
     "its runs: a check with too few members gives no reading, and \"both checks\" means the checks "
     "that give one. Both checks give a reading here, so neither changes it.)")
 RULE_CAP_ND = (
-    "Rule of the no-decay arm's epoch-cap check (fixed before its runs were started, after the "
-    "results: the first-order network's wins at frame d = 6 and 7 rest on value networks that "
-    "stopped at the paper's cap of 100 000 epochs while still improving). The value networks of "
+    "Rule of the no-decay arm's epoch-cap check (fixed before its runs were started; written once "
+    "the sweep's results showed that the first-order network's wins at frame d = 6 and 7 rest on "
+    "value networks that stopped at the paper's cap of 100 000 epochs while still improving). The "
+    "value networks of "
     "the no-decay arm on the frame at d = 6, 7 and 8, all five repetitions, run again with four "
     "times the cap. Row 5 (the no-decay arm) is graded again by rule 2 with these runs in place of "
     "the sweep's value networks at those d, the first-order networks unchanged. The check leaves "
@@ -1566,7 +1567,7 @@ def cap_bias_sentence(rep: Report, arm: str) -> str:
                     f"of the {ARM_NAMES[arm]}{improving or ' stopped at the cap'}. Had they reached "
                     f"R² {b['target']:g} at their capped sizes, {changes(worst)}. That worst case does "
                     "not happen." + cap_check_sentence(fates, b["target"]) + " " + stays)
-            s = lead + "\n\n" + s + f" The capped value-network members: {where}."
+            s = lead + "\n\n" + s
         else:
             s += (f" The capped value-network members ({where}){improving}. If they had reached the "
                   "target there, " + (changes(worst) if worst else "no verdict would change") + "."
@@ -1615,11 +1616,12 @@ def cap_check_reruns(rep: Report) -> dict[str, Any]:
     """How the no-decay epoch-cap check's reruns compare with the sweep's runs at the members the
     paper's cap did not stop (there the longer cap cannot act, so a rerun on the same device must
     repeat the run): ``{"members": n, "same": n, "differ": [{"d", "seed", "members", "ran_on"}]}``
-    (same: equal epochs and test R²; differ: per run, with where the sweep's run ran)."""
+    (same: equal epochs and test R²; differ: per run, with where the sweep's run ran), and
+    ``"capped"``: the check's members that the paper's cap stopped in the sweep."""
     name = "epochs_nd"
     chk = rep.check[rep.check["kind"] == fs.CHECKS[name].kind] if len(rep.check) else rep.check
     runs = fs.arm_frame(rep.records, "no_decay")
-    out: dict[str, Any] = {"members": 0, "same": 0, "differ": []}
+    out: dict[str, Any] = {"members": 0, "same": 0, "capped": 0, "differ": []}
     for _, c in chk.iterrows():
         s = runs[(runs["problem"] == c["problem"]) & (runs["d"] == c["d"])
                  & (runs["method"] == c["method"]) & (runs["seed"] == c["seed"])]
@@ -1631,6 +1633,7 @@ def cap_check_reruns(rep: Report) -> dict[str, Any]:
         for i, n in enumerate(c["sizes"]):
             j = sizes.index(n)
             if s["stop_reason"][j] == "max_epochs":
+                out["capped"] += 1
                 continue
             out["members"] += 1
             epochs = (s.get("epochs"), c.get("epochs"))  # absent from records before epochs were kept
@@ -1717,9 +1720,12 @@ def cap_check_markdown(rep: Report) -> str:
     if fates:
         n = len(fates)
         who = (f"the {n} members" if n > 1 else "the one member")
+        above = cap_check_reruns(rep)["capped"] - n
+        aside = (f" (it also stopped {above} already above it)" if above > 1 else
+                 " (it also stopped one already above it)" if above == 1 else "")
         body.append(
             ("None of " if not reached else f"{len(reached)} of ") + who
-            + f" that the paper's cap stopped below R² {hi:g} "
+            + f" that the paper's cap stopped below R² {hi:g}{aside} "
             + ("reaches" if not reached or len(reached) == 1 else "reach") + f" it with {more} epochs"
             + ("" if capped_again else f", and no member of the check stops at the {more}-epoch cap")
             + ": " + "; ".join(
