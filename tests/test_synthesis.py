@@ -811,3 +811,8 @@ def test_a_later_reading_beside_a_dino_claim_is_not_quoted():
     text = sy.provisional_sentence(ours)
     assert text == ("On the 12 of the 36 planned cells recorded so far, at N = 16: against L2 training, "
                     "H1 ties in all 3 cells; the claim would read not confirmed.")
+
+
+def test_gradinn_problems_are_listed_in_the_chapters_order_whatever_order_they_come_in():
+    assert sy.gradinn_problems_text(["burgers", "friedman1_5d", "stokes", "friedman1"]) == \
+        "Friedman #1 (10 and 5 inputs), Stokes and Burgers"

@@ -801,8 +801,10 @@ def _gradinn_problem(key: str) -> str:
 
 def gradinn_problems_text(keys: Iterable[str]) -> str:
     """``["friedman1", "friedman1_5d", "stokes"]`` -> ``"Friedman #1 (10 and 5 inputs) and
-    Stokes"``: the problems a GradINN number rests on, in words."""
-    keys = list(dict.fromkeys(keys))
+    Stokes"``: the problems a GradINN number rests on, in words, in the chapter's order
+    (:data:`GRADINN_PROBLEMS`), so that every row and sentence lists them alike."""
+    order = list(GRADINN_PROBLEMS)
+    keys = sorted(dict.fromkeys(keys), key=lambda k: (order.index(k) if k in order else len(order), k))
     names, friedman = [], [k for k in keys if k in ("friedman1", "friedman1_5d")]
     for k in keys:
         if k in friedman:
@@ -996,7 +998,7 @@ def gradinn_rows(summary: Mapping[str, Any]) -> list[CostBenefit]:
         epoch = _measured(summary, "epoch", [prefix], str(order), missing)
         k = len(per_n[hi])
         rows.append(CostBenefit(
-            "gradinn", gradinn_problems_text(p for p, _ in per_n[hi]), name, data, order,
+            "gradinn", _unparen(gradinn_problems_text(p for p, _ in per_n[hi])), name, data, order,
             _median(x for _, x in per_n[hi]), "error",
             f"N = {hi}, ratio of mean RMSEs" + (f", median of {k} problems" if k > 1 else ""),
             gain_small=_median(x for _, x in per_n[lo]) if lo != hi else None,
