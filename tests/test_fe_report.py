@@ -444,3 +444,17 @@ def test_the_no_decay_epoch_cap_check_shows_a_table_where_a_median_effort_moves(
     checks.loc[sel, "effort_check"] = 123.0  # the sweep's medians are not all 123
     text = plain(fr.cap_check_markdown(dataclasses.replace(partial, checks=checks)))
     assert "| d | R² ≥ | value NN |" in text and "no median effort" not in text
+
+
+def test_the_no_decay_epoch_cap_check_names_reruns_that_do_not_repeat_the_sweep(partial):
+    import dataclasses
+
+    check = partial.check.copy()
+    i = check.index[check["kind"] == fs.CHECKS["epochs_nd"].kind][0]
+    check.at[i, "r2"] = [r - 0.01 for r in check.at[i, "r2"]]  # this rerun no longer repeats its run
+    rep = dataclasses.replace(partial, check=check)
+    again = fr.cap_check_reruns(rep)
+    (x,) = again["differ"]
+    assert x["ran_on"] == "cpu" and x["members"] == again["members"] - again["same"] > 0
+    assert f"{x['members']} differ on the same device, in repetition {x['seed'] + 1}" in \
+        plain(fr.cap_check_markdown(rep))

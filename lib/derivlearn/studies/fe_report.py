@@ -1717,10 +1717,11 @@ def cap_check_markdown(rep: Report) -> str:
     capped_again = sum(r == "max_epochs" for rs in chk["stop_reason"] for r in rs)
     words = {"patience": "by patience", "max_epochs": "at the longer cap", "target": "at the target"}
     body = []
+    again = cap_check_reruns(rep)
     if fates:
         n = len(fates)
         who = (f"the {n} members" if n > 1 else "the one member")
-        above = cap_check_reruns(rep)["capped"] - n
+        above = again["capped"] - n
         aside = (f" (it also stopped {above} already above it)" if above > 1 else
                  " (it also stopped one already above it)" if above == 1 else "")
         body.append(
@@ -1731,20 +1732,19 @@ def cap_check_markdown(rep: Report) -> str:
             + ": " + "; ".join(
                 f"d = {f['d']}, repetition {f['seed'] + 1}, N = {f['N']}: test R² {f['r2']:.3f} → "
                 f"{f['r2_again']:.3f} ({words.get(f['why_again'], f['why_again'])})" for f in fates) + ".")
-    again = cap_check_reruns(rep)
     if again["members"]:
         gpu = [x for x in again["differ"] if x["ran_on"] == "gpu"]
         cpu = [x for x in again["differ"] if x["ran_on"] != "gpu"]
         s = (f"Where the paper's cap did not stop a member, the longer cap cannot act: {again['same']} "
              f"of those {again['members']} members repeat the sweep's epochs and test R² exactly")
         if gpu:
-            s += (", and the " + str(sum(x["members"] for x in gpu)) + " others all belong to "
+            s += (f"; {sum(x['members'] for x in gpu)} differ in "
                   + _join([f"repetition {x['seed'] + 1} at d = {x['d']}" for x in gpu])
                   + (", whose sweep run was" if len(gpu) == 1 else ", whose sweep runs were")
-                  + " made on a GPU (float32 sums in another order there)") if not cpu else ""
+                  + " made on a GPU (float32 sums in another order there)")
         if cpu:
-            s += ("; on the same device they differ at " + _join(
-                [f"{x['members']} members of repetition {x['seed'] + 1} at d = {x['d']}" for x in cpu]))
+            s += (f"; {sum(x['members'] for x in cpu)} differ on the same device, in " + _join(
+                [f"repetition {x['seed'] + 1} at d = {x['d']}" for x in cpu]))
         body.append(s + ".")
     long = cap_check_long(rep)
     if long is not None:
@@ -1755,17 +1755,18 @@ def cap_check_markdown(rep: Report) -> str:
                  claims[k].ours.partition(fs.FIRST_READING)[0] !=
                  now[k].ours.partition(fs.FIRST_READING)[0].partition(f"; {CAP_CHECKED}")[0]
                  .partition(f"; {FRAGILE}")[0]]
+        row5 = [c for k, c in claims.items() if k.startswith("Sobolev NN (order 1) beats the value NN")
+                and "(frame" in k]
+        number = rows[row5[0].claim] if row5 else 5
         ratios = cap_check_ratios(rep)
         if ratios:
             same = all(_ratio_ci(r["sweep"]) == _ratio_ci(r["check"]) for r in ratios)
             cells = _join([f"d = {r['d']}: {_ratio_ci(r['check'])}"
                            + ("" if same else f" (sweep: {_ratio_ci(r['sweep'])})") for r in ratios])
-            body.append(f"Row 5's effort ratio, first-order over value network at R² ≥ {hi:g} (95 % "
+            body.append(f"Row {number}'s effort ratio, first-order over value network at R² ≥ {hi:g} (95 % "
                         f"interval), with these value networks: {cells}"
                         + (", the same as in the sweep." if same else "."))
-        row5 = [c for k, c in claims.items() if k.startswith("Sobolev NN (order 1) beats the value NN")
-                and "(frame" in k]
-        stays = f": row 5 stays {badge(row5[0].verdict)}" if row5 and not moved else ""
+        stays = f": row {number} stays {badge(row5[0].verdict)}" if row5 and not moved else ""
         body.append("Graded with these value networks, " + (_join([
             f"row {rows[a.claim]} reads {badge(a.verdict)} ({a.ours.partition(fs.FIRST_READING)[0]})"
             for a, _ in moved]) if moved else "no row of the no-decay arm reads differently") + stays + ".")
